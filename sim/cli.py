@@ -1,0 +1,159 @@
+"""The `sim` command: a thin layer over the Python API. Input problems exit 2 with no traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from sim import __version__
+from sim.errors import RunExistsError, ScenarioError, SimError
+from sim.records import EXTENSIONS
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits 2 too; keep its message, drop nothing
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError("must be between 0 and 2**63 - 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="sim", description="Agent-based simulation of payments, fraud and AML.")
+    parser.add_argument("--version", action="version", version=f"sim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a scenario and write a run directory")
+    run.add_argument("scenario", type=Path)
+    run.add_argument("--out", type=Path, help="run directory (default outputs/<name>/<run_id>)")
+    run.add_argument("--seed", type=_seed, help="override the scenario's seed")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a declared parameter (repeatable)")  # fmt: skip
+    run.add_argument("--scale", type=_positive_float, default=1.0,
+                     help="multiply every population's size (default 1)")  # fmt: skip
+    run.add_argument("--format", choices=sorted(EXTENSIONS), help="data file format")
+    run.add_argument("--force", action="store_true", help="replace an existing run directory")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    validate = sub.add_parser("validate", help="check scenario files without running them")
+    validate.add_argument("scenarios", type=Path, nargs="+")
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args)
+        return _run(args)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except RunExistsError as exc:
+        print(f"sim: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (SimError, OSError) as exc:
+        print(f"sim: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("sim: interrupted; nothing was published", file=sys.stderr)
+        return 130
+
+
+def _validate(args) -> int:
+    from sim.scenario import load_scenario
+
+    problems = []
+    for path in args.scenarios:
+        try:
+            scenario = load_scenario(path, args.overrides, seed=0)
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+            continue
+        print(f"ok: {path} ({scenario.name}, {scenario.horizon.steps} steps)")
+    if problems:
+        raise ScenarioError(problems)
+    return EXIT_OK
+
+
+def _run(args) -> int:
+    from sim.runner import run_scenario
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, args.overrides, seed=args.seed)
+    progress = None if args.quiet else _DelayedProgress(scenario.name)
+    try:
+        path = run_scenario(
+            scenario,
+            args.out,
+            fmt=args.format,
+            scale=args.scale,
+            force=args.force,
+            progress=progress,
+        )
+    finally:
+        if progress:
+            progress.close()
+    print(f"seed {scenario.seed}", file=sys.stderr)
+    print(path)
+    return EXIT_OK
+
+
+class _DelayedProgress:
+    """A rich progress bar on stderr that appears only once a run has taken more than a second."""
+
+    DELAY = 1.0
+
+    def __init__(self, label: str):
+        self.label = label
+        self.started = time.perf_counter()
+        self.bar = None
+        self.task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            if time.perf_counter() - self.started < self.DELAY:
+                return
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task(f"{self.label}: steps", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,1 @@
+"""Domains: the behaviour of each simulated world, built on the engine."""

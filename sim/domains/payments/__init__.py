@@ -1,0 +1,1 @@
+"""Payments: customers, merchants and cash agents, mules and account-takeover fraud."""

@@ -1,0 +1,92 @@
+"""The scenario's event calendar as SimPy processes on a clock measured in steps.
+
+Each event is a process that waits for its start (a fixed step, or a per-step probability drawn from the
+event's own stream), raises its population's intensity for its duration, then restores it. The model
+advances the clock to each step before running that step's kernels, so an event starting at step k
+affects step k, and one lasting d steps affects steps k .. k+d-1.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import simpy
+
+from sim.rng import Streams
+from sim.scenario.schema import Scenario
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One firing of a scenario event; `campaign_id` labels everything it causes."""
+
+    event: str
+    kind: str
+    campaign_id: int
+    start_step: int
+    end_step: int
+    population: str
+    intensity: float
+
+
+class Timeline:
+    def __init__(self, scenario: Scenario, streams: Streams):
+        self.env = simpy.Environment()
+        self.scenario = scenario
+        self.streams = streams
+        self.occurrences: list[Occurrence] = []
+        self._active: dict[str, list[Occurrence]] = {}
+        for event in scenario.events:
+            self.env.process(self._run(event))
+
+    def advance_to(self, step: int) -> None:
+        """Fire every event due at or before `step`."""
+        self.env.run(until=step + 1)
+
+    @property
+    def intensity(self) -> dict[str, float]:
+        """Multiplier on each population's rate (product of its active events)."""
+        out: dict[str, float] = {}
+        for population, active in self._active.items():
+            value = 1.0
+            for occurrence in active:
+                value *= occurrence.intensity
+            out[population] = value
+        return out
+
+    @property
+    def campaign(self) -> dict[str, int]:
+        """The most recent active campaign of each population."""
+        return {p: active[-1].campaign_id for p, active in self._active.items() if active}
+
+    def _run(self, event):
+        sc = self.scenario
+        duration = sc.steps_in(event.duration)
+        if event.start is not None:
+            yield self.env.timeout(sc.step_of(event.start))
+            yield from self._occur(event, duration)
+            return
+        fired = 0
+        while fired < event.trigger.max_occurrences and self.env.now < sc.horizon.steps:
+            draw = self.streams.generator(f"events.{event.name}", int(self.env.now)).random()
+            if draw < event.trigger.probability_per_step:
+                fired += 1
+                yield from self._occur(event, duration)
+            else:
+                yield self.env.timeout(1)
+
+    def _occur(self, event, duration: int):
+        start = int(self.env.now)
+        occurrence = Occurrence(
+            event.name,
+            event.kind,
+            len(self.occurrences) + 1,
+            start,
+            min(start + duration, self.scenario.horizon.steps),
+            event.population,
+            event.intensity,
+        )
+        self.occurrences.append(occurrence)
+        self._active.setdefault(event.population, []).append(occurrence)
+        yield self.env.timeout(duration)
+        self._active[event.population].remove(occurrence)

@@ -1,0 +1,36 @@
+"""Errors users see. `ScenarioError` carries every problem at once, each with file, line and field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SimError(Exception):
+    """A failure the user can act on; the CLI prints it without a traceback."""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with an input, located as precisely as we can."""
+
+    file: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field or '(root)'}: {self.message}"
+
+
+class ScenarioError(SimError):
+    """Every problem found in a scenario (or its command-line overrides), reported together."""
+
+    def __init__(self, problems: list[Problem]):
+        if not problems:
+            raise ValueError("ScenarioError needs at least one problem")
+        self.problems = sorted(set(problems))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class RunExistsError(SimError):
+    """The run directory exists and --force was not given."""

@@ -1,0 +1,141 @@
+"""From a scenario file (plus `--set` and `--seed`) to a validated, fully resolved `Scenario`.
+
+Every problem is collected before anything is raised, and each names its file, line and field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sim.errors import Problem, ScenarioError
+from sim.rng import draw_seed
+from sim.scenario.parameters import OVERRIDE_SOURCE, apply_overrides, substitute
+from sim.scenario.schema import Scenario
+from sim.scenario.semantics import check_model, check_references
+from sim.scenario.yaml_lines import LinedDocument, YamlProblems, load_lined_yaml
+
+
+def load_scenario(
+    path: str | Path, overrides: Sequence[str] = (), seed: int | None = None
+) -> Scenario:
+    """Load, resolve and validate. The seed is `seed`, else the file's, else freshly drawn (and recorded)."""
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError([Problem(file, 0, "", "file not found")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem(file, 0, "", "is a directory, not a scenario file")]) from None
+    except OSError as exc:
+        raise ScenarioError([Problem(file, 0, "", f"cannot read: {exc.strerror}")]) from None
+    try:
+        doc = load_lined_yaml(raw, file)
+    except YamlProblems as exc:
+        raise ScenarioError(exc.problems) from None
+    return resolve_document(doc, overrides, seed)
+
+
+def resolve_document(
+    doc: LinedDocument, overrides: Sequence[str] = (), seed: int | None = None
+) -> Scenario:
+    problems: list[Problem] = []
+
+    def at(path: tuple, message: str, origins: dict | None = None) -> None:
+        path = _doc_path(doc.data, path)
+        note = ""
+        if origins is not None and path in origins:
+            note = f" (value from parameter {origins[path]})"
+        field = ".".join(map(str, path))
+        problems.append(Problem(doc.file, doc.line_of(path), field, message + note))
+
+    if not isinstance(doc.data, dict):
+        raise ScenarioError([Problem(doc.file, 1, "", "a scenario must be a mapping of fields")])
+    data = dict(doc.data)
+    declared = data.get("parameters", {})
+    if not isinstance(declared, dict):
+        declared = {}
+    parameters, override_problems = apply_overrides(declared, overrides)
+    for number, field, message in override_problems:
+        problems.append(Problem(OVERRIDE_SOURCE, number, field, message))
+    body = {k: v for k, v in data.items() if k != "parameters"}
+    body, reference_problems, origins = substitute(body, parameters)
+    unresolved = {path for path, _ in reference_problems}
+    for path, message in reference_problems:
+        at(path, message)
+    if "parameters" in data:
+        body["parameters"] = parameters
+    if seed is not None:
+        body["seed"] = seed
+
+    scenario = None
+    try:
+        scenario = Scenario.model_validate(body)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            if _doc_path(body, error["loc"]) not in unresolved:
+                at(error["loc"], _message(error), origins)
+    for path, message in check_references(body):
+        at(path, message)
+    if scenario is not None:
+        for path, message in check_model(scenario):
+            at(path, message)
+    if problems:
+        raise ScenarioError(problems)
+    if scenario.seed is None:
+        scenario = scenario.model_copy(update={"seed": draw_seed()})
+    return scenario
+
+
+def _message(error: dict) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    if error["type"] == "missing":
+        return "required field is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    if "input" in error and not isinstance(error["input"], dict | list):
+        shown = repr(error["input"])
+        if len(shown) <= 60:
+            message += f" (got {shown})"
+    return message
+
+
+def _doc_path(data: Any, loc: Sequence) -> tuple:
+    """Pydantic's error location minus the union-tag steps it adds, so it names what the user wrote."""
+    path: list = []
+    node = data
+    for step in loc:
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+            path.append(step)
+        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+            node = node[step]
+            path.append(step)
+        elif isinstance(node, dict | list):
+            if isinstance(step, str) and (step in _UNION_TAGS or "[" in step):
+                continue
+            path.append(step)
+            node = None
+        else:
+            # below a scalar: pydantic describes the expected type (e.g. 'int', 'constrained-str')
+            break
+    return tuple(path)
+
+
+_UNION_TAGS = {
+    "customer",
+    "merchant",
+    "mule",
+    "fraudster",
+    "fraud_ring_attack",
+    "constant",
+    "uniform",
+    "lognormal",
+    "gamma",
+    "datetime",
+    "int",
+    "timedelta",
+}

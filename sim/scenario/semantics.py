@@ -1,0 +1,81 @@
+"""Checks that span fields: references between populations and events, and times inside the horizon.
+
+`check_references` reads the raw data so reference errors are reported even when other fields are invalid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sim.scenario.schema import Scenario
+
+# role -> fields of that role that must name a population of the given role
+_REFERENCES = {"fraudster": {"victims": "customer", "mules": "mule"}}
+_EVENT_TARGETS = {"fraud_ring_attack": "fraudster"}
+_PAYMENTS_REQUIRED = ("customer", "merchant")
+
+
+def check_references(body: dict) -> list[tuple[tuple, str]]:
+    problems: list[tuple[tuple, str]] = []
+    pops = body.get("populations")
+    roles: dict[str, Any] = {}
+    if isinstance(pops, dict):
+        roles = {name: spec.get("role") for name, spec in pops.items() if isinstance(spec, dict)}
+        for name, spec in pops.items():
+            if not isinstance(spec, dict):
+                continue
+            for field, wanted in _REFERENCES.get(spec.get("role"), {}).items():
+                target = spec.get(field)
+                if isinstance(target, str):
+                    problem = _reference_problem(target, wanted, roles)
+                    if problem:
+                        problems.append((("populations", name, field), problem))
+        if body.get("domain") == "payments":
+            present = [r for r in roles.values() if isinstance(r, str)]
+            for role in _PAYMENTS_REQUIRED:
+                if role not in present:
+                    problems.append((("populations",), f"a payments world needs a '{role}' population"))
+            for role in set(present):
+                if present.count(role) > 1:
+                    problems.append((("populations",), f"more than one '{role}' population"))
+    events = body.get("events")
+    if isinstance(events, list):
+        names: set[str] = set()
+        for i, event in enumerate(events):
+            if not isinstance(event, dict):
+                continue
+            name = event.get("name")
+            if isinstance(name, str):
+                if name in names:
+                    problems.append((("events", i, "name"), f"duplicate event name {name!r}"))
+                names.add(name)
+            wanted = _EVENT_TARGETS.get(event.get("kind"))
+            target = event.get("population")
+            if wanted and isinstance(target, str):
+                problem = _reference_problem(target, wanted, roles)
+                if problem:
+                    problems.append((("events", i, "population"), problem))
+    return problems
+
+
+def _reference_problem(target: str, wanted: str, roles: dict[str, Any]) -> str | None:
+    if target not in roles:
+        known = ", ".join(sorted(roles)) or "none"
+        return f"no population named {target!r} (populations: {known})"
+    if roles[target] != wanted:
+        return f"population {target!r} has role {roles[target]!r}, expected {wanted!r}"
+    return None
+
+
+def check_model(scenario: Scenario) -> list[tuple[tuple, str]]:
+    """Times that must fall inside the horizon."""
+    problems: list[tuple[tuple, str]] = []
+    steps = scenario.horizon.steps
+    for i, event in enumerate(scenario.events):
+        if event.start is not None:
+            step = scenario.step_of(event.start)
+            if not 0 <= step < steps:
+                problems.append(
+                    (("events", i, "start"), f"falls at step {step}, outside the horizon 0..{steps - 1}")
+                )
+    return problems
