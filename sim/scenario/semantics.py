@@ -20,17 +20,17 @@ def check_references(body: dict) -> list[tuple[tuple, str]]:
     pops = body.get("populations")
     roles: dict[str, Any] = {}
     if isinstance(pops, dict):
-        roles = {name: spec.get("role") for name, spec in pops.items() if isinstance(spec, dict)}
+        roles = {name: _text(spec, "role") for name, spec in pops.items() if isinstance(spec, dict)}
         for name, spec in pops.items():
             if not isinstance(spec, dict):
                 continue
-            for field, wanted in _REFERENCES.get(spec.get("role"), {}).items():
+            for field, wanted in _REFERENCES.get(_text(spec, "role"), {}).items():
                 target = spec.get(field)
                 if isinstance(target, str):
                     problem = _reference_problem(target, wanted, roles)
                     if problem:
                         problems.append((("populations", name, field), problem))
-        if body.get("domain") == "payments":
+        if _text(body, "domain") == "payments":
             present = [r for r in roles.values() if isinstance(r, str)]
             for role in _PAYMENTS_REQUIRED:
                 if role not in present:
@@ -44,18 +44,24 @@ def check_references(body: dict) -> list[tuple[tuple, str]]:
         for i, event in enumerate(events):
             if not isinstance(event, dict):
                 continue
-            name = event.get("name")
+            name = _text(event, "name")
             if isinstance(name, str):
                 if name in names:
                     problems.append((("events", i, "name"), f"duplicate event name {name!r}"))
                 names.add(name)
-            wanted = _EVENT_TARGETS.get(event.get("kind"))
+            wanted = _EVENT_TARGETS.get(_text(event, "kind"))
             target = event.get("population")
             if wanted and isinstance(target, str):
                 problem = _reference_problem(target, wanted, roles)
                 if problem:
                     problems.append((("events", i, "population"), problem))
     return problems
+
+
+def _text(mapping: dict, key: str) -> str | None:
+    """A field's value when it is text; anything else is the schema's problem, not ours."""
+    value = mapping.get(key)
+    return value if isinstance(value, str) else None
 
 
 def _reference_problem(target: str, wanted: str, roles: dict[str, Any]) -> str | None:

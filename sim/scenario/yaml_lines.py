@@ -57,6 +57,8 @@ class _Builder:
         if len(path) > MAX_DEPTH:
             raise _TooBig(f"document nests deeper than {MAX_DEPTH} levels")
         self.lines.setdefault(path, node.start_mark.line + 1)
+        if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
+            return self._refuse_tag(node, path)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -87,12 +89,15 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         if node.tag.startswith("tag:yaml.org,2002:") and node.tag[18:] in _PLAIN_TAGS:
             return self.loader.construct_object(node, deep=True)
+        return self._refuse_tag(node, path)
+
+    def _refuse_tag(self, node: yaml.Node, path: Path) -> None:
         dotted = ".".join(map(str, path))
         line = node.start_mark.line + 1
         self.problems.append(Problem(self.file, line, dotted, f"unsupported YAML tag {node.tag}"))
-        return None
 
 
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _PLAIN_TAGS = {"str", "int", "float", "bool", "null", "timestamp"}
 
 
@@ -106,8 +111,9 @@ def load_lined_yaml(text: str | bytes, file: str) -> LinedDocument:
         except UnicodeDecodeError as exc:
             line = text[: exc.start].count(b"\n") + 1
             raise YamlProblems([Problem(file, line, "", "file is not UTF-8 text")]) from None
-    loader = yaml.SafeLoader(text)
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
         if node is None:
             raise YamlProblems([Problem(file, 1, "", "file is empty")])
@@ -117,6 +123,10 @@ def load_lined_yaml(text: str | bytes, file: str) -> LinedDocument:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         raise YamlProblems([Problem(file, line, "", f"invalid YAML: {exc.problem or exc}")]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        message = f"invalid YAML: character {exc.character!r} is not allowed"
+        raise YamlProblems([Problem(file, line, "", message)]) from None
     except yaml.YAMLError as exc:
         raise YamlProblems([Problem(file, 1, "", f"invalid YAML: {exc}")]) from None
     except _TooBig as exc:
@@ -124,7 +134,8 @@ def load_lined_yaml(text: str | bytes, file: str) -> LinedDocument:
     except RecursionError:
         raise YamlProblems([Problem(file, 1, "", "document nests too deeply")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if builder.problems:
         raise YamlProblems(builder.problems)
     return LinedDocument(data, file, builder.lines)

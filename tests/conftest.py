@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
+
+SMALL = """\
+schema_version: 1
+name: small
+domain: payments
+seed: 11
+horizon:
+  steps: {steps}
+  step: 1h
+  start: 2026-01-05T00:00:00
+parameters:
+  customers: {customers}
+  attacks: 2.0
+populations:
+  customers:
+    role: customer
+    count: ${{customers}}
+    opening_balance: {{dist: lognormal, mean: 5000, std: 8000}}
+    transactions_per_day: {{dist: gamma, mean: 3.0, shape: 1.0}}
+    overdraft_limit: 100
+    amounts:
+      TRANSFER: {{dist: lognormal, mean: 3000, std: 3000}}
+      CASH_OUT: {{dist: lognormal, mean: 3000, std: 3000}}
+  merchants:
+    role: merchant
+    count: 20
+  mules:
+    role: mule
+    count: 5
+    cash_out_share: 0.9
+  crooks:
+    role: fraudster
+    count: 2
+    attacks_per_day: ${{attacks}}
+    victims: customers
+    mules: mules
+events:
+  - kind: fraud_ring_attack
+    name: wave
+    population: crooks
+    start: 10
+    duration: 3h
+    intensity: 20
+"""
+
+
+def small_scenario(steps: int = 24, customers: int = 300) -> str:
+    return SMALL.format(steps=steps, customers=customers)
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write text to a file in tmp_path and return its path."""
+
+    def _write(text: str | bytes, name: str = "scenario.yaml") -> Path:
+        path = tmp_path / name
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text)
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def small(write):
+    return write(small_scenario())

@@ -1,0 +1,156 @@
+"""Behaviour of the payments world that users rely on: conservation, counts, ordering, labels."""
+
+import gc
+import weakref
+from datetime import datetime, timedelta
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from sim.domains.payments.profiles import day_share_per_step, hour_shares
+from sim.engine.model import SimModel
+from sim.scenario import load_scenario
+from tests.conftest import small_scenario
+
+
+def run_model(path, **kw):
+    model = SimModel(load_scenario(path, **kw))
+    batches = []
+    while model.running:
+        model.step()
+        batches.append(model.batch)
+    return model, pa.Table.from_batches(batches).to_pandas()
+
+
+def test_money_is_conserved_and_flows_explain_every_balance(small):
+    model, tx = run_model(small)
+    world = model.world
+    assert np.isclose(world.balance.sum(), world.opening.sum(), rtol=1e-12)
+    # replay: each account's closing balance is its opening balance plus its recorded flows
+    ok = ~tx.declined
+    sign_origin = np.where(tx.type == "CASH_IN", 1.0, -1.0)
+    index = {acc: i for i, acc in enumerate(world.account_id)}
+    delta = np.zeros(world.n_accounts)
+    np.add.at(delta, tx.origin[ok].map(index).to_numpy(), (sign_origin * tx.amount)[ok].to_numpy())
+    np.add.at(delta, tx.dest[ok].map(index).to_numpy(), (-sign_origin * tx.amount)[ok].to_numpy())
+    assert np.allclose(world.opening + delta, world.balance, atol=1e-6)
+    # per-row bookkeeping
+    moved = tx[ok]
+    change = moved.origin_balance_after - moved.origin_balance_before
+    expected = np.where(moved.type == "CASH_IN", moved.amount, -moved.amount)
+    assert np.allclose(change, expected, atol=1e-6)
+
+
+def test_balances_never_go_below_the_overdraft_limit(small):
+    model, tx = run_model(small)
+    customers = tx[~tx.type.eq("CASH_IN")]
+    limit = model.scenario.populations["customers"].overdraft_limit
+    assert customers.origin_balance_after.min() >= -limit - 1e-9
+
+
+def test_timestamps_are_ordered_and_inside_their_step(small):
+    model, tx = run_model(small)
+    start = model.scenario.horizon.start
+    step = model.scenario.horizon.step
+    offsets = (tx.timestamp - start) / step
+    assert np.all(np.floor(offsets) == tx.step)
+    assert tx.groupby("step").timestamp.apply(lambda s: s.is_monotonic_increasing).all()
+
+
+def test_transaction_count_matches_poisson_expectation(write):
+    path = write(small_scenario(steps=48, customers=2000))
+    model, tx = run_model(path)
+    world = model.world
+    expected = world.rate_per_day.sum() * world.day_share.sum()
+    legit = (~tx.is_fraud).sum()
+    assert abs(legit - expected) <= 5 * np.sqrt(expected)
+
+
+def test_type_mix_matches_the_declared_shares(write):
+    model, tx = run_model(write(small_scenario(steps=48, customers=2000)))
+    legit = tx[~tx.is_fraud]
+    cdf = model.world.type_cdf
+    shares = np.diff(np.concatenate([[0.0], cdf]))
+    n = len(legit)
+    for code, name in enumerate(["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]):
+        observed = (legit.type == name).mean()
+        assert abs(observed - shares[code]) <= 5 * np.sqrt(shares[code] * (1 - shares[code]) / n)
+
+
+def test_fraud_is_labelled_and_campaign_tags_the_attack_wave(small):
+    model, tx = run_model(small)
+    fraud = tx[tx.is_fraud]
+    assert len(fraud) > 0 and set(fraud.fraud_type) == {"account_takeover"}
+    assert tx.fraud_type[~tx.is_fraud].isna().all()
+    in_wave = fraud.step.between(10, 12)
+    assert (fraud.campaign_id[in_wave] == 1).all()
+    assert fraud.campaign_id[~in_wave].isna().all()
+    # a takeover drains the victim: the transfer leaves the victim at zero or below
+    transfers = fraud[(fraud.type == "TRANSFER") & ~fraud.declined]
+    assert (transfers.origin_balance_after <= 1e-9).all()
+    (occurrence,) = model.timeline.occurrences
+    assert (occurrence.start_step, occurrence.end_step) == (10, 13)
+
+
+def test_attack_wave_raises_the_fraud_rate(write):
+    text = small_scenario(steps=48).replace("intensity: 20", "intensity: 50")
+    _, tx = run_model(write(text))
+    attacks = tx[tx.is_fraud & (tx.type == "TRANSFER")].groupby("step").size()
+    during = attacks.reindex(range(10, 13), fill_value=0).mean()
+    outside = attacks.drop(range(10, 13), errors="ignore").sum() / 45
+    assert during > 10 * outside
+
+
+def test_ids_do_not_reveal_roles(write):
+    model, _ = run_model(write(small_scenario(customers=3000)))
+    world = model.world
+    mules = world.account_id[world.blocks["mules"].start : world.blocks["mules"].stop]
+    merchants = world.account_id[world.blocks["merchants"].start : world.blocks["merchants"].stop]
+    everyone = np.sort(world.account_id)
+    # the special accounts are scattered through the id range, not a block at either end
+    for special in (mules, merchants):
+        ranks = np.searchsorted(everyone, special) / len(everyone)
+        assert 0.1 < ranks.mean() < 0.9 and ranks.max() - ranks.min() > 0.5
+
+
+def test_triggered_event_fires_at_most_max_occurrences(write):
+    text = small_scenario(steps=48).replace(
+        "    start: 10\n", "    trigger: {probability_per_step: 0.2, max_occurrences: 2}\n"
+    )
+    model, tx = run_model(write(text))
+    occurrences = model.timeline.occurrences
+    assert len(occurrences) == 2
+    assert [o.campaign_id for o in occurrences] == [1, 2]
+    assert occurrences[1].start_step >= occurrences[0].end_step
+    assert set(tx.campaign_id.dropna()) <= {1, 2}
+
+
+def test_day_share_integrates_the_hourly_rhythm():
+    start = datetime(2026, 1, 1)
+    hourly = day_share_per_step(start, timedelta(hours=1), 48, "paysim")
+    assert np.allclose(hourly[:24], hour_shares()) and np.allclose(hourly[24:], hour_shares())
+    assert np.allclose(day_share_per_step(start, timedelta(days=1), 3, "paysim"), 1.0)
+    half = day_share_per_step(start + timedelta(hours=19), timedelta(minutes=30), 2, "paysim")
+    assert np.allclose(half, hour_shares()[19] / 2)
+    assert np.allclose(day_share_per_step(start, timedelta(hours=6), 4, "flat"), 0.25)
+
+
+def test_released_models_are_garbage_collected(small):
+    scenario = load_scenario(small)
+    model = SimModel(scenario)
+    model.step()
+    assert len(model.agents) == 1  # the scenario's event, a Mesa agent
+    ref = weakref.ref(model)
+    model.release()
+    del model
+    gc.collect()
+    assert ref() is None
+
+
+@pytest.mark.parametrize("scale", [0.5, 2.0])
+def test_scale_multiplies_population_sizes(small, scale):
+    model = SimModel(load_scenario(small), scale=scale)
+    assert model.world.customers.size == round(300 * scale)
+    assert model.world.merchants.size == round(20 * scale)
+    model.release()

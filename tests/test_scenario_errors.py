@@ -1,0 +1,215 @@
+"""Every kind of bad input ends in one ScenarioError listing each problem as FILE:LINE: field: message."""
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.errors import ScenarioError
+from sim.scenario import load_scenario
+from tests.conftest import small_scenario
+
+
+def problems_of(path, overrides=()):
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, overrides)
+    return [str(p) for p in info.value.problems]
+
+
+def replace_line(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def line_of(text: str, fragment: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if fragment in line)
+
+
+def test_valid_small_scenario_loads(small):
+    scenario = load_scenario(small)
+    assert scenario.populations["customers"].count == 300
+    assert scenario.seed == 11
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.yaml"
+    assert problems_of(path) == [f"{path}:0: (root): file not found"]
+
+
+def test_malformed_yaml_names_line(write):
+    path = write("schema_version: 1\nname: [unclosed\nseed: 3\n")
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:3: (root): invalid YAML")
+
+
+def test_wrong_type_names_file_line_and_field(write):
+    text = replace_line(small_scenario(), "steps: 24", "steps: many")
+    path = write(text)
+    (problem,) = problems_of(path)
+    assert problem == (
+        f"{path}:{line_of(text, 'steps: many')}: horizon.steps: "
+        "Input should be a valid integer (got 'many')"
+    )
+
+
+def test_unknown_key(write):
+    text = replace_line(small_scenario(), "    count: 20", "    count: 20\n    colour: red")
+    path = write(text)
+    assert problems_of(path) == [
+        f"{path}:{line_of(text, 'colour')}: populations.merchants.colour: unknown field"
+    ]
+
+
+def test_missing_required_field(write):
+    text = small_scenario().replace("domain: payments\n", "")
+    path = write(text)
+    assert problems_of(path) == [f"{path}:1: domain: required field is missing"]
+
+
+def test_bad_references(write):
+    text = replace_line(small_scenario(), "    mules: mules", "    mules: ghosts")
+    text = replace_line(text, "population: crooks", "population: customers")
+    path = write(text)
+    assert problems_of(path) == [
+        f"{path}:{line_of(text, 'mules: ghosts')}: populations.crooks.mules: "
+        "no population named 'ghosts' (populations: crooks, customers, merchants, mules)",
+        f"{path}:{line_of(text, 'population: customers')}: events.0.population: "
+        "population 'customers' has role 'customer', expected 'fraudster'",
+    ]
+
+
+def test_unknown_parameter_reference(write):
+    text = replace_line(small_scenario(), "intensity: 20", "intensity: ${boost}")
+    path = write(text)
+    assert problems_of(path) == [
+        f"{path}:{line_of(text, 'boost')}: events.0.intensity: "
+        "unknown parameter ${boost} (known: attacks, customers)"
+    ]
+
+
+def test_set_errors_are_all_reported(small):
+    problems = problems_of(small, ["nope=1", "customers", "customers=lots"])
+    assert problems == [
+        f"{small}:{line_of(small.read_text(), 'count: ${customers}')}: populations.customers.count: "
+        "Input should be a valid integer (got 'lots') (value from parameter customers)",
+        "<--set>:1: parameters.nope: unknown parameter (known: attacks, customers)",
+        "<--set>:2: (root): expected NAME=VALUE, got 'customers'",
+    ]
+
+
+def test_event_outside_horizon(write):
+    text = replace_line(small_scenario(), "start: 10", "start: 2027-01-01T00:00:00")
+    path = write(text)
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:{line_of(text, 'start: 2027')}: events.0.start: falls at step")
+
+
+def test_many_problems_reported_at_once(write):
+    text = replace_line(small_scenario(), "steps: 24", "steps: -1")
+    text = replace_line(text, "step: 1h", "step: fortnight")
+    text = replace_line(text, "    count: 20", "    count: 0")
+    text = replace_line(text, "cash_out_share: 0.9", "cash_out_share: 2")
+    problems = problems_of(write(text))
+    fields = [p.split(": ")[1] for p in problems]
+    assert fields == [
+        "horizon.steps",
+        "horizon.step",
+        "populations.merchants.count",
+        "populations.mules.cash_out_share",
+    ]
+
+
+def test_safe_loading_refuses_object_tags(write):
+    path = write("schema_version: !!python/object/apply:os.system ['echo hacked']\n")
+    (problem,) = problems_of(path)
+    assert "unsupported YAML tag" in problem and ":1: schema_version:" in problem
+
+
+def test_alias_bomb_is_refused_quickly(write):
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for i, name in enumerate("bcdefghij"):
+        prev = "abcdefghij"[i]
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
+    (problem,) = problems_of(write("\n".join(lines) + "\n"))
+    assert "alias bomb" in problem
+
+
+def test_deep_nesting_is_refused(write):
+    (problem,) = problems_of(write("a: " + "[" * 500 + "]" * 500 + "\n"))
+    assert "nest" in problem
+
+
+def test_binary_garbage(write):
+    (problem,) = problems_of(write(b"\x00\xff\xfe garbage \x89PNG"))
+    assert "not UTF-8" in problem or "invalid YAML" in problem
+
+
+def test_duplicate_keys(write):
+    text = small_scenario().replace("name: small\n", "name: small\nname: again\n")
+    (problem,) = problems_of(write(text))
+    assert problem.endswith(": name: duplicate key")
+
+
+@pytest.mark.parametrize("text", ["", "- a\n- b\n", "just text\n"])
+def test_root_must_be_a_mapping(write, text):
+    (problem,) = problems_of(write(text))
+    assert ":1: (root):" in problem
+
+
+def test_seed_is_drawn_and_recorded_when_absent(write):
+    path = write(small_scenario().replace("seed: 11\n", ""))
+    first, second = load_scenario(path), load_scenario(path)
+    assert isinstance(first.seed, int) and first.seed != second.seed
+
+
+_VALID = yaml.safe_load(small_scenario())
+_leaves = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _paths(value, (*prefix, i))
+
+
+_ALL_PATHS = [p for p in _paths(_VALID) if p]
+
+
+def _mutate(data, path, value):
+    import copy
+
+    data = copy.deepcopy(data)
+    node = data
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    return data
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(_ALL_PATHS), value=_leaves)
+def test_fuzzed_scenarios_fail_cleanly(write, path, value):
+    """Any field replaced by arbitrary data: a Scenario or a located ScenarioError, nothing else."""
+    text = yaml.safe_dump(_mutate(_VALID, path, value), allow_unicode=True)
+    file = write(text, "fuzz.yaml")
+    try:
+        load_scenario(file)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            assert problem.file == str(file) and problem.line >= 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(blob=st.binary(max_size=300) | st.text(max_size=300))
+def test_garbage_files_fail_cleanly(write, blob):
+    file = write(blob if isinstance(blob, bytes) else blob.encode(), "garbage.yaml")
+    with pytest.raises(ScenarioError):
+        load_scenario(file)
