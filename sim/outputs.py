@@ -68,9 +68,7 @@ class RunDirectory:
             raise RunExistsError(f"{self.final} already exists (use --force to replace it)")
         try:
             self.final.parent.mkdir(parents=True, exist_ok=True)
-            self.path = Path(
-                tempfile.mkdtemp(prefix=f".{self.final.name}.partial-", dir=self.final.parent)
-            )
+            self.path = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.partial-", dir=self.final.parent))
             self.path.chmod(0o755)
         except OSError as exc:
             raise SimError(f"cannot create the run directory in {self.final.parent}: {exc}") from exc

@@ -17,7 +17,6 @@ import pyarrow.parquet as pq
 
 from sim.errors import SimError
 
-
 TRANSACTIONS = pa.schema(
     [
         ("step", pa.int32()),
@@ -110,7 +109,10 @@ class TableWriter:
         while (table := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+                    if isinstance(self._writer, pq.ParquetWriter):  # one row group per chunk
+                        self._writer.write_table(table, row_group_size=table.num_rows)
+                    else:
+                        self._writer.write_table(table)
                 except BaseException as exc:  # surfaced to the simulating thread on the next write
                     self._error = exc
 

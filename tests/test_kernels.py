@@ -30,9 +30,7 @@ def random_book(seed: int, n_tx: int, n_acc: int):
 @given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(0, 400), n_acc=st.integers(1, 30))
 def test_settle_matches_reference_twin(seed, n_tx, n_acc):
     kind, origin, dest, amount, mode, balance, overdraft = random_book(seed, n_tx, n_acc)
-    expected_balance, expected_out = settle_reference(
-        kind, origin, dest, amount, mode, balance, overdraft
-    )
+    expected_balance, expected_out = settle_reference(kind, origin, dest, amount, mode, balance, overdraft)
     got_balance, got_out = balance.copy(), np.empty((n_tx, 6))
     settle(kind, origin, dest, amount, mode, got_balance, overdraft, got_out)
     assert np.array_equal(got_out, expected_out)

@@ -47,8 +47,7 @@ def test_wrong_type_names_file_line_and_field(write):
     path = write(text)
     (problem,) = problems_of(path)
     assert problem == (
-        f"{path}:{line_of(text, 'steps: many')}: horizon.steps: "
-        "Input should be a valid integer (got 'many')"
+        f"{path}:{line_of(text, 'steps: many')}: horizon.steps: Input should be a valid integer (got 'many')"
     )
 
 

@@ -62,7 +62,14 @@ def settle_reference(kind, origin, dest, amount, amount_mode, balance, overdraft
         if ok:
             balance[payer] -= amt
             balance[payee] += amt
-        out[i] = (amt, before[0], balance[origin[i]], before[1], balance[dest[i]], 0.0 if ok else 1.0)
+        out[i] = (
+            amt,
+            before[0],
+            balance[origin[i]],
+            before[1],
+            balance[dest[i]],
+            0.0 if ok else 1.0,
+        )
     return balance, out
 
 

@@ -19,9 +19,7 @@ from sim.scenario.semantics import check_model, check_references
 from sim.scenario.yaml_lines import LinedDocument, YamlProblems, load_lined_yaml
 
 
-def load_scenario(
-    path: str | Path, overrides: Sequence[str] = (), seed: int | None = None
-) -> Scenario:
+def load_scenario(path: str | Path, overrides: Sequence[str] = (), seed: int | None = None) -> Scenario:
     """Load, resolve and validate. The seed is `seed`, else the file's, else freshly drawn (and recorded)."""
     file = str(path)
     try:
@@ -39,9 +37,7 @@ def load_scenario(
     return resolve_document(doc, overrides, seed)
 
 
-def resolve_document(
-    doc: LinedDocument, overrides: Sequence[str] = (), seed: int | None = None
-) -> Scenario:
+def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: int | None = None) -> Scenario:
     problems: list[Problem] = []
 
     def at(path: tuple, message: str, origins: dict | None = None) -> None:
@@ -108,10 +104,9 @@ def _doc_path(data: Any, loc: Sequence) -> tuple:
     path: list = []
     node = data
     for step in loc:
-        if isinstance(node, dict) and step in node:
-            node = node[step]
-            path.append(step)
-        elif isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+        if (isinstance(node, dict) and step in node) or (
+            isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+        ):
             node = node[step]
             path.append(step)
         elif isinstance(node, dict | list):

@@ -82,6 +82,9 @@ def check_model(scenario: Scenario) -> list[tuple[tuple, str]]:
             step = scenario.step_of(event.start)
             if not 0 <= step < steps:
                 problems.append(
-                    (("events", i, "start"), f"falls at step {step}, outside the horizon 0..{steps - 1}")
+                    (
+                        ("events", i, "start"),
+                        f"falls at step {step}, outside the horizon 0..{steps - 1}",
+                    )
                 )
     return problems

@@ -74,7 +74,9 @@ class _Builder:
                 self.problems.append(Problem(self.file, line, where, "mapping keys must be plain text"))
                 continue
             if key_node.tag == "tag:yaml.org,2002:merge":
-                self.problems.append(Problem(self.file, line, where, "YAML merge keys (<<) are not supported"))
+                self.problems.append(
+                    Problem(self.file, line, where, "YAML merge keys (<<) are not supported")
+                )
                 continue
             key = str(key_node.value)
             child = (*path, key)

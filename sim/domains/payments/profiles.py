@@ -1,4 +1,4 @@
-"""Defaults derived from PaySim's real aggregates (see data/*.csv headers and tools/derive_paysim_profiles.py)."""
+"""Defaults derived from PaySim's real aggregates (see the data/*.csv headers and tools/)."""
 
 from __future__ import annotations
 

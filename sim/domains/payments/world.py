@@ -88,9 +88,7 @@ class PaymentsWorld:
         mix = self.customers_spec.type_mix or profiles.default_type_mix()
         weights = np.array([mix.get(t, 0.0) for t in TX_TYPES])
         self.type_cdf = np.cumsum(weights / weights.sum())
-        self.amounts = {
-            t: self.customers_spec.amounts.get(t) or profiles.default_amount(t) for t in TX_TYPES
-        }
+        self.amounts = {t: self.customers_spec.amounts.get(t) or profiles.default_amount(t) for t in TX_TYPES}
         h = scenario.horizon
         self.day_share = profiles.day_share_per_step(
             h.start, h.step, h.steps, self.customers_spec.daily_rhythm
