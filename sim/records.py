@@ -17,11 +17,13 @@ import pyarrow.parquet as pq
 
 from sim.errors import SimError
 
+CATEGORY = pa.dictionary(pa.int8(), pa.string())  # few distinct strings: small, fast, categorical
+
 TRANSACTIONS = pa.schema(
     [
         ("step", pa.int32()),
         ("timestamp", pa.timestamp("us")),
-        ("type", pa.string()),
+        ("type", CATEGORY),
         ("amount", pa.float64()),
         ("origin", pa.int64()),
         ("dest", pa.int64()),
@@ -31,7 +33,7 @@ TRANSACTIONS = pa.schema(
         ("dest_balance_after", pa.float64()),
         ("declined", pa.bool_()),
         ("is_fraud", pa.bool_()),
-        ("fraud_type", pa.string()),
+        ("fraud_type", CATEGORY),
         ("campaign_id", pa.int64()),
     ]
 )

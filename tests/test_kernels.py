@@ -7,8 +7,6 @@ from hypothesis import strategies as st
 from sim.engine.kernels import (
     CASH_IN,
     SHARE_OF_AVAILABLE,
-    expand_counts,
-    expand_counts_reference,
     settle,
     settle_reference,
 )
@@ -56,11 +54,3 @@ def test_settle_conserves_money_and_respects_overdraft(seed, n_tx, n_acc):
     declined = ~moved
     assert np.array_equal(out[declined, 1], out[declined, 2])
     assert np.array_equal(out[declined, 3], out[declined, 4])
-
-
-@settings(max_examples=60, deadline=None)
-@given(counts=st.lists(st.integers(0, 6), max_size=60))
-def test_expand_counts_matches_reference_twin(counts):
-    counts = np.array(counts, dtype=np.int64)
-    total = int(counts.sum())
-    assert np.array_equal(expand_counts(counts, total), expand_counts_reference(counts, total))

@@ -154,3 +154,22 @@ def test_scale_multiplies_population_sizes(small, scale):
     assert model.world.customers.size == round(300 * scale)
     assert model.world.merchants.size == round(20 * scale)
     model.release()
+
+
+def test_each_customer_transacts_in_proportion_to_its_rate(write):
+    """Poisson splitting keeps per-customer counts Poisson(rate x time): check by rate quartile."""
+    model, tx = run_model(write(small_scenario(steps=48, customers=4000)))
+    world = model.world
+    c = world.customers
+    rates = world.rate_per_day[c.start : c.stop]
+    exposure = world.day_share.sum()
+    legit = tx[~tx.is_fraud]
+    index = {acc: i - c.start for i, acc in enumerate(world.account_id) if c.start <= i < c.stop}
+    counts = np.bincount(legit.origin.map(index).dropna().astype(int), minlength=c.size)
+    quartile = np.searchsorted(np.quantile(rates, [0.25, 0.5, 0.75]), rates)
+    for q in range(4):
+        expected = rates[quartile == q].sum() * exposure
+        assert abs(counts[quartile == q].sum() - expected) <= 5 * np.sqrt(expected)
+    # and customer-level counts are overdispersed only through the rates: Var = E for equal rates
+    top = quartile == 3
+    assert np.corrcoef(counts[top], rates[top])[0, 1] > 0.3

@@ -71,19 +71,3 @@ def settle_reference(kind, origin, dest, amount, amount_mode, balance, overdraft
             0.0 if ok else 1.0,
         )
     return balance, out
-
-
-@numba.njit(cache=True, nogil=True)
-def expand_counts(counts, total):
-    """Account index repeated by its count (np.repeat(arange(n), counts)), without a temporary arange."""
-    out = np.empty(total, dtype=np.int64)
-    j = 0
-    for i in range(counts.shape[0]):
-        for _ in range(counts[i]):
-            out[j] = i
-            j += 1
-    return out
-
-
-def expand_counts_reference(counts, total):
-    return np.repeat(np.arange(len(counts), dtype=np.int64), counts)[:total]

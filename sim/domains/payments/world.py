@@ -13,14 +13,15 @@ import numpy as np
 import pyarrow as pa
 
 from sim.domains.payments import profiles
-from sim.engine.kernels import FIXED, SHARE_OF_AVAILABLE, TRANSFER, expand_counts, settle
+from sim.engine.kernels import FIXED, SHARE_OF_AVAILABLE, TRANSFER, settle
 from sim.records import ACCOUNTS, TRANSACTIONS
 from sim.rng import Streams
 from sim.scenario.schema import TX_TYPES, Customers, Fraudsters, Merchants, Mules, Scenario
 
 ID_BASE = 1_000_000_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-TX_TYPE_NAMES = np.array(TX_TYPES, dtype=object)
+TX_TYPE_DICTIONARY = pa.array(TX_TYPES, pa.string())
+FRAUD_TYPE_DICTIONARY = pa.array(["account_takeover"], pa.string())  # fraud_type code 1
 CASH_OUT_CODE = TX_TYPES.index("CASH_OUT")
 
 
@@ -81,6 +82,7 @@ class PaymentsWorld:
         self.rate_per_day[c.start : c.stop] = np.clip(
             self.customers_spec.transactions_per_day.sample(rng, c.size), 0, None
         )
+        self.rate_cumsum = np.cumsum(self.rate_per_day[c.start : c.stop])
         self.balance = self.opening.copy()
         perm = streams.generator("accounts.ids").permutation(self.n_accounts)
         self.account_id = (ID_BASE + perm).astype(np.int64)
@@ -101,9 +103,8 @@ class PaymentsWorld:
     # --- one step -------------------------------------------------------------------------------
     def step(self, k: int, intensity: dict[str, float], campaign: dict[str, int]) -> pa.RecordBatch:
         """Draw step k's transactions, settle them in time order and return them as a record batch."""
-        legit = self._legitimate(k)
-        fraud = self._fraud(k, intensity, campaign)
-        cols = {key: np.concatenate([legit[key], fraud[key]]) for key in legit}
+        parts = [self._legitimate(k), *self._fraud(k, intensity, campaign)]
+        cols = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
         order = np.argsort(cols["offset"], kind="stable")
         cols = {key: value[order] for key, value in cols.items()}
         out = np.empty((len(order), 6))
@@ -114,11 +115,14 @@ class PaymentsWorld:
         return self._batch(k, cols, out)
 
     def _legitimate(self, k: int) -> dict[str, np.ndarray]:
+        """Customers' own transactions. Poisson splitting: the step's total is Poisson(sum of rates),
+        and each transaction's origin is a customer drawn in proportion to its rate, which is the same
+        law as one Poisson count per customer at O(transactions) instead of O(customers) cost."""
         c, m = self.customers, self.merchants
         rng = self.streams.generator("payments.activity", k)
-        counts = rng.poisson(self.rate_per_day[c.start : c.stop] * self.day_share[k])
-        total = int(counts.sum())
-        origin = expand_counts(counts, total) + c.start
+        total = int(rng.poisson(self.rate_cumsum[-1] * self.day_share[k]))
+        picks = rng.random(total) * self.rate_cumsum[-1]
+        origin = c.start + np.minimum(np.searchsorted(self.rate_cumsum, picks, side="right"), c.size - 1)
         kind = np.searchsorted(self.type_cdf, rng.random(total), side="right").astype(np.int8)
         kind = np.minimum(kind, len(TX_TYPES) - 1)
         amount = np.empty(total)
@@ -141,7 +145,7 @@ class PaymentsWorld:
             "campaign": np.full(total, -1, dtype=np.int64),
         }
 
-    def _fraud(self, k: int, intensity: dict[str, float], campaign: dict[str, int]) -> dict:
+    def _fraud(self, k: int, intensity: dict[str, float], campaign: dict[str, int]) -> list[dict]:
         parts = []
         for name, spec in self.fraud_specs.items():
             rng = self.streams.generator(f"payments.fraud.{name}", k)
@@ -166,17 +170,7 @@ class PaymentsWorld:
                     "campaign": np.full(2 * n, campaign.get(name, -1), dtype=np.int64),
                 }
             )
-        if not parts:
-            return {key: value[:0] for key, value in self._legitimate_empty().items()}
-        return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-
-    @staticmethod
-    def _legitimate_empty() -> dict[str, np.ndarray]:
-        return {
-            "offset": np.empty(0), "kind": np.empty(0, np.int8), "origin": np.empty(0, np.int64),
-            "dest": np.empty(0, np.int64), "amount": np.empty(0), "mode": np.empty(0, np.int8),
-            "fraud_type": np.empty(0, np.int8), "campaign": np.empty(0, np.int64),
-        }  # fmt: skip
+        return parts
 
     def _batch(self, k: int, cols: dict[str, np.ndarray], out: np.ndarray) -> pa.RecordBatch:
         n = len(cols["kind"])
@@ -186,14 +180,16 @@ class PaymentsWorld:
         arrays = [
             pa.array(np.full(n, k, dtype=np.int32)),
             pa.array(stamp, type=pa.timestamp("us")),
-            pa.array(TX_TYPE_NAMES[cols["kind"]], type=pa.string()),
+            pa.DictionaryArray.from_arrays(cols["kind"], TX_TYPE_DICTIONARY),
             pa.array(out[:, 0]),
             pa.array(self.account_id[cols["origin"]]),
             pa.array(self.account_id[cols["dest"]]),
             *(pa.array(out[:, j]) for j in range(1, 5)),
             pa.array(out[:, 5] > 0),
             pa.array(is_fraud),
-            pa.array(np.where(is_fraud, "account_takeover", None), type=pa.string()),
+            pa.DictionaryArray.from_arrays(
+                pa.array(cols["fraud_type"] - 1, mask=~is_fraud), FRAUD_TYPE_DICTIONARY
+            ),
             pa.array(campaign, mask=campaign < 0, type=pa.int64()),
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=TRANSACTIONS)
