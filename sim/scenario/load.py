@@ -100,37 +100,26 @@ def _message(error: dict) -> str:
 
 
 def _doc_path(data: Any, loc: Sequence) -> tuple:
-    """Pydantic's error location minus the union-tag steps it adds, so it names what the user wrote."""
+    """Pydantic's error location as the path the user wrote.
+
+    Pydantic inserts union tags (`customer`, `lognormal`) and type names (`int`, `datetime`) that are not
+    in the data: a step absent from the data with more steps after it is such a label and is dropped;
+    an absent last step is a missing field and is kept.
+    """
     path: list = []
     node = data
-    for step in loc:
-        if (isinstance(node, dict) and step in node) or (
+    for position, step in enumerate(loc):
+        last = position == len(loc) - 1
+        present = (isinstance(node, dict) and step in node) or (
             isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
-        ):
+        )
+        if present:
             node = node[step]
-            path.append(step)
+        elif isinstance(node, dict | list) and not last:
+            continue
         elif isinstance(node, dict | list):
-            if isinstance(step, str) and (step in _UNION_TAGS or "[" in step):
-                continue
-            path.append(step)
             node = None
         else:
-            # below a scalar: pydantic describes the expected type (e.g. 'int', 'constrained-str')
-            break
+            break  # below a scalar: pydantic is naming the types it tried
+        path.append(step)
     return tuple(path)
-
-
-_UNION_TAGS = {
-    "customer",
-    "merchant",
-    "mule",
-    "fraudster",
-    "fraud_ring_attack",
-    "constant",
-    "uniform",
-    "lognormal",
-    "gamma",
-    "datetime",
-    "int",
-    "timedelta",
-}
