@@ -170,6 +170,6 @@ def test_each_customer_transacts_in_proportion_to_its_rate(write):
     for q in range(4):
         expected = rates[quartile == q].sum() * exposure
         assert abs(counts[quartile == q].sum() - expected) <= 5 * np.sqrt(expected)
-    # and customer-level counts are overdispersed only through the rates: Var = E for equal rates
+    # within the busiest quartile, a customer's own count still follows its own rate
     top = quartile == 3
     assert np.corrcoef(counts[top], rates[top])[0, 1] > 0.3

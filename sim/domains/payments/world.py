@@ -50,7 +50,8 @@ class PaymentsWorld:
         self.scenario = scenario
         self.streams = streams
         pops = scenario.populations
-        self.customers_spec = _only(pops, Customers)
+        customers_name = _name_of(pops, Customers)
+        self.customers_spec = pops[customers_name]
         self.fraud_specs = {name: spec for name, spec in pops.items() if isinstance(spec, Fraudsters)}
         self.mule_specs = {name: spec for name, spec in pops.items() if isinstance(spec, Mules)}
         self.blocks: dict[str, Block] = {}
@@ -62,7 +63,7 @@ class PaymentsWorld:
                 start += size
         self.fraudster_counts = {n: _scaled(s.count, scale) for n, s in self.fraud_specs.items()}
         self.n_accounts = start
-        self.customers = self.blocks[_name_of(pops, Customers)]
+        self.customers = self.blocks[customers_name]
         self.merchants = self.blocks[_name_of(pops, Merchants)]
 
         self.opening = np.zeros(self.n_accounts)
@@ -209,10 +210,6 @@ class PaymentsWorld:
             self.rate_per_day,
         ]  # fmt: skip
         return pa.Table.from_arrays([pa.array(c[order]) for c in columns], schema=ACCOUNTS)
-
-
-def _only(pops: dict, cls: type):
-    return next(spec for spec in pops.values() if isinstance(spec, cls))
 
 
 def _name_of(pops: dict, cls: type) -> str:
