@@ -7,6 +7,8 @@ Each spec is a frozen pydantic model tagged by `dist`, so YAML reads as
 from __future__ import annotations
 
 import math
+from functools import cache
+from importlib.resources import files
 from typing import Annotated, Literal
 
 import numpy as np
@@ -30,6 +32,10 @@ class _Dist(BaseModel):
     def var(self) -> float:
         raise NotImplementedError
 
+    def kernel(self) -> tuple[int, float, float]:
+        """(code, p1, p2) for `sample_kernel`, so Numba kernels draw from the same law."""
+        raise NotImplementedError
+
 
 class Constant(_Dist):
     dist: Literal["constant"] = "constant"
@@ -45,6 +51,9 @@ class Constant(_Dist):
     @property
     def var(self):
         return 0.0
+
+    def kernel(self):
+        return CONSTANT, self.value, 0.0
 
 
 class Uniform(_Dist):
@@ -68,6 +77,9 @@ class Uniform(_Dist):
     @property
     def var(self):
         return (self.high - self.low) ** 2 / 12
+
+    def kernel(self):
+        return UNIFORM, self.low, self.high
 
 
 class LogNormal(_Dist):
@@ -94,6 +106,9 @@ class LogNormal(_Dist):
     def var(self):
         return self.std**2
 
+    def kernel(self):
+        return (LOGNORMAL, *self._log_params)
+
 
 class Gamma(_Dist):
     """Given by mean and shape; shape < 1 gives the heavy skew of real activity rates."""
@@ -113,5 +128,48 @@ class Gamma(_Dist):
     def var(self):
         return self.mean_**2 / self.shape
 
+    def kernel(self):
+        return GAMMA, self.shape, self.mean_ / self.shape
 
-Dist = Annotated[Constant | Uniform | LogNormal | Gamma, Field(discriminator="dist")]
+
+TABLES = {"paysim_opening_balances": ("sim.domains.payments", "paysim_opening_balances.csv")}
+
+
+@cache
+def _histogram(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    package, file = TABLES[name]
+    table = np.loadtxt(files(package).joinpath("data", file).open(), delimiter=",", skiprows=1, comments="#")
+    low, high, share = table.T
+    return low, high, np.cumsum(share / share.sum())
+
+
+class Table(_Dist):
+    """A shipped histogram (derived from reference data): pick a bin by its share, then uniform inside."""
+
+    dist: Literal["table"] = "table"
+    name: Literal["paysim_opening_balances"]
+
+    def sample(self, rng, size):
+        low, high, cdf = _histogram(self.name)
+        bins = np.minimum(np.searchsorted(cdf, rng.random(size), side="right"), len(cdf) - 1)
+        return low[bins] + (high[bins] - low[bins]) * rng.random(size)
+
+    @property
+    def mean(self):
+        low, high, cdf = _histogram(self.name)
+        return float(np.diff(cdf, prepend=0) @ ((low + high) / 2))
+
+    @property
+    def var(self):
+        low, high, cdf = _histogram(self.name)
+        p = np.diff(cdf, prepend=0)
+        second = (low**2 + low * high + high**2) / 3
+        return float(p @ second - self.mean**2)
+
+
+# kernel codes; sim.engine.kernels.sample_kernel draws from them inside Numba
+CONSTANT, UNIFORM, LOGNORMAL, GAMMA = range(4)
+
+KernelDist = Annotated[Constant | Uniform | LogNormal | Gamma, Field(discriminator="dist")]
+"""Laws a kernel can draw per transaction (amounts)."""
+Dist = Annotated[Constant | Uniform | LogNormal | Gamma | Table, Field(discriminator="dist")]

@@ -76,15 +76,19 @@ class RunDirectory:
         self.manifest = {**manifest, "status": "running", "files": {}}
         write_json_atomic(self.path / MANIFEST, self.manifest)
 
-    def add_file(self, name: str, relative: str, rows: int, schema: pa.Schema) -> None:
+    def add_file(
+        self, name: str, relative: str, rows: int | None = None, schema: pa.Schema | None = None
+    ) -> None:
+        """Record a written file with its checksum (and, for tables, its rows and columns)."""
         path = self.path / relative
-        self.manifest["files"][name] = {
-            "path": relative,
-            "rows": rows,
-            "bytes": path.stat().st_size,
-            "sha256": sha256_of(path),
-            "columns": {f.name: str(f.type) for f in schema},
-        }
+        entry: dict[str, Any] = {"path": relative}
+        if rows is not None:
+            entry["rows"] = rows
+        entry["bytes"] = path.stat().st_size
+        entry["sha256"] = sha256_of(path)
+        if schema is not None:
+            entry["columns"] = {f.name: str(f.type) for f in schema}
+        self.manifest["files"][name] = entry
 
     def finish(self, **extra: Any) -> Path:
         """Mark complete and move into place (replacing an older run only under --force)."""

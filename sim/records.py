@@ -11,7 +11,9 @@ import queue
 import threading
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -35,18 +37,10 @@ TRANSACTIONS = pa.schema(
         ("is_fraud", pa.bool_()),
         ("fraud_type", CATEGORY),
         ("campaign_id", pa.int64()),
-    ]
-)
-
-ACCOUNTS = pa.schema(
-    [
-        ("account", pa.int64()),
-        ("population", pa.string()),
-        ("role", pa.string()),
-        ("opening_balance", pa.float64()),
-        ("overdraft_limit", pa.float64()),
-        ("closing_balance", pa.float64()),
-        ("transactions_per_day", pa.float64()),
+        ("is_laundering", pa.bool_()),
+        ("typology", CATEGORY),
+        ("pattern_id", pa.int64()),
+        ("category", CATEGORY),
     ]
 )
 
@@ -64,26 +58,70 @@ EVENTS = pa.schema(
     ]
 )
 
-SCHEMAS = {"transactions": TRANSACTIONS, "accounts": ACCOUNTS, "events": EVENTS}
-EXTENSIONS = {"parquet": ".parquet", "csv": ".csv"}
+# PaySim1 (Kaggle) columns, in order, so PaySim notebooks run unchanged on our output
+PAYSIM_COLUMNS = [
+    "step", "type", "amount", "nameOrig", "oldbalanceOrg", "newbalanceOrig", "nameDest", "oldbalanceDest",
+    "newbalanceDest", "isFraud", "isFlaggedFraud",
+]  # fmt: skip
+PAYSIM_FLAG_LIMIT = 200_000.0
+"""PaySim1: 'an illegal attempt ... is an attempt to transfer more than 200.000 in a single transaction'."""
+EXTENSIONS = {"parquet": ".parquet", "csv": ".csv", "paysim-csv": ".csv"}
+
+
+def transactions_schema() -> pa.Schema:
+    return TRANSACTIONS
+
+
+def paysim_view(batch: pa.RecordBatch, merchant: np.ndarray) -> pa.Table:
+    """A transactions batch as PaySim1's 11 columns. Steps count from 1 as in PaySim; names are 'M' +
+    id for merchants and 'C' + id for everyone else (mules included: no role leaks through names)."""
+    origin = batch.column("origin").to_numpy()
+    dest = batch.column("dest").to_numpy()
+    amount = batch.column("amount").to_numpy()
+    kind = pc.cast(batch.column("type"), pa.string())
+    fraud = batch.column("is_fraud").to_numpy(zero_copy_only=False)
+    flagged = fraud & (kind.to_numpy(zero_copy_only=False) == "TRANSFER") & (amount > PAYSIM_FLAG_LIMIT)
+
+    def name(ids: np.ndarray) -> pa.Array:
+        prefix = np.where(merchant[ids - _ID_BASE], "M", "C")
+        return pc.binary_join_element_wise(pa.array(prefix), pc.cast(pa.array(ids), pa.string()), "")
+
+    columns = [
+        pc.add(batch.column("step"), 1),
+        kind,
+        batch.column("amount"),
+        name(origin),
+        batch.column("origin_balance_before"),
+        batch.column("origin_balance_after"),
+        name(dest),
+        batch.column("dest_balance_before"),
+        batch.column("dest_balance_after"),
+        pa.array(fraud.astype(np.int8)),
+        pa.array(flagged.astype(np.int8)),
+    ]
+    return pa.table(columns, names=PAYSIM_COLUMNS)
+
+
+_ID_BASE = 1_000_000_000  # sim.domains.payments.accounts.ID_BASE: ids index `merchant` from it
 
 
 class TableWriter:
     """Streams one logical table to a file; `close()` returns the row count."""
 
-    def __init__(self, path: Path, schema: pa.Schema, fmt: str, batch_rows: int):
+    def __init__(self, path: Path, schema: pa.Schema, fmt: str, batch_rows: int, compression: str = "zstd",
+                 view=None):  # fmt: skip
         self.path = path
         self.schema = schema
         self.batch_rows = batch_rows
         self.rows = 0
+        self._view = view  # turns each buffered table into the written one (PaySim's columns)
+        self.written_schema = schema if view is None else view(schema.empty_table()).schema
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
         if fmt == "parquet":
-            self._writer = pq.ParquetWriter(
-                path, schema, compression="zstd", write_statistics=True, use_dictionary=True
-            )
-        elif fmt == "csv":
-            self._writer = pacsv.CSVWriter(path, schema)
+            self._writer = pq.ParquetWriter(path, schema, **parquet_options(schema, compression))
+        elif fmt in ("csv", "paysim-csv"):
+            self._writer = pacsv.CSVWriter(path, self.written_schema)
         else:
             raise SimError(f"unknown output format {fmt!r}")
         self._queue: queue.Queue = queue.Queue(maxsize=2)
@@ -114,7 +152,7 @@ class TableWriter:
                     if isinstance(self._writer, pq.ParquetWriter):  # one row group per chunk
                         self._writer.write_table(table, row_group_size=table.num_rows)
                     else:
-                        self._writer.write_table(table)
+                        self._writer.write_table(table if self._view is None else self._view(table))
                 except BaseException as exc:  # surfaced to the simulating thread on the next write
                     self._error = exc
 
@@ -126,3 +164,14 @@ class TableWriter:
         if self._error:
             raise SimError(f"writing {self.path.name} failed: {self._error}") from self._error
         return self.rows
+
+
+def parquet_options(schema: pa.Schema, compression: str = "zstd") -> dict:
+    """How every Parquet file is written: dictionary pages only for categorical columns, and floats
+    byte-stream-split (balances and amounts compress better and write ~25 % faster that way)."""
+    return {
+        "compression": compression,
+        "use_dictionary": [f.name for f in schema if pa.types.is_dictionary(f.type)],
+        "use_byte_stream_split": [f.name for f in schema if pa.types.is_floating(f.type)] or False,
+        "write_statistics": True,
+    }

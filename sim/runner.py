@@ -8,13 +8,15 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 
+from sim.domains.payments.report import write_report
 from sim.engine.model import SimModel
-from sim.outputs import RunDirectory, now_iso, versions
-from sim.records import EVENTS, EXTENSIONS, SCHEMAS, TableWriter
+from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
+from sim.records import EVENTS, EXTENSIONS, TableWriter, paysim_view
 from sim.scenario.schema import SCHEMA_VERSION, Scenario
 
 Progress = Callable[[int, int], None]
@@ -68,13 +70,21 @@ def run_scenario(
         force=force,
     )
     model = SimModel(scenario, scale=scale)
+    world = model.world
     tables = scenario.outputs.tables
     gc.collect()
     gc.freeze()  # the long-lived arrays need no scanning; keeps collection pauses out of the loop
     try:
-        files = {}
+        files: dict[str, TableWriter] = {}
         if "transactions" in tables:
-            files["transactions"] = _writer(run, "transactions", fmt, scenario.outputs.batch_rows)
+            view = None
+            if fmt == "paysim-csv":
+                merchant = world.merchant_by_id()
+                view = partial(paysim_view, merchant=merchant)
+            files["transactions"] = TableWriter(
+                run.path / f"transactions{EXTENSIONS[fmt]}", world.schema, fmt,
+                scenario.outputs.batch_rows, scenario.outputs.compression, view=view,
+            )  # fmt: skip
         total = model.horizon
         while model.running:
             model.step()
@@ -82,18 +92,28 @@ def run_scenario(
                 files["transactions"].write(model.batch)
             if progress:
                 progress(model.steps, total)
-        extra = {}
-        if "accounts" in tables:
-            extra["accounts"] = model.world.accounts_table()
-        if "events" in tables:
-            extra["events"] = _events_table(model)
-        for name, table in extra.items():
-            files[name] = _writer(run, name, fmt, scenario.outputs.batch_rows)
-            for batch in table.to_batches():
-                files[name].write(batch)
+        extra = {
+            "accounts": world.accounts_table,
+            "events": lambda: _events_table(model),
+            "patterns": world.patterns_table,
+        }
+        for name, make in extra.items():
+            if name in tables:
+                table = make()
+                files[name] = TableWriter(
+                    run.path / f"{name}{EXTENSIONS[fmt]}", table.schema, _plain(fmt),
+                    scenario.outputs.batch_rows, scenario.outputs.compression,
+                )  # fmt: skip
+                for batch in table.to_batches():
+                    files[name].write(batch)
         for name, writer in files.items():
             rows = writer.close()
-            run.add_file(name, writer.path.name, rows, SCHEMAS[name])
+            run.add_file(name, writer.path.name, rows, writer.written_schema)
+        kpis = world.kpis(scale)
+        write_json_atomic(run.path / "kpis.json", kpis)
+        run.add_file("kpis", "kpis.json")
+        for name, relative in write_report(run.path, scenario, model.world, kpis).items():
+            run.add_file(name, relative)
         return run.finish(
             finished=now_iso(),
             steps=model.steps,
@@ -107,8 +127,9 @@ def run_scenario(
         model.release()
 
 
-def _writer(run: RunDirectory, name: str, fmt: str, batch_rows: int) -> TableWriter:
-    return TableWriter(run.path / f"{name}{EXTENSIONS[fmt]}", SCHEMAS[name], fmt, batch_rows)
+def _plain(fmt: str) -> str:
+    """Side tables of a PaySim-format run are ordinary CSV."""
+    return "csv" if fmt == "paysim-csv" else fmt
 
 
 def _events_table(model: SimModel) -> pa.Table:

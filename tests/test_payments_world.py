@@ -11,6 +11,7 @@ import pytest
 from sim.domains.payments.profiles import day_share_per_step, hour_shares
 from sim.engine.model import SimModel
 from sim.scenario import load_scenario
+from sim.scenario.payments import Rhythm
 from tests.conftest import small_scenario
 
 
@@ -26,15 +27,15 @@ def run_model(path, **kw):
 def test_money_is_conserved_and_flows_explain_every_balance(small):
     model, tx = run_model(small)
     world = model.world
-    assert np.isclose(world.balance.sum(), world.opening.sum(), rtol=1e-12)
+    assert np.isclose(world.balance.sum(), world.accounts.opening.sum(), rtol=1e-12)
     # replay: each account's closing balance is its opening balance plus its recorded flows
     ok = ~tx.declined
     sign_origin = np.where(tx.type == "CASH_IN", 1.0, -1.0)
     index = {acc: i for i, acc in enumerate(world.account_id)}
-    delta = np.zeros(world.n_accounts)
+    delta = np.zeros(world.accounts.n)
     np.add.at(delta, tx.origin[ok].map(index).to_numpy(), (sign_origin * tx.amount)[ok].to_numpy())
     np.add.at(delta, tx.dest[ok].map(index).to_numpy(), (-sign_origin * tx.amount)[ok].to_numpy())
-    assert np.allclose(world.opening + delta, world.balance, atol=1e-6)
+    assert np.allclose(world.accounts.opening + delta, world.balance, atol=1e-6)
     # per-row bookkeeping
     moved = tx[ok]
     change = moved.origin_balance_after - moved.origin_balance_before
@@ -62,7 +63,7 @@ def test_transaction_count_matches_poisson_expectation(write):
     path = write(small_scenario(steps=48, customers=2000))
     model, tx = run_model(path)
     world = model.world
-    expected = world.rate_per_day.sum() * world.day_share.sum()
+    expected = world.accounts.rate_per_day.sum() * world.activity.day_share.sum()
     legit = (~tx.is_fraud).sum()
     assert abs(legit - expected) <= 5 * np.sqrt(expected)
 
@@ -70,8 +71,9 @@ def test_transaction_count_matches_poisson_expectation(write):
 def test_type_mix_matches_the_declared_shares(write):
     model, tx = run_model(write(small_scenario(steps=48, customers=2000)))
     legit = tx[~tx.is_fraud]
-    cdf = model.world.type_cdf
-    shares = np.diff(np.concatenate([[0.0], cdf]))
+    activity = model.world.activity
+    shares = np.diff(np.concatenate([[0.0], activity.cdf[0]]))
+    assert list(activity.ch_kind) == [0, 1, 2, 3, 4]  # one channel per type, in type order
     n = len(legit)
     for code, name in enumerate(["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]):
         observed = (legit.type == name).mean()
@@ -105,8 +107,9 @@ def test_attack_wave_raises_the_fraud_rate(write):
 def test_ids_do_not_reveal_roles(write):
     model, _ = run_model(write(small_scenario(customers=3000)))
     world = model.world
-    mules = world.account_id[world.blocks["mules"].start : world.blocks["mules"].stop]
-    merchants = world.account_id[world.blocks["merchants"].start : world.blocks["merchants"].stop]
+    blocks = world.accounts.blocks
+    mules = world.account_id[blocks["mules"].start : blocks["mules"].stop]
+    merchants = world.account_id[blocks["merchants"].start : blocks["merchants"].stop]
     everyone = np.sort(world.account_id)
     # the special accounts are scattered through the id range, not a block at either end
     for special in (mules, merchants):
@@ -128,12 +131,13 @@ def test_triggered_event_fires_at_most_max_occurrences(write):
 
 def test_day_share_integrates_the_hourly_rhythm():
     start = datetime(2026, 1, 1)
-    hourly = day_share_per_step(start, timedelta(hours=1), 48, "paysim")
+    paysim, flat = Rhythm(hours="paysim"), Rhythm(hours="flat")
+    hourly = day_share_per_step(start, timedelta(hours=1), 48, paysim)
     assert np.allclose(hourly[:24], hour_shares()) and np.allclose(hourly[24:], hour_shares())
-    assert np.allclose(day_share_per_step(start, timedelta(days=1), 3, "paysim"), 1.0)
-    half = day_share_per_step(start + timedelta(hours=19), timedelta(minutes=30), 2, "paysim")
+    assert np.allclose(day_share_per_step(start, timedelta(days=1), 3, paysim), 1.0)
+    half = day_share_per_step(start + timedelta(hours=19), timedelta(minutes=30), 2, paysim)
     assert np.allclose(half, hour_shares()[19] / 2)
-    assert np.allclose(day_share_per_step(start, timedelta(hours=6), 4, "flat"), 0.25)
+    assert np.allclose(day_share_per_step(start, timedelta(hours=6), 4, flat), 0.25)
 
 
 def test_released_models_are_garbage_collected(small):
@@ -151,8 +155,8 @@ def test_released_models_are_garbage_collected(small):
 @pytest.mark.parametrize("scale", [0.5, 2.0])
 def test_scale_multiplies_population_sizes(small, scale):
     model = SimModel(load_scenario(small), scale=scale)
-    assert model.world.customers.size == round(300 * scale)
-    assert model.world.merchants.size == round(20 * scale)
+    assert model.world.accounts.customers.size == round(300 * scale)
+    assert model.world.accounts.merchants.size == round(20 * scale)
     model.release()
 
 
@@ -160,9 +164,9 @@ def test_each_customer_transacts_in_proportion_to_its_rate(write):
     """Poisson splitting keeps per-customer counts Poisson(rate x time): check by rate quartile."""
     model, tx = run_model(write(small_scenario(steps=48, customers=4000)))
     world = model.world
-    c = world.customers
-    rates = world.rate_per_day[c.start : c.stop]
-    exposure = world.day_share.sum()
+    c = world.accounts.customers
+    rates = world.accounts.rate_per_day[c.start : c.stop]
+    exposure = world.activity.day_share.sum()
     legit = tx[~tx.is_fraud]
     index = {acc: i - c.start for i, acc in enumerate(world.account_id) if c.start <= i < c.stop}
     counts = np.bincount(legit.origin.map(index).dropna().astype(int), minlength=c.size)

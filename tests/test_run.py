@@ -13,14 +13,17 @@ import pyarrow.parquet as pq
 import pytest
 
 from sim.errors import RunExistsError
-from sim.records import SCHEMAS
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
 from tests.conftest import QUICKSTART, small_scenario
 
 
 def data_bytes(run_dir):
-    return {p.name: p.read_bytes() for p in sorted(run_dir.iterdir()) if p.name != "manifest.json"}
+    return {
+        str(p.relative_to(run_dir)): p.read_bytes()
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
@@ -29,7 +32,8 @@ def test_same_scenario_and_seed_give_identical_bytes(small, tmp_path, fmt):
     a = run_scenario(scenario, tmp_path / "a", fmt=fmt)
     b = run_scenario(load_scenario(small), tmp_path / "b", fmt=fmt)
     assert data_bytes(a) == data_bytes(b)
-    assert set(data_bytes(a)) == {f"{t}.{fmt}" for t in ("transactions", "accounts", "events")}
+    tables = {f"{t}.{fmt}" for t in ("transactions", "accounts", "events", "patterns")}
+    assert set(data_bytes(a)) == tables | {"kpis.json", "report.html", "figures/paysim_fit.png"}
 
 
 def test_bytes_do_not_depend_on_batch_size_or_numba_threads(small, tmp_path):
@@ -68,12 +72,16 @@ def test_manifest_describes_the_files_exactly(small, tmp_path):
     assert manifest["parameters"] == {"customers": 300, "attacks": 4}
     assert manifest["scenario"]["populations"]["crooks"]["attacks_per_day"] == 4
     assert {"python", "numpy", "mesa", "simpy", "numba", "pyarrow"} <= set(manifest["versions"])
-    assert set(manifest["files"]) == {"transactions", "accounts", "events"}
+    tables = {"transactions", "accounts", "events", "patterns"}
+    assert set(manifest["files"]) == tables | {"kpis", "report", "figure_paysim_fit"}
     for name, entry in manifest["files"].items():
         path = run / entry["path"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
-        assert pq.read_metadata(path).num_rows == entry["rows"]
-        assert entry["columns"] == {f.name: str(f.type) for f in SCHEMAS[name]}
+        assert path.stat().st_size == entry["bytes"]
+        if name in tables:
+            assert pq.read_metadata(path).num_rows == entry["rows"]
+            schema = pq.read_schema(path)
+            assert entry["columns"] == {f.name: str(f.type) for f in schema}
 
 
 def test_manifest_scenario_reruns_to_the_same_data(small, tmp_path, write):

@@ -5,92 +5,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    StringConstraints,
-    model_validator,
-)
+from pydantic import Field, StringConstraints, model_validator
 
-from sim.dists import Dist, Gamma, LogNormal
-from sim.scenario.durations import format_duration, parse_duration
+from sim.scenario.payments import TX_TYPES, Population
+from sim.scenario.types import Duration, Name, Probability, Span, Spec
 
 SCHEMA_VERSION = 1
-TX_TYPES = ("CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER")
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(parse_duration),
-    PlainSerializer(format_duration, return_type=str),
-]
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")]
-Count = Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
-Probability = Annotated[float, Field(ge=0, le=1)]
-Rate = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
-TxType = Literal["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]
+__all__ = ["SCHEMA_VERSION", "TX_TYPES", "Scenario"]
 Scalar = bool | int | float | str
-
-
-class Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
 class Horizon(Spec):
     steps: Annotated[int, Field(ge=1, le=10_000_000, strict=True)]
     step: Duration = timedelta(hours=1)
     start: datetime = datetime(2026, 1, 1)
-
-
-class Customers(Spec):
-    """Account holders: opening balances, a personal activity rate, a type mix and amounts per type."""
-
-    role: Literal["customer"]
-    count: Count
-    opening_balance: Dist = LogNormal(mean=20_000, std=40_000)
-    transactions_per_day: Dist = Gamma(mean=1.0, shape=0.7)
-    overdraft_limit: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
-    type_mix: dict[TxType, Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
-    amounts: dict[TxType, Dist] = Field(default_factory=dict)
-    daily_rhythm: Literal["paysim", "flat"] = "paysim"
-
-    @model_validator(mode="after")
-    def _mix_has_mass(self):
-        if self.type_mix is not None and sum(self.type_mix.values()) <= 0:
-            raise ValueError("type_mix needs at least one positive share")
-        return self
-
-
-class Merchants(Spec):
-    """Merchants and cash agents: receive payments, pay out and take in cash; never decline."""
-
-    role: Literal["merchant"]
-    count: Count
-    opening_balance: Dist = LogNormal(mean=5_000_000, std=2_000_000)
-
-
-class Mules(Spec):
-    """Accounts that receive stolen funds and cash them out."""
-
-    role: Literal["mule"]
-    count: Count
-    cash_out_share: Annotated[float, Field(gt=0, le=1)] = 1.0
-
-
-class Fraudsters(Spec):
-    """Account-takeover fraudsters (PaySim): drain a victim to a mule, the mule cashes out."""
-
-    role: Literal["fraudster"]
-    count: Count
-    typology: Literal["account_takeover"] = "account_takeover"
-    attacks_per_day: Rate
-    victims: Name
-    mules: Name
-
-
-Population = Annotated[Customers | Merchants | Mules | Fraudsters, Field(discriminator="role")]
 
 
 class Trigger(Spec):
@@ -108,7 +36,7 @@ class FraudRingAttack(Spec):
     population: Name
     start: datetime | Annotated[int, Field(ge=0, strict=True)] | None = None
     trigger: Trigger | None = None
-    duration: Duration | Annotated[int, Field(ge=1, strict=True)]
+    duration: Span
     intensity: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 
     @model_validator(mode="after")
@@ -122,13 +50,12 @@ Event = Annotated[FraudRingAttack, Field(discriminator="kind")]
 
 
 class Outputs(Spec):
-    format: Literal["parquet", "csv"] = "parquet"
+    format: Literal["parquet", "csv", "paysim-csv"] = "parquet"
     batch_rows: Annotated[int, Field(ge=1_000, le=50_000_000, strict=True)] = 1_000_000
-    tables: list[Literal["transactions", "accounts", "events"]] = [
-        "transactions",
-        "accounts",
-        "events",
-    ]
+    compression: Literal["zstd", "lz4", "snappy", "none"] = "zstd"
+    tables: list[Literal["transactions", "accounts", "events", "patterns"]] = Field(
+        default_factory=lambda: ["transactions", "accounts", "events", "patterns"]
+    )
 
 
 class Scenario(Spec):
@@ -154,5 +81,5 @@ class Scenario(Spec):
     def steps_in(self, span: timedelta | int) -> int:
         """Whole steps covering a duration (at least one)."""
         if isinstance(span, int):
-            return span
+            return max(1, span)
         return max(1, -(-span // self.horizon.step))

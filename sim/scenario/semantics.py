@@ -5,14 +5,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sim.scenario.schema import Scenario
 
 # role -> fields of that role that must name a population of the given role
-_REFERENCES = {"fraudster": {"victims": "customer", "mules": "mule"}}
+_REFERENCES = {
+    "fraudster": {"victims": "customer", "mules": "mule", "accounts": "customer"},
+    "launderer": {"accounts": "customer"},
+}
 _EVENT_TARGETS = {"fraud_ring_attack": "fraudster"}
 _PAYMENTS_REQUIRED = ("customer", "merchant")
+_AT_MOST_ONE = ("customer", "merchant", "bank")
 
 
 def check_references(body: dict) -> list[tuple[tuple, str]]:
@@ -35,7 +40,7 @@ def check_references(body: dict) -> list[tuple[tuple, str]]:
             for role in _PAYMENTS_REQUIRED:
                 if role not in present:
                     problems.append((("populations",), f"a payments world needs a '{role}' population"))
-            for role in set(present):
+            for role in _AT_MOST_ONE:
                 if present.count(role) > 1:
                     problems.append((("populations",), f"more than one '{role}' population"))
     events = body.get("events")
@@ -74,9 +79,15 @@ def _reference_problem(target: str, wanted: str, roles: dict[str, Any]) -> str |
 
 
 def check_model(scenario: Scenario) -> list[tuple[tuple, str]]:
-    """Times that must fall inside the horizon."""
+    """Times that must fall inside the horizon; profiles that need hourly steps."""
     problems: list[tuple[tuple, str]] = []
     steps = scenario.horizon.steps
+    for name, spec in scenario.populations.items():
+        rhythm = getattr(spec, "rhythm", None)
+        if rhythm is not None and rhythm.month and scenario.horizon.step != timedelta(hours=1):
+            problems.append(
+                (("populations", name, "rhythm", "month"), "the PaySim month is hourly: use 'step: 1h'")
+            )
     for i, event in enumerate(scenario.events):
         if event.start is not None:
             step = scenario.step_of(event.start)

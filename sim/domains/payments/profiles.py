@@ -1,4 +1,4 @@
-"""Defaults derived from PaySim's real aggregates (see the data/*.csv headers and tools/)."""
+"""Defaults derived from real data (PaySim's aggregated month, census tables); see data/*.csv and tools/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 
 from sim.dists import LogNormal
-from sim.scenario.schema import TX_TYPES
+from sim.scenario.payments import TX_TYPES, Rhythm
+
+MONTH_HOURS = 720  # PaySim's real month: 30 days of hourly aggregates, step = day * 24 + hour
+MONTH_DAYS = MONTH_HOURS / 24
+# PaySim 2.0 paramFiles/overdraftLimits.csv: limit by the client's expected mean transaction amount
+OVERDRAFT_BANDS = np.array([0.0, 50_000.0, 100_000.0, 200_000.0])
+OVERDRAFT_LIMITS = np.array([0.0, 25_000.0, 75_000.0, 150_000.0, 200_000.0])
 
 
 def _read(name: str) -> pd.DataFrame:
@@ -31,6 +37,26 @@ def hour_shares() -> np.ndarray:
     return shares / shares.sum()
 
 
+@cache
+def month_table() -> pd.DataFrame:
+    """The real month hour by hour: columns step, type, share (of the month's volume), mean/std amount."""
+    return _read("paysim_month.csv")
+
+
+def month_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(share, mean, std) as [720 hours, 5 types] arrays; absent hours have share 0."""
+    table = month_table()
+    share = np.zeros((MONTH_HOURS, len(TX_TYPES)))
+    mean = np.ones_like(share)
+    std = np.ones_like(share)
+    col = table["type"].map({t: i for i, t in enumerate(TX_TYPES)}).to_numpy()
+    row = table["step"].to_numpy()
+    share[row, col] = table["share"]
+    mean[row, col] = table["mean_amount"]
+    std[row, col] = np.maximum(table["std_amount"].fillna(0).to_numpy(), 1e-6 * table["mean_amount"])
+    return share, mean, std
+
+
 def default_type_mix() -> dict[str, float]:
     return type_profile()["share"].to_dict()
 
@@ -40,22 +66,44 @@ def default_amount(tx_type: str) -> LogNormal:
     return LogNormal(mean=float(row["mean_amount"]), std=float(row["std_amount"]))
 
 
-def day_share_per_step(start: datetime, step: timedelta, steps: int, rhythm: str) -> np.ndarray:
-    """Expected share of one day's activity that falls in each step, integrating the hourly rhythm.
+def paysim_overdraft(expected_amount: np.ndarray) -> np.ndarray:
+    """PaySim's overdraft rule: the limit grows with the client's expected mean transaction amount."""
+    return OVERDRAFT_LIMITS[np.searchsorted(OVERDRAFT_BANDS, expected_amount, side="right")]
 
-    A step of one hour at 19:00 gets that hour's share; a one-day step gets 1; a 30-minute step half
-    its hour's share. With the flat rhythm this is simply the step length in days.
+
+def day_share_per_step(start: datetime, step: timedelta, steps: int, rhythm: Rhythm) -> np.ndarray:
+    """Expected share of one day's activity (in days) that falls in each step, integrating the rhythm.
+
+    A step of one hour at 19:00 gets that hour's share; a one-day step gets about 1 (more on busy
+    weekdays); a 30-minute step half its hour's share. With the month profile, step k is the real
+    month's hour (hour of start + k) mod 720, scaled so the month averages one day per day.
     """
-    weights = hour_shares() if rhythm == "paysim" else np.full(24, 1 / 24)
-    cumulative = np.concatenate([[0.0], np.cumsum(weights)])
     hours_from_midnight = (start - start.replace(hour=0, minute=0, second=0, microsecond=0)) / timedelta(
         hours=1
     )
-    edges = hours_from_midnight + np.arange(steps + 1) * (step / timedelta(hours=1))
+    if rhythm.month:
+        share = month_arrays()[0].sum(axis=1) * MONTH_DAYS
+        return share[(int(hours_from_midnight) + np.arange(steps)) % MONTH_HOURS]
+    hours = {"paysim": hour_shares(), "flat": np.full(24, 1 / 24)}.get(rhythm.hours, rhythm.hours)
+    hours = np.asarray(hours, dtype=np.float64)
+    days = np.ones(7) if rhythm.weekdays == "flat" else np.asarray(rhythm.weekdays, dtype=np.float64)
+    weekly = np.outer(days / days.mean(), hours / hours.sum()).ravel()  # 168 hours from Monday 00:00
+    cumulative = np.concatenate([[0.0], np.cumsum(weekly)])
+    edges = start.weekday() * 24 + hours_from_midnight + np.arange(steps + 1) * (step / timedelta(hours=1))
 
     def integral(h: np.ndarray) -> np.ndarray:
-        days, within = np.divmod(h, 24.0)
-        hour = np.minimum(within.astype(np.int64), 23)
-        return days + cumulative[hour] + (within - hour) * weights[hour]
+        weeks, within = np.divmod(h, 168.0)
+        hour = np.minimum(within.astype(np.int64), 167)
+        return weeks * 7 + cumulative[hour] + (within - hour) * weekly[hour]
 
     return np.diff(integral(edges))
+
+
+@cache
+def census_age_gender() -> pd.DataFrame:
+    return _read("census_age_gender.csv")
+
+
+@cache
+def census_states() -> pd.DataFrame:
+    return _read("census_states.csv")

@@ -1,0 +1,212 @@
+"""The account arrays of a payments world: one row per account, populations as contiguous blocks.
+
+Layout: customers, merchants (grouped by category), banks, mules. Public account ids are a seeded random
+permutation, so an id never reveals a role (no PaySim-style mule prefix, no Sparkov `fraud_` merchant).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from sim.domains.payments import people, profiles
+from sim.rng import Streams
+from sim.scenario.payments import ACCOUNT_HOLDERS, TX_TYPES, Banks, Customers, Merchants, Mules
+from sim.scenario.schema import Scenario
+
+ID_BASE = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class Block:
+    """A population's slice of the account arrays."""
+
+    name: str
+    role: str
+    start: int
+    stop: int
+
+    @property
+    def size(self) -> int:
+        return self.stop - self.start
+
+    def pick(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """n accounts of this block, uniformly with replacement."""
+        return self.start + rng.integers(0, self.size, n)
+
+
+def scaled(count: int, scale: float) -> int:
+    return max(1, round(count * scale))
+
+
+def first(pops: dict, cls: type) -> str | None:
+    return next((name for name, spec in pops.items() if isinstance(spec, cls)), None)
+
+
+@dataclass
+class Accounts:
+    blocks: dict[str, Block]
+    customers: Block
+    merchants: Block
+    banks: Block | None
+    opening: np.ndarray
+    overdraft: np.ndarray
+    rate_per_day: np.ndarray
+    amount_scale: np.ndarray
+    account_id: np.ndarray
+    category: np.ndarray  # merchant category code per account, -1 elsewhere
+    category_names: list[str]
+    category_blocks: list[Block]
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)  # demographics, profile fields
+    labels: dict[str, np.ndarray] = field(default_factory=dict)  # is_fraudster, is_mule, ...
+
+    @property
+    def n(self) -> int:
+        return len(self.opening)
+
+    def label(self, name: str, rows: np.ndarray) -> None:
+        self.labels[name][rows] = True
+
+    def table(self, closing: np.ndarray) -> pa.Table:
+        """The accounts table, ordered by public id: attributes, balances and ground-truth labels."""
+        population = np.empty(self.n, dtype=object)
+        role = np.empty(self.n, dtype=object)
+        for block in self.blocks.values():
+            population[block.start : block.stop] = block.name
+            role[block.start : block.stop] = block.role
+        category = np.asarray([*self.category_names, None], dtype=object)[self.category]
+        columns = {
+            "account": pa.array(self.account_id),
+            "population": pa.array(population, pa.string()),
+            "role": pa.array(role, pa.string()),
+            "category": pa.array(category, pa.string()),
+            "opening_balance": pa.array(self.opening),
+            "overdraft_limit": pa.array(self.overdraft),
+            "closing_balance": pa.array(closing),
+            "transactions_per_day": pa.array(self.rate_per_day),
+            "amount_scale": pa.array(self.amount_scale),
+        }
+        for name, values in self.attributes.items():
+            mask = np.isnan(values) if values.dtype.kind == "f" else np.equal(values, None)
+            columns[name] = pa.array(values, mask=mask)
+        for name, values in self.labels.items():
+            columns[name] = pa.array(values)
+        order = np.argsort(self.account_id)
+        return pa.table({name: column.take(pa.array(order)) for name, column in columns.items()})
+
+
+def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accounts:
+    pops = scenario.populations
+    merchants_spec: Merchants = pops[first(pops, Merchants)]
+    categories = merchants_spec.categories or {}
+    blocks: dict[str, Block] = {}
+    category_blocks: list[Block] = []
+    start = 0
+    for name, spec in pops.items():
+        if isinstance(spec, ACCOUNT_HOLDERS):
+            size = scaled(spec.count, scale)
+            if isinstance(spec, Merchants) and categories:
+                size = max(size, len(categories))
+                category_blocks = _category_blocks(categories, start, size)
+            blocks[name] = Block(name, spec.role, start, start + size)
+            start += size
+    n = start
+    customers = blocks[first(pops, Customers)]
+    merchants = blocks[first(pops, Merchants)]
+    bank_name = first(pops, Banks)
+
+    opening = np.zeros(n)
+    for name, block in blocks.items():
+        spec = pops[name]
+        if not isinstance(spec, Mules):  # mules open empty and hold only what they receive
+            rng = streams.generator(f"populations.{name}.opening_balance")
+            opening[block.start : block.stop] = np.round(spec.opening_balance.sample(rng, block.size), 2)
+
+    cspec: Customers = pops[customers.name]
+    c = slice(customers.start, customers.stop)
+    rate = np.zeros(n)
+    rng = streams.generator(f"populations.{customers.name}.transactions_per_day")
+    rate[c] = np.clip(cspec.transactions_per_day.sample(rng, customers.size), 0, None)
+    amount_scale = np.ones(n)
+    rng = streams.generator(f"populations.{customers.name}.amount_scale")
+    amount_scale[c] = np.clip(cspec.amount_scale.sample(rng, customers.size), 0, None)
+    overdraft = np.zeros(n)
+    overdraft[merchants.start : merchants.stop] = np.inf  # cash agents never decline
+    if bank_name:
+        overdraft[blocks[bank_name].start : blocks[bank_name].stop] = np.inf
+    if cspec.overdraft_limit == "paysim":
+        overdraft[c] = profiles.paysim_overdraft(amount_scale[c] * _expected_amount(cspec))
+    else:
+        overdraft[c] = cspec.overdraft_limit
+
+    category = np.full(n, -1, dtype=np.int8)
+    for code, block in enumerate(category_blocks):
+        category[block.start : block.stop] = code
+    perm = streams.generator("accounts.ids").permutation(n)
+    accounts = Accounts(
+        blocks=blocks,
+        customers=customers,
+        merchants=merchants,
+        banks=blocks[bank_name] if bank_name else None,
+        opening=opening,
+        overdraft=overdraft,
+        rate_per_day=rate,
+        amount_scale=amount_scale,
+        account_id=(ID_BASE + perm).astype(np.int64),
+        category=category,
+        category_names=list(categories),
+        category_blocks=category_blocks,
+        labels={
+            k: np.zeros(n, dtype=bool) for k in ("is_fraudster", "is_mule", "is_victim", "is_laundering")
+        },
+    )
+    for name, block in blocks.items():
+        if isinstance(pops[name], Mules):
+            accounts.labels["is_mule"][block.start : block.stop] = True
+    _add_people(accounts, cspec, streams)
+    return accounts
+
+
+def _category_blocks(categories: dict, start: int, size: int) -> list[Block]:
+    """Split the merchants into contiguous category blocks in proportion to weight, at least one each."""
+    weights = np.array([c.weight for c in categories.values()])
+    counts = np.maximum(1, np.floor(weights / weights.sum() * size)).astype(int)
+    counts[np.argmax(counts)] += size - counts.sum()
+    edges = start + np.concatenate([[0], np.cumsum(counts)])
+    return [Block(name, "merchant", int(edges[i]), int(edges[i + 1])) for i, name in enumerate(categories)]
+
+
+def _expected_amount(spec: Customers) -> float:
+    """A customer's mean transaction amount at spending level 1 (for PaySim's overdraft rule)."""
+    mix = spec.type_mix or profiles.default_type_mix()
+    total = sum(mix.values())
+    return sum(
+        share / total * (spec.amounts.get(t) or profiles.default_amount(t)).mean
+        for t, share in mix.items()
+        if t in TX_TYPES
+    )
+
+
+def _add_people(accounts: Accounts, spec: Customers, streams: Streams) -> None:
+    """Demographics and profile fields are customer attributes; other accounts get nulls."""
+    c = accounts.customers
+    if spec.demographics == "none" and not spec.profile_fields:
+        return
+    gender = np.full(c.size, None, dtype=object)
+    if spec.demographics == "census":
+        drawn = people.demographics(streams.generator("populations.demographics"), c.size)
+        gender = drawn["gender"]
+        for name, values in drawn.items():
+            column = np.full(accounts.n, None, dtype=object)
+            column[c.start : c.stop] = values
+            if name == "age":
+                column = column.astype(float)  # NaN for non-customers, age for customers
+            accounts.attributes[name] = column
+    if spec.profile_fields:
+        fields = people.profile_fields(streams.generator("populations.profile_fields"), gender)
+        for name, values in fields.items():
+            column = np.full(accounts.n, None, dtype=object)
+            column[c.start : c.stop] = values
+            accounts.attributes[name] = column

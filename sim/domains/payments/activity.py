@@ -1,0 +1,160 @@
+"""Customers' own (legitimate) transactions: channels, the step's volume, and the drawing kernel.
+
+A channel is one way to spend: a type, a destination block, an amount law and a merchant category (a card
+purchase in a category is a PAYMENT channel; CASH_IN/CASH_OUT go to cash agents, DEBIT to a bank,
+TRANSFER to another customer). The step's count is Poisson with mean (sum of customers' daily rates) x
+(the rhythm's share of a day in that step); splitting a Poisson process by channel and by origin in
+proportion to rate is the same law as one Poisson count per customer, at O(transactions) cost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.domains.payments import profiles
+from sim.domains.payments.accounts import Accounts, Block
+from sim.engine.kernels import LOGNORMAL, PAYMENT, alias_table, draw_legitimate
+from sim.rng import Streams
+from sim.scenario.payments import TX_TYPES, Customers
+from sim.scenario.schema import Scenario
+
+
+class Activity:
+    def __init__(self, scenario: Scenario, accounts: Accounts, streams: Streams):
+        self.streams = streams
+        self.accounts = accounts
+        c = accounts.customers
+        spec: Customers = scenario.populations[c.name]
+        self.spec = spec
+        h = scenario.horizon
+        self.day_share = profiles.day_share_per_step(h.start, h.step, h.steps, spec.rhythm)
+        rates = accounts.rate_per_day[c.start : c.stop]
+        self.total_rate = float(rates.sum())
+        self.alias_prob, self.alias_idx = alias_table(rates if self.total_rate > 0 else np.ones(c.size))
+        self.amount_scale = accounts.amount_scale
+        self._build_channels(scenario)
+        hour0 = int(
+            (h.start - h.start.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds() // 3600
+        )
+        self.profile_row = (
+            (hour0 + np.arange(h.steps)) % profiles.MONTH_HOURS
+            if spec.rhythm.month
+            else np.zeros(h.steps, int)
+        )
+
+    def _destinations(self, tx_type: str) -> list[tuple[Block, int, bool]]:
+        """(block, category code, not-self) per destination of a type, with its weight share."""
+        a = self.accounts
+        if tx_type == "TRANSFER":
+            return [(a.customers, -1, True)]
+        if tx_type == "DEBIT" and a.banks is not None:
+            return [(a.banks, -1, False)]
+        return [(a.merchants, -1, False)]
+
+    def _build_channels(self, scenario: Scenario) -> None:
+        """Channel arrays; cdf/p1/p2 have one row per profile row (one, or 720 for the real month)."""
+        a = self.accounts
+        merchants = scenario.populations[a.merchants.name]
+        spec = self.spec
+        if spec.rhythm.month:
+            shares, means, stds = profiles.month_arrays()
+        else:
+            mix = spec.type_mix or profiles.default_type_mix()
+            shares = np.array([[mix.get(t, 0.0) for t in TX_TYPES]])
+            means = stds = None
+        kind, start, size, not_self, code, p1, p2, category, weight = ([] for _ in range(9))
+        for t_index, t in enumerate(TX_TYPES):
+            if not shares[:, t_index].any():
+                continue
+            if t == "PAYMENT" and merchants.categories:
+                cats = merchants.categories
+                total = sum(c.weight for c in cats.values())
+                for cat_code, (block, cat) in enumerate(zip(a.category_blocks, cats.values(), strict=True)):
+                    law = (spec.amounts.get(t) or cat.amount).kernel()
+                    share = shares[:, t_index] * cat.weight / total
+                    self._add(kind, start, size, not_self, code, p1, p2, category, weight,
+                              t_index, block, cat_code, False, law, share, len(shares))  # fmt: skip
+                continue
+            ((block, cat_code, excl),) = self._destinations(t)
+            if t in spec.amounts or means is None:
+                law = (spec.amounts.get(t) or profiles.default_amount(t)).kernel()
+                params = (law[0], np.full(len(shares), law[1]), np.full(len(shares), law[2]))
+            else:  # the real month's mean and std of this type in each hour, as a lognormal
+                sigma2 = np.log1p((stds[:, t_index] / means[:, t_index]) ** 2)
+                params = (LOGNORMAL, np.log(means[:, t_index]) - sigma2 / 2, np.sqrt(sigma2))
+            self._add(kind, start, size, not_self, code, p1, p2, category, weight,
+                      t_index, block, cat_code, excl, params, shares[:, t_index], len(shares))  # fmt: skip
+        w = np.array(weight).T  # [profile rows, channels]
+        totals = w.sum(axis=1, keepdims=True)
+        self.cdf = np.cumsum(np.divide(w, totals, out=np.zeros_like(w), where=totals > 0), axis=1)
+        self.cdf[:, -1] = 1.0
+        self.ch_kind = np.array(kind, dtype=np.int8)
+        self.ch_start = np.array(start, dtype=np.int64)
+        self.ch_size = np.array(size, dtype=np.int64)
+        self.ch_not_self = np.array(not_self, dtype=np.bool_)
+        self.ch_code = np.array(code, dtype=np.int64)
+        self.ch_p1 = np.array(p1).T.copy()
+        self.ch_p2 = np.array(p2).T.copy()
+        self.ch_category = np.array(category, dtype=np.int8)
+
+    @staticmethod
+    def _add(kind, start, size, not_self, code, p1, p2, category, weight,
+             t_index, block, cat_code, excl, law, share, rows):  # fmt: skip
+        kind.append(t_index)
+        start.append(block.start)
+        size.append(block.size)
+        not_self.append(excl)
+        code.append(law[0])
+        p1.append(np.broadcast_to(law[1], (rows,)))
+        p2.append(np.broadcast_to(law[2], (rows,)))
+        category.append(cat_code)
+        weight.append(share)
+
+    def draw(self, k: int) -> dict[str, np.ndarray]:
+        """Step k's legitimate transactions, in time order (offsets in [0, 1) of the step)."""
+        rng = self.streams.generator("payments.activity", k)
+        n = int(rng.poisson(self.total_rate * self.day_share[k]))
+        row = self.profile_row[k]
+        out = {
+            "offset": np.empty(n),
+            "kind": np.empty(n, np.int8),
+            "origin": np.empty(n, np.int64),
+            "dest": np.empty(n, np.int64),
+            "amount": np.empty(n),
+            "category": np.empty(n, np.int8),
+        }
+        if n:
+            draw_legitimate(
+                rng, n, self.alias_prob, self.alias_idx, self.accounts.customers.start, self.cdf[row],
+                self.ch_kind, self.ch_start, self.ch_size, self.ch_not_self, self.ch_code, self.ch_p1[row],
+                self.ch_p2[row], self.ch_category, self.amount_scale,
+                out["offset"], out["kind"], out["origin"], out["dest"], out["amount"], out["category"],
+            )  # fmt: skip
+        return out
+
+    def purchases(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """n purchases as a fraudster makes them: merchants picked like customers pick them, amounts at
+        their channel's law (no customer spending level)."""
+        pay = np.flatnonzero(self.ch_kind == PAYMENT)
+        if len(pay) == 0:  # no purchase channel: any merchant, PaySim's PAYMENT amounts
+            law = profiles.default_amount("PAYMENT")
+            return self.accounts.merchants.pick(rng, n), law.sample(rng, n)
+        weights = self.cdf[0] - np.concatenate([[0.0], self.cdf[0, :-1]]) if len(self.cdf) == 1 else None
+        w = weights[pay] if weights is not None and weights[pay].sum() > 0 else np.ones(len(pay))
+        channel = pay[rng.choice(len(pay), size=n, p=w / w.sum())]
+        merchants = self.ch_start[channel] + (rng.random(n) * self.ch_size[channel]).astype(np.int64)
+        amounts = np.empty(n)
+        for c in np.unique(channel):
+            rows = np.flatnonzero(channel == c)
+            amounts[rows] = _sample(rng, self.ch_code[c], self.ch_p1[0, c], self.ch_p2[0, c], len(rows))
+        return merchants, amounts
+
+
+def _sample(rng, code, p1, p2, n) -> np.ndarray:
+    """NumPy draws from a kernel law (code, p1, p2)."""
+    return [
+        lambda: np.full(n, p1),
+        lambda: rng.uniform(p1, p2, n),
+        lambda: rng.lognormal(p1, p2, n),
+        lambda: rng.gamma(p1, p2, n),
+    ][code]()

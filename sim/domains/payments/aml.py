@@ -1,0 +1,208 @@
+"""AML typologies (AMLSim / AMLworld shapes) as scheduled rows through ordinary customers' accounts.
+
+Every pattern places cash into its sources (CASH_IN from a cash agent), then layers it along its shape,
+stage by stage within `spread`; each hop passes on `1 - fee` of what it received. Rows carry
+`is_laundering`, `typology` and `pattern_id`; the `patterns` table lists each member and its role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.domains.payments.accounts import Accounts
+from sim.domains.payments.rows import Agenda, Membership, make_rows
+from sim.engine.kernels import CASH_IN, TRANSFER
+from sim.rng import Streams
+from sim.scenario.payments import AML_TYPOLOGIES, Launderers
+from sim.scenario.schema import Scenario
+
+
+@dataclass
+class Shape:
+    """One pattern in local member numbers: roles, cash placements and staged transfers."""
+
+    roles: list[str]
+    placements: list[tuple[int, float]] = field(default_factory=list)  # (member, amount), stage 0
+    edges: list[tuple[int, int, int, float]] = field(default_factory=list)  # (stage, src, dst, amount)
+
+    def place(self, member: int, amount: float) -> None:
+        self.placements.append((member, amount))
+
+    def send(self, stage: int, src: int, dst: int, amount: float) -> None:
+        self.edges.append((stage, src, dst, amount))
+
+
+def _split(rng: np.random.Generator, total: float, n: int) -> np.ndarray:
+    return total * rng.dirichlet(np.ones(n)) if n > 1 else np.array([total])
+
+
+def fan_out(rng, size, amount, keep, spec) -> Shape:
+    k = max(size - 1, 1)
+    s = Shape(["source"] + ["sink"] * k)
+    s.place(0, amount)
+    for i, part in enumerate(_split(rng, amount * keep, k)):
+        s.send(1, 0, 1 + i, part)
+    return s
+
+
+def fan_in(rng, size, amount, keep, spec) -> Shape:
+    k = max(size - 1, 1)
+    s = Shape(["source"] * k + ["sink"])
+    for i, part in enumerate(_split(rng, amount, k)):
+        s.place(i, part)
+        s.send(1, i, k, part * keep)
+    return s
+
+
+def cycle(rng, size, amount, keep, spec) -> Shape:
+    n = max(size, 2)
+    s = Shape(["member"] * n)
+    s.place(0, amount)
+    for j in range(1, n + 1):
+        s.send(j, j - 1, j % n, amount * keep**j)
+    return s
+
+
+def bipartite(rng, size, amount, keep, spec) -> Shape:
+    senders = max((size + 1) // 2, 1)
+    receivers = max(size - senders, 1)
+    s = Shape(["source"] * senders + ["sink"] * receivers)
+    for i, part in enumerate(_split(rng, amount, senders)):
+        s.place(i, part)
+        for r in range(receivers):
+            s.send(1, i, senders + r, part * keep / receivers)
+    return s
+
+
+def stack(rng, size, amount, keep, spec) -> Shape:
+    layers = spec.layers
+    n = max(size, layers)
+    widths = np.full(layers, n // layers) + (np.arange(layers) < n % layers)
+    starts = np.concatenate([[0], np.cumsum(widths)])
+    s = Shape(["source"] * widths[0] + ["intermediate"] * int(widths[1:-1].sum()) + ["sink"] * widths[-1])
+    held = np.zeros(n)
+    for i, part in enumerate(_split(rng, amount, int(widths[0]))):
+        s.place(i, part)
+        held[i] = part
+    for layer in range(1, layers):
+        for i in range(starts[layer - 1], starts[layer]):
+            for j in range(starts[layer], starts[layer + 1]):
+                part = held[i] * keep / widths[layer]
+                s.send(layer, i, j, part)
+                held[j] += part
+    return s
+
+
+def random_walk(rng, size, amount, keep, spec) -> Shape:
+    n = max(size, 2)
+    s = Shape(["member"] * n)
+    s.place(0, amount)
+    hops = int(rng.integers(spec.hops[0], spec.hops[1] + 1))
+    here = 0
+    for j in range(1, hops + 1):
+        there = (here + 1 + int(rng.integers(0, n - 1))) % n
+        s.send(j, here, there, amount * keep**j)
+        here = there
+    return s
+
+
+def scatter_gather(rng, size, amount, keep, spec) -> Shape:
+    k = max(size - 2, 1)
+    s = Shape(["source"] + ["intermediate"] * k + ["sink"])
+    s.place(0, amount)
+    for i, part in enumerate(_split(rng, amount * keep, k)):
+        s.send(1, 0, 1 + i, part)
+        s.send(2, 1 + i, k + 1, part * keep)
+    return s
+
+
+def gather_scatter(rng, size, amount, keep, spec) -> Shape:
+    rest = max(size - 1, 2)
+    sources = (rest + 1) // 2
+    sinks = rest - sources
+    hub = sources
+    s = Shape(["source"] * sources + ["hub"] + ["sink"] * sinks)
+    for i, part in enumerate(_split(rng, amount, sources)):
+        s.place(i, part)
+        s.send(1, i, hub, part * keep)
+    for r, part in enumerate(_split(rng, amount * keep * keep, sinks)):
+        s.send(2, hub, hub + 1 + r, part)
+    return s
+
+
+def structuring(rng, size, amount, keep, spec) -> Shape:
+    """`size` cash deposits, each just under the reporting threshold, into one account."""
+    s = Shape(["member"])
+    for _ in range(size):
+        s.place(0, spec.threshold * (1 - spec.margin * rng.random()) - 0.01)
+    return s
+
+
+SHAPES = {
+    "fan_in": fan_in,
+    "fan_out": fan_out,
+    "cycle": cycle,
+    "bipartite": bipartite,
+    "stack": stack,
+    "random": random_walk,
+    "scatter_gather": scatter_gather,
+    "gather_scatter": gather_scatter,
+    "structuring": structuring,
+}
+assert set(SHAPES) == set(AML_TYPOLOGIES)
+
+
+def schedule_laundering(scenario: Scenario, accounts: Accounts, streams: Streams, scale: float,
+                        membership: Membership, agenda: Agenda) -> None:  # fmt: skip
+    """Decide every AML pattern of the run and put its rows on the agenda."""
+    horizon = scenario.horizon.steps
+    for name, spec in scenario.populations.items():
+        if not isinstance(spec, Launderers):
+            continue
+        rng = streams.generator(f"payments.aml.{name}")
+        block = accounts.blocks[spec.accounts]
+        spread = float(min(scenario.steps_in(spec.spread), horizon))
+        code = AML_TYPOLOGIES.index(spec.typology) + 1
+        keep = 1.0 - spec.fee
+        parts = []
+        for pattern in membership.new_ids(max(1, round(spec.patterns * scale))):
+            size = int(rng.integers(spec.size[0], spec.size[1] + 1))
+            amount = float(spec.amount.sample(rng, 1)[0])
+            shape = SHAPES[spec.typology](rng, size, amount, keep, spec)
+            members = block.start + rng.choice(
+                block.size, size=min(len(shape.roles), block.size), replace=False
+            )
+            if len(members) < len(shape.roles):  # a tiny population: members repeat
+                members = members[np.arange(len(shape.roles)) % len(members)]
+            start = rng.random() * max(horizon - spread, 0.0)
+            parts.append(_rows(rng, shape, members, start, spread, accounts, pattern))
+            accounts.label("is_laundering", members)
+            membership.add("aml", spec.typology, pattern, members, np.array(shape.roles), -1, start)
+        for rows in parts:
+            rows["typology"] = code
+            agenda.add(make_rows(**rows))
+
+
+def _rows(rng, shape: Shape, members, start, spread, accounts: Accounts, pattern) -> dict:
+    """Stage s happens in the s-th of `stages` equal slots of the spread, so stages stay in order."""
+    stages = 1 + max((e[0] for e in shape.edges), default=0)
+    slot = spread / stages
+    n_place, n_edge = len(shape.placements), len(shape.edges)
+    place_member = np.array([m for m, _ in shape.placements], dtype=np.int64)
+    if stages == 1:  # structuring: deposits spread over the whole window
+        place_time = start + np.sort(rng.random(n_place)) * spread
+    else:
+        place_time = start + rng.random(n_place) * slot
+    edge = np.array(shape.edges, dtype=np.float64).reshape(n_edge, 4)
+    edge_time = start + (edge[:, 0] + rng.random(n_edge)) * slot
+    agents = accounts.merchants.pick(rng, n_place)
+    return {
+        "time": np.concatenate([place_time, edge_time]),
+        "kind": np.concatenate([np.full(n_place, CASH_IN), np.full(n_edge, TRANSFER)]),
+        "origin": np.concatenate([members[place_member], members[edge[:, 1].astype(np.int64)]]),
+        "dest": np.concatenate([agents, members[edge[:, 2].astype(np.int64)]]),
+        "amount": np.round(np.concatenate([[a for _, a in shape.placements], edge[:, 3]]), 2),
+        "pattern": pattern,
+    }

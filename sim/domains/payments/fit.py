@@ -1,0 +1,88 @@
+"""How close a run is to PaySim's real month: hourly count and mean amount per type, scored by PaySim's
+NRMSE (RMSE divided by the range, max - min, of the real series).
+
+The run is tallied hour by hour as it goes (completed transactions only, as the real aggregates count),
+so no output has to be read back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.domains.payments import profiles
+from sim.scenario.payments import TX_TYPES
+
+HOUR_US = 3_600_000_000
+
+
+class HourlyTally:
+    """Completed transactions and their amounts per (hour since the start, type)."""
+
+    def __init__(self, step_us: int):
+        self.step_us = step_us
+        self.count = np.zeros((0, len(TX_TYPES)))
+        self.total = np.zeros((0, len(TX_TYPES)))
+
+    def add(self, k: int, cols: dict[str, np.ndarray], out: np.ndarray) -> None:
+        done = out[:, 5] == 0
+        us = k * self.step_us + (cols["offset"][done] * self.step_us).astype(np.int64)
+        cell = (us // HOUR_US) * len(TX_TYPES) + cols["kind"][done]
+        size = int(((k + 1) * self.step_us - 1) // HOUR_US + 1) * len(TX_TYPES)
+        count = np.bincount(cell, minlength=size).reshape(-1, len(TX_TYPES))
+        total = np.bincount(cell, weights=out[done, 0], minlength=size).reshape(-1, len(TX_TYPES))
+        if len(count) > len(self.count):
+            grow = len(count) - len(self.count)
+            self.count = np.vstack([self.count, np.zeros((grow, len(TX_TYPES)))])
+            self.total = np.vstack([self.total, np.zeros((grow, len(TX_TYPES)))])
+        self.count[: len(count)] += count
+        self.total[: len(total)] += total
+
+
+def nrmse(simulated: np.ndarray, real: np.ndarray) -> float | None:
+    spread = float(real.max() - real.min()) if len(real) else 0.0
+    if spread <= 0:
+        return None
+    return float(np.sqrt(np.mean((simulated - real) ** 2)) / spread)
+
+
+def fit_series(tally: HourlyTally, start_hour: int) -> dict[str, np.ndarray]:
+    """Simulated and real hourly curves over the run's first (at most) 720 hours, aligned by hour of day.
+    The real counts are scaled to the run's volume in the window (`real_volume` is the unscaled total)."""
+    hours = min(len(tally.count), profiles.MONTH_HOURS)
+    share, mean, _ = profiles.month_arrays()
+    rows = (start_hour + np.arange(hours)) % profiles.MONTH_HOURS
+    real_count = share[rows] * float(profiles.type_profile()["count"].sum())
+    sim_count = tally.count[:hours]
+    real_volume = float(real_count.sum())
+    factor = sim_count.sum() / real_volume if real_volume > 0 else 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sim_mean = np.where(sim_count > 0, tally.total[:hours] / sim_count, np.nan)
+    real_mean = np.where(real_count > 0, mean[rows], np.nan)
+    return {
+        "sim_count": sim_count,
+        "real_count": real_count * factor,
+        "sim_mean": sim_mean,
+        "real_mean": real_mean,
+        "real_volume": real_volume,
+    }
+
+
+def paysim_fit(tally: HourlyTally, start_hour: int, scale: float) -> dict:
+    """NRMSE per type of the hourly count (shape and type mix: the real series is scaled to the run's
+    volume) and of the hourly mean amount (hours where both have transactions); `volume_ratio` compares
+    the volume itself with the real month's at the run's scale."""
+    s = fit_series(tally, start_hour)
+    volume = float(s["sim_count"].sum())
+    out: dict = {
+        "hours_compared": len(s["sim_count"]),
+        "volume": volume,
+        "real_volume": s["real_volume"],
+        "volume_ratio": volume / (s["real_volume"] * scale) if s["real_volume"] > 0 else None,
+        "nrmse_count": {},
+        "nrmse_mean_amount": {},
+    }
+    for t, name in enumerate(TX_TYPES):
+        out["nrmse_count"][name] = nrmse(s["sim_count"][:, t], s["real_count"][:, t])
+        both = ~np.isnan(s["sim_mean"][:, t]) & ~np.isnan(s["real_mean"][:, t])
+        out["nrmse_mean_amount"][name] = nrmse(s["sim_mean"][both, t], s["real_mean"][both, t])
+    return out

@@ -1,0 +1,239 @@
+"""Populations of a payments world: account holders, merchants, banks, mules, fraudsters and launderers.
+
+Defaults come from PaySim's real aggregated month (sim/domains/payments/data/); card-world categories and
+amounts are the scenario's to set. Fraud and AML typologies are populations with a `typology` tag.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import Discriminator, Field, Tag, model_validator
+
+from sim.dists import Constant, Dist, Gamma, KernelDist, LogNormal, Uniform
+from sim.scenario.types import Count, IntRange, Name, NonNegative, Rate, Share, Span, Spec
+
+TX_TYPES = ("CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER")
+TxType = Literal["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]
+FRAUD_TYPES = ("account_takeover", "card_theft", "card_testing", "app_scam", "bust_out")
+AML_TYPOLOGIES = (
+    "fan_in",
+    "fan_out",
+    "cycle",
+    "bipartite",
+    "stack",
+    "random",
+    "scatter_gather",
+    "gather_scatter",
+    "structuring",
+)
+Weights24 = Annotated[list[NonNegative], Field(min_length=24, max_length=24)]
+Weights7 = Annotated[list[NonNegative], Field(min_length=7, max_length=7)]
+
+
+class Rhythm(Spec):
+    """When activity happens: hour-of-day and day-of-week weights, or the real PaySim month hour by hour
+    (its per-hour volume, type mix and amounts; needs hourly steps)."""
+
+    hours: Literal["paysim", "flat"] | Weights24 = "paysim"
+    weekdays: Literal["flat"] | Weights7 = "flat"
+    month: Literal["paysim"] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if self.month and self.model_fields_set & {"hours", "weekdays"}:
+            raise ValueError("'month' sets the whole rhythm: drop 'hours' and 'weekdays'")
+        for field in ("hours", "weekdays"):
+            value = getattr(self, field)
+            if isinstance(value, list) and sum(value) <= 0:
+                raise ValueError(f"'{field}' needs at least one positive weight")
+        return self
+
+
+class Customers(Spec):
+    """Account holders: opening balances, a personal activity rate and spending level, a type mix."""
+
+    role: Literal["customer"]
+    count: Count
+    opening_balance: Dist = LogNormal(mean=20_000, std=40_000)
+    transactions_per_day: Dist = Gamma(mean=1.0, shape=0.7)
+    amount_scale: Dist = Constant(value=1.0)
+    overdraft_limit: NonNegative | Literal["paysim"] = 0.0
+    type_mix: dict[TxType, NonNegative] | None = None
+    amounts: dict[TxType, KernelDist] = Field(default_factory=dict)
+    rhythm: Rhythm = Rhythm()
+    demographics: Literal["none", "census"] = "none"
+    profile_fields: bool = False
+
+    @model_validator(mode="after")
+    def _mix(self):
+        if self.type_mix is not None:
+            if sum(self.type_mix.values()) <= 0:
+                raise ValueError("type_mix needs at least one positive share")
+            if self.rhythm.month:
+                raise ValueError("the 'month' rhythm gives the type mix hour by hour: drop 'type_mix'")
+        return self
+
+
+class Category(Spec):
+    """A merchant category: its share of purchases (and of merchants) and its amount law."""
+
+    weight: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    amount: KernelDist
+
+
+class Merchants(Spec):
+    """Merchants and cash agents: receive payments, pay out and take in cash; never decline."""
+
+    role: Literal["merchant"]
+    count: Count
+    opening_balance: Dist = LogNormal(mean=5_000_000, std=2_000_000)
+    categories: dict[Name, Category] | None = None
+
+    @model_validator(mode="after")
+    def _enough(self):
+        if self.categories and len(self.categories) > min(self.count, 120):
+            raise ValueError("at most one category per merchant (and at most 120 categories)")
+        return self
+
+
+class Banks(Spec):
+    """Banks receive DEBIT transactions (without one, merchants do)."""
+
+    role: Literal["bank"]
+    count: Count
+    opening_balance: Dist = LogNormal(mean=50_000_000, std=10_000_000)
+
+
+class Mules(Spec):
+    """Accounts that receive stolen funds and cash them out."""
+
+    role: Literal["mule"]
+    count: Count
+    cash_out_share: Share = 1.0
+
+
+class _Fraud(Spec):
+    role: Literal["fraudster"]
+    count: Count
+
+
+class AccountTakeover(_Fraud):
+    """PaySim: a taken-over account is drained to a mule, which cashes out."""
+
+    typology: Literal["account_takeover"] = "account_takeover"
+    attacks_per_day: Rate
+    victims: Name
+    mules: Name
+
+
+class AppScam(_Fraud):
+    """Authorised push payment: the victim is talked into sending part of the balance to a mule."""
+
+    typology: Literal["app_scam"]
+    attacks_per_day: Rate
+    victims: Name
+    mules: Name
+    payments: IntRange = (1, 3)
+    share: KernelDist = Uniform(low=0.2, high=0.6)
+    span: Span = timedelta(hours=12)
+
+
+class CardTheft(_Fraud):
+    """BankSim: a stolen or cloned card is used in a burst of purchases before it is blocked."""
+
+    typology: Literal["card_theft"]
+    attacks_per_day: Rate
+    victims: Name
+    purchases: IntRange = (3, 12)
+    amount_multiplier: Annotated[float, Field(gt=0, le=1000)] = 3.0
+    span: Span = timedelta(hours=3)
+
+
+class CardTesting(_Fraud):
+    """Small probe purchases check that a card works, then large spends follow."""
+
+    typology: Literal["card_testing"]
+    attacks_per_day: Rate
+    victims: Name
+    probes: IntRange = (3, 8)
+    probe_amount: KernelDist = Uniform(low=0.5, high=5.0)
+    spends: IntRange = (1, 4)
+    spend_amount: KernelDist = LogNormal(mean=900, std=600)
+    delay: Span = timedelta(hours=2)
+    span: Span = timedelta(hours=1)
+
+
+class BustOut(_Fraud):
+    """First-party fraud: accounts that behave normally, get credit, then max it out and vanish.
+    `count` accounts of `accounts` are the fraudsters; each busts out once, at a random time."""
+
+    typology: Literal["bust_out"]
+    accounts: Name
+    credit_limit: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 5_000.0
+    purchases: IntRange = (4, 10)
+    span: Span = timedelta(hours=24)
+
+
+FRAUD_CLASSES = (AccountTakeover, AppScam, CardTheft, CardTesting, BustOut)
+
+
+def _typology(value) -> str | None:
+    """A fraudster's typology, account takeover when not given (PaySim's one typology)."""
+    if isinstance(value, dict):
+        typology = value.get("typology", "account_takeover")
+        return typology if typology in FRAUD_TYPES else None
+    return getattr(value, "typology", None)
+
+
+Fraudsters = Annotated[
+    Annotated[AccountTakeover, Tag("account_takeover")]
+    | Annotated[AppScam, Tag("app_scam")]
+    | Annotated[CardTheft, Tag("card_theft")]
+    | Annotated[CardTesting, Tag("card_testing")]
+    | Annotated[BustOut, Tag("bust_out")],
+    Discriminator(
+        _typology,
+        custom_error_type="typology",
+        custom_error_message=f"typology must be one of {', '.join(FRAUD_TYPES)}",
+    ),
+]
+
+
+class Launderers(Spec):
+    """AML patterns (AMLSim/AMLworld shapes) run through ordinary accounts of `accounts`.
+
+    Each pattern starts with cash placed into its sources, then moves it along its shape within `spread`,
+    each hop keeping `1 - fee` of what it received. Structuring deposits just under `threshold`.
+    """
+
+    role: Literal["launderer"]
+    typology: Literal[
+        "fan_in",
+        "fan_out",
+        "cycle",
+        "bipartite",
+        "stack",
+        "random",
+        "scatter_gather",
+        "gather_scatter",
+        "structuring",
+    ]
+    patterns: Count
+    accounts: Name
+    size: IntRange = (3, 8)
+    amount: KernelDist = LogNormal(mean=60_000, std=40_000)
+    spread: Span = timedelta(days=3)
+    layers: Annotated[int, Field(ge=2, le=10, strict=True)] = 3
+    hops: IntRange = (4, 10)
+    fee: Annotated[float, Field(ge=0, lt=1)] = 0.02
+    threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10_000.0
+    margin: Annotated[float, Field(gt=0, lt=1)] = 0.1
+
+
+Population = Annotated[
+    Customers | Merchants | Banks | Mules | Fraudsters | Launderers, Field(discriminator="role")
+]
+ACCOUNT_HOLDERS = (Customers, Merchants, Banks, Mules)
+"""Populations that own accounts of their own (fraudsters and launderers act through others')."""

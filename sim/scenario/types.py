@@ -1,0 +1,54 @@
+"""Field types shared by every part of the scenario schema."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+)
+
+from sim.scenario.durations import format_duration, parse_duration
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")]
+Count = Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+Rate = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
+Share = Annotated[float, Field(gt=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Steps = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+Span = Duration | Steps
+"""A length of time: a duration ("6h", "3d") or a whole number of steps."""
+
+
+def _as_range(value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value, value)
+    return value
+
+
+def _ordered(value: tuple[int, int]) -> tuple[int, int]:
+    if value[1] < value[0]:
+        raise ValueError("give [low, high] with low <= high")
+    return value
+
+
+SmallInt = Annotated[int, Field(ge=1, le=100_000, strict=True)]
+IntRange = Annotated[tuple[SmallInt, SmallInt], BeforeValidator(_as_range), AfterValidator(_ordered)]
+"""A whole number or an inclusive range [low, high], drawn uniformly."""
+
+
+class Spec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
