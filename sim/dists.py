@@ -138,8 +138,9 @@ TABLES = {"paysim_opening_balances": ("sim.domains.payments", "paysim_opening_ba
 @cache
 def _histogram(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     package, file = TABLES[name]
-    table = np.loadtxt(files(package).joinpath("data", file).open(), delimiter=",", skiprows=1, comments="#")
-    low, high, share = table.T
+    with files(package).joinpath("data", file).open() as fh:
+        lines = [line for line in fh if not line.startswith("#")][1:]  # comments, then a header row
+    low, high, share = np.loadtxt(lines, delimiter=",", ndmin=2).T
     return low, high, np.cumsum(share / share.sum())
 
 

@@ -1,8 +1,8 @@
 """How close a run is to PaySim's real month: hourly count and mean amount per type, scored by PaySim's
 NRMSE (RMSE divided by the range, max - min, of the real series).
 
-The run is tallied hour by hour as it goes (completed transactions only, as the real aggregates count),
-so no output has to be read back.
+The run is tallied hour by hour as it goes, every logged transaction (declined attempts too: a log's
+volume, as PaySim's own output counts it), so no output has to be read back.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ HOUR_US = 3_600_000_000
 
 
 class HourlyTally:
-    """Completed transactions and their amounts per (hour since the start, type)."""
+    """Logged transactions and their amounts per (hour since the start, type)."""
 
     def __init__(self, step_us: int):
         self.step_us = step_us
@@ -24,12 +24,11 @@ class HourlyTally:
         self.total = np.zeros((0, len(TX_TYPES)))
 
     def add(self, k: int, cols: dict[str, np.ndarray], out: np.ndarray) -> None:
-        done = out[:, 5] == 0
-        us = k * self.step_us + (cols["offset"][done] * self.step_us).astype(np.int64)
-        cell = (us // HOUR_US) * len(TX_TYPES) + cols["kind"][done]
+        us = k * self.step_us + (cols["offset"] * self.step_us).astype(np.int64)
+        cell = (us // HOUR_US) * len(TX_TYPES) + cols["kind"]
         size = int(((k + 1) * self.step_us - 1) // HOUR_US + 1) * len(TX_TYPES)
         count = np.bincount(cell, minlength=size).reshape(-1, len(TX_TYPES))
-        total = np.bincount(cell, weights=out[done, 0], minlength=size).reshape(-1, len(TX_TYPES))
+        total = np.bincount(cell, weights=out[:, 0], minlength=size).reshape(-1, len(TX_TYPES))
         if len(count) > len(self.count):
             grow = len(count) - len(self.count)
             self.count = np.vstack([self.count, np.zeros((grow, len(TX_TYPES)))])

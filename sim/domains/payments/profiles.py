@@ -84,8 +84,10 @@ def day_share_per_step(start: datetime, step: timedelta, steps: int, rhythm: Rhy
     if rhythm.month:
         share = month_arrays()[0].sum(axis=1) * MONTH_DAYS
         return share[(int(hours_from_midnight) + np.arange(steps)) % MONTH_HOURS]
-    hours = {"paysim": hour_shares(), "flat": np.full(24, 1 / 24)}.get(rhythm.hours, rhythm.hours)
-    hours = np.asarray(hours, dtype=np.float64)
+    if isinstance(rhythm.hours, str):
+        hours = hour_shares() if rhythm.hours == "paysim" else np.full(24, 1 / 24)
+    else:
+        hours = np.asarray(rhythm.hours, dtype=np.float64)
     days = np.ones(7) if rhythm.weekdays == "flat" else np.asarray(rhythm.weekdays, dtype=np.float64)
     weekly = np.outer(days / days.mean(), hours / hours.sum()).ravel()  # 168 hours from Monday 00:00
     cumulative = np.concatenate([[0.0], np.cumsum(weekly)])
