@@ -61,6 +61,8 @@ class Agenda:
         keep = step < self.horizon  # after the horizon: never happens in this run
         order = np.argsort(step[keep], kind="stable")
         idx = np.flatnonzero(keep)[order]
+        if len(idx) == 0:
+            return
         steps, starts = np.unique(step[idx], return_index=True)
         for s, chunk in zip(steps, np.split(idx, starts[1:]), strict=True):
             self._due[int(s)].append({name: values[chunk] for name, values in rows.items()})

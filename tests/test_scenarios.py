@@ -1,0 +1,100 @@
+"""Every shipped scenario validates and runs (at a small scale), and its headline behaviour holds."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.runner import run_scenario
+from sim.scenario import load_scenario
+from tests.conftest import ROOT
+
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+SMALL = {"paysim_month": 0.002, "card_payments": 0.1, "fraud_ring_attack": 0.1, "aml_typologies": 0.1}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scenario-runs")
+    done = {}
+    for path in SCENARIOS:
+        scenario = load_scenario(path)
+        done[path.stem] = run_scenario(scenario, root / path.stem, scale=SMALL.get(path.stem, 0.2))
+    return done
+
+
+def read(run: Path, table: str) -> pd.DataFrame:
+    return pd.read_parquet(run / f"{table}.parquet")
+
+
+def test_the_five_issue_scenarios_exist():
+    names = {p.stem for p in SCENARIOS}
+    assert {"paysim_month", "card_payments", "aml_typologies", "fraud_ring_attack", "card_testing_burst"} <= names
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_scenario_runs_complete_and_conserve_money(runs, path):
+    run = runs[path.stem]
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "complete"
+    kpis = json.loads((run / "kpis.json").read_text())
+    money = kpis["money"]
+    assert abs(money["difference"]) <= 1e-9 * money["opening_total"]
+    tx = read(run, "transactions")
+    assert len(tx) == kpis["transactions"] > 0
+    accounts = read(run, "accounts")
+    # balances never go below minus the overdraft limit
+    limit = accounts.set_index("account").overdraft_limit
+    payer = np.where(tx.type == "CASH_IN", tx.dest, tx.origin)
+    after = np.where(tx.type == "CASH_IN", tx.dest_balance_after, tx.origin_balance_after)
+    assert (after >= -limit.reindex(payer).to_numpy() - 1e-6).all()
+
+
+def test_paysim_month_reproduces_the_real_type_mix_and_volume(runs):
+    kpis = json.loads((runs["paysim_month"] / "kpis.json").read_text())
+    fit = kpis["paysim_fit"]
+    assert fit["hours_compared"] == 720
+    n = fit["volume"]
+    assert abs(fit["volume_ratio"] - 1) < 5 / np.sqrt(n) + 0.01  # Poisson noise, rounding of 2M x 0.002
+    tx = read(runs["paysim_month"], "transactions")
+    real_mix = {"CASH_IN": 0.200041, "CASH_OUT": 0.364972, "DEBIT": 0.00463, "PAYMENT": 0.349, "TRANSFER": 0.0814}
+    for name, share in real_mix.items():
+        observed = (tx.type == name).mean()
+        assert abs(observed - share) < 5 * np.sqrt(share * (1 - share) / len(tx)) + 0.002, name
+    # hour of day: the real month's quiet hours (03:00-06:00) stay quiet
+    hours = tx.timestamp.dt.hour
+    assert hours.between(3, 6).mean() < 0.02
+    assert (tx.is_fraud.mean() - 0.0013) < 0.002
+
+
+def test_card_payments_have_categories_and_census_demographics(runs):
+    tx = read(runs["card_payments"], "transactions")
+    purchases = tx[tx.type == "PAYMENT"]
+    assert purchases.category.notna().all() and purchases.category.nunique() == 14
+    assert tx.category[tx.type != "PAYMENT"].isna().all()
+    # category-specific amounts: travel purchases are far larger than food_dining ones
+    legit = purchases[~purchases.is_fraud]
+    means = legit.groupby("category", observed=True).amount.mean()
+    assert means["travel"] > 3 * means["food_dining"]
+    accounts = read(runs["card_payments"], "accounts")
+    holders = accounts[accounts.role == "customer"]
+    assert holders.age.between(15, 95).all() and set(holders.gender) == {"Female", "Male"}
+    assert holders.state.nunique() > 30
+    # weekly rhythm: Saturday busier than Sunday, as declared (1.25 vs 0.85)
+    days = legit.timestamp.dt.day_of_week.value_counts()
+    assert days[5] > 1.2 * days[6]
+    assert set(tx.fraud_type.dropna()) == {"card_theft", "card_testing", "bust_out"}
+
+
+def test_fraud_ring_waves_carry_their_campaign(runs):
+    run = runs["fraud_ring_attack"]
+    tx, events = read(run, "transactions"), read(run, "events")
+    assert "saturday_wave" in set(events.event)
+    for row in events.itertuples():
+        in_wave = tx[tx.campaign_id == row.campaign_id]
+        assert len(in_wave) > 0 and (in_wave.fraud_type == "account_takeover").all()
+        # incidents start inside the wave (their cash-outs follow within the same step)
+        assert in_wave.step.between(row.start_step, row.end_step - 1).all()
+    assert tx.campaign_id[~tx.is_fraud].isna().all()
