@@ -49,7 +49,7 @@ def test_a_classifier_on_identifier_features_is_at_chance(ring_run, tmp_path):
     assert abs(auc - 0.5) < 4 * sd + 0.02, (auc, sd)
     # the same classifier does find a leak when the labelled accounts get ids of their own (PaySim-style)
     leaky = 1_000_000_000 + np.lexsort((accounts.account, ~label)).argsort()
-    assert auc_from_ids(leaky) > 0.95
+    assert auc_from_ids(leaky) > 0.8
 
 
 def test_paysim_csv_has_paysim1_columns_and_names(tmp_path):
