@@ -17,8 +17,8 @@ def test_nrmse_is_rmse_over_the_range_of_the_real_series():
 def test_hourly_tally_counts_each_row_in_its_hour_and_type():
     tally = HourlyTally(step_us=HOUR_US // 2)  # 30-minute steps: two per hour
     cols = {"offset": np.array([0.1, 0.5, 0.9]), "kind": np.array([0, 3, 3], dtype=np.int8)}
-    out = np.zeros((3, 6))
-    out[:, 0] = [10.0, 20.0, 40.0]
+    out = np.zeros((6, 3))
+    out[0] = [10.0, 20.0, 40.0]
     tally.add(0, cols, out)
     tally.add(3, cols, out)  # step 3 is the second half of hour 1
     assert tally.count[0].tolist() == [1, 0, 0, 2, 0] and tally.count[1].tolist() == [1, 0, 0, 2, 0]

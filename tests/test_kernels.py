@@ -29,7 +29,7 @@ def random_book(seed: int, n_tx: int, n_acc: int):
 def test_settle_matches_reference_twin(seed, n_tx, n_acc):
     kind, origin, dest, amount, mode, balance, overdraft = random_book(seed, n_tx, n_acc)
     expected_balance, expected_out = settle_reference(kind, origin, dest, amount, mode, balance, overdraft)
-    got_balance, got_out = balance.copy(), np.empty((n_tx, 6))
+    got_balance, got_out = balance.copy(), np.empty((6, n_tx))
     settle(kind, origin, dest, amount, mode, got_balance, overdraft, got_out)
     assert np.array_equal(got_out, expected_out)
     assert np.array_equal(got_balance, expected_balance)
@@ -40,17 +40,17 @@ def test_settle_matches_reference_twin(seed, n_tx, n_acc):
 def test_settle_conserves_money_and_respects_overdraft(seed, n_tx, n_acc):
     kind, origin, dest, amount, mode, balance, overdraft = random_book(seed, n_tx, n_acc)
     start = balance.copy()
-    out = np.empty((n_tx, 6))
+    out = np.empty((6, n_tx))
     settle(kind, origin, dest, amount, mode, balance, overdraft, out)
     assert np.isclose(balance.sum(), start.sum(), rtol=0, atol=1e-6 * (1 + np.abs(start).sum()))
-    moved = out[:, 5] == 0
+    moved = out[5] == 0
     payer_is_origin = kind != CASH_IN
     # every accepted payer stays within its overdraft limit at the moment it pays
-    after = np.where(payer_is_origin, out[:, 2], out[:, 4])
+    after = np.where(payer_is_origin, out[2], out[4])
     payer = np.where(payer_is_origin, origin, dest)
     checked = moved & payer_is_origin
     assert np.all(after[checked] >= -overdraft[payer[checked]] - 1e-9)
     # declined transactions move nothing
     declined = ~moved
-    assert np.array_equal(out[declined, 1], out[declined, 2])
-    assert np.array_equal(out[declined, 3], out[declined, 4])
+    assert np.array_equal(out[1, declined], out[2, declined])
+    assert np.array_equal(out[3, declined], out[4, declined])

@@ -28,8 +28,8 @@ def id_features(ids: np.ndarray) -> np.ndarray:
 
 def test_a_classifier_on_identifier_features_is_at_chance(ring_run, tmp_path):
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.model_selection import cross_val_predict
     from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import cross_val_predict
 
     accounts = pd.read_parquet(ring_run / "accounts.parquet")
     tx = pd.read_parquet(ring_run / "transactions.parquet")

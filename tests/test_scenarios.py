@@ -31,7 +31,13 @@ def read(run: Path, table: str) -> pd.DataFrame:
 
 def test_the_five_issue_scenarios_exist():
     names = {p.stem for p in SCENARIOS}
-    assert {"paysim_month", "card_payments", "aml_typologies", "fraud_ring_attack", "card_testing_burst"} <= names
+    assert {
+        "paysim_month",
+        "card_payments",
+        "aml_typologies",
+        "fraud_ring_attack",
+        "card_testing_burst",
+    } <= names
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
@@ -59,7 +65,13 @@ def test_paysim_month_reproduces_the_real_type_mix_and_volume(runs):
     n = fit["volume"]
     assert abs(fit["volume_ratio"] - 1) < 5 / np.sqrt(n) + 0.01  # Poisson noise, rounding of 2M x 0.002
     tx = read(runs["paysim_month"], "transactions")
-    real_mix = {"CASH_IN": 0.200041, "CASH_OUT": 0.364972, "DEBIT": 0.00463, "PAYMENT": 0.349, "TRANSFER": 0.0814}
+    real_mix = {
+        "CASH_IN": 0.200041,
+        "CASH_OUT": 0.364972,
+        "DEBIT": 0.00463,
+        "PAYMENT": 0.349,
+        "TRANSFER": 0.0814,
+    }
     for name, share in real_mix.items():
         observed = (tx.type == name).mean()
         assert abs(observed - share) < 5 * np.sqrt(share * (1 - share) / len(tx)) + 0.002, name

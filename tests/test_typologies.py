@@ -7,6 +7,7 @@ import pytest
 
 from sim.engine.model import SimModel
 from sim.scenario import load_scenario
+from sim.scenario.payments import AML_TYPOLOGIES
 
 WORLD = """\
 schema_version: 1
@@ -37,13 +38,14 @@ populations:
   bust: {role: fraudster, typology: bust_out, count: 8, accounts: customers, credit_limit: 4000}
 {aml}
 """
-AML = ["fan_in", "fan_out", "cycle", "bipartite", "stack", "random", "scatter_gather", "gather_scatter", "structuring"]
+AML = list(AML_TYPOLOGIES)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     aml = "\n".join(
-        f"  {t}: {{role: launderer, typology: {t}, patterns: 6, accounts: customers, size: [4, 7], spread: 2d}}"
+        f"  {t}: {{role: launderer, typology: {t}, patterns: 6, accounts: customers, size: [4, 7], "
+        "spread: 2d}"
         for t in AML
     )
     path = tmp_path_factory.mktemp("typologies") / "world.yaml"
@@ -120,7 +122,9 @@ def test_scatter_gather_and_gather_scatter_pass_through_the_middle(world):
     tx, patterns, _ = world
     for pid, rows in laundering(tx, "scatter_gather"):
         t = rows[rows.type == "TRANSFER"]
-        middle = set(patterns[(patterns.pattern_id == pid) & (patterns.member_role == "intermediate")].account)
+        middle = set(
+            patterns[(patterns.pattern_id == pid) & (patterns.member_role == "intermediate")].account
+        )
         first = t[~t.origin.isin(middle)]
         second = t[t.origin.isin(middle)]
         assert set(first.dest) == middle == set(second.origin) and second.dest.nunique() == 1

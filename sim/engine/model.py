@@ -62,3 +62,4 @@ class SimModel(mesa.Model):
         """Drop Mesa's class-level references to this model (mesa 3.3.1 keeps them in `Agent._ids`)."""
         self.remove_all_agents()
         mesa.Agent._ids.pop(self, None)
+        self.world.close()

@@ -66,6 +66,12 @@ class Accounts:
     def n(self) -> int:
         return len(self.opening)
 
+    @property
+    def public(self) -> np.ndarray:
+        """Each account's position in public-id order (its id minus ID_BASE): balances live in this
+        order, so a transaction's ids need no lookup."""
+        return self.account_id - ID_BASE
+
     def label(self, name: str, rows: np.ndarray) -> None:
         self.labels[name][rows] = True
 

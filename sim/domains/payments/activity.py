@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.domains.payments import profiles
 from sim.domains.payments.accounts import Accounts, Block
-from sim.engine.kernels import LOGNORMAL, PAYMENT, alias_table, draw_legitimate
+from sim.engine.kernels import LOGNORMAL, PAYMENT, draw_legitimate
 from sim.rng import Streams
 from sim.scenario.payments import TX_TYPES, Customers
 from sim.scenario.schema import Scenario
@@ -30,8 +30,9 @@ class Activity:
         self.day_share = profiles.day_share_per_step(h.start, h.step, h.steps, spec.rhythm)
         rates = accounts.rate_per_day[c.start : c.stop]
         self.total_rate = float(rates.sum())
-        self.alias_prob, self.alias_idx = alias_table(rates if self.total_rate > 0 else np.ones(c.size))
+        self.rate_cumsum = np.cumsum(rates if self.total_rate > 0 else np.ones(c.size))
         self.amount_scale = accounts.amount_scale
+        self.public = accounts.public
         self._build_channels(scenario)
         hour0 = int(
             (h.start - h.start.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds() // 3600
@@ -111,7 +112,8 @@ class Activity:
         weight.append(share)
 
     def draw(self, k: int) -> dict[str, np.ndarray]:
-        """Step k's legitimate transactions, in time order (offsets in [0, 1) of the step)."""
+        """Step k's legitimate transactions, in time order (offsets in [0, 1) of the step); origin and
+        dest are public indexes (see `Accounts.public`)."""
         rng = self.streams.generator("payments.activity", k)
         n = int(rng.poisson(self.total_rate * self.day_share[k]))
         row = self.profile_row[k]
@@ -125,10 +127,11 @@ class Activity:
         }
         if n:
             draw_legitimate(
-                rng, n, self.alias_prob, self.alias_idx, self.accounts.customers.start, self.cdf[row],
-                self.ch_kind, self.ch_start, self.ch_size, self.ch_not_self, self.ch_code, self.ch_p1[row],
-                self.ch_p2[row], self.ch_category, self.amount_scale,
+                rng, n, self.rate_cumsum, self.accounts.customers.start, self.public,
+                self.cdf[row], self.ch_kind, self.ch_start, self.ch_size, self.ch_not_self, self.ch_code,
+                self.ch_p1[row], self.ch_p2[row], self.ch_category, self.amount_scale,
                 out["offset"], out["kind"], out["origin"], out["dest"], out["amount"], out["category"],
+                np.empty(n, np.int64),
             )  # fmt: skip
         return out
 

@@ -20,21 +20,33 @@ class HourlyTally:
 
     def __init__(self, step_us: int):
         self.step_us = step_us
-        self.count = np.zeros((0, len(TX_TYPES)))
-        self.total = np.zeros((0, len(TX_TYPES)))
+        self.hours = 0
+        self._count = np.zeros((64, len(TX_TYPES)))
+        self._total = np.zeros((64, len(TX_TYPES)))
+
+    @property
+    def count(self) -> np.ndarray:
+        return self._count[: self.hours]
+
+    @property
+    def total(self) -> np.ndarray:
+        return self._total[: self.hours]
 
     def add(self, k: int, cols: dict[str, np.ndarray], out: np.ndarray) -> None:
-        us = k * self.step_us + (cols["offset"] * self.step_us).astype(np.int64)
-        cell = (us // HOUR_US) * len(TX_TYPES) + cols["kind"]
-        size = int(((k + 1) * self.step_us - 1) // HOUR_US + 1) * len(TX_TYPES)
-        count = np.bincount(cell, minlength=size).reshape(-1, len(TX_TYPES))
-        total = np.bincount(cell, weights=out[:, 0], minlength=size).reshape(-1, len(TX_TYPES))
-        if len(count) > len(self.count):
-            grow = len(count) - len(self.count)
-            self.count = np.vstack([self.count, np.zeros((grow, len(TX_TYPES)))])
-            self.total = np.vstack([self.total, np.zeros((grow, len(TX_TYPES)))])
-        self.count[: len(count)] += count
-        self.total[: len(total)] += total
+        types = len(TX_TYPES)
+        first, last = k * self.step_us // HOUR_US, ((k + 1) * self.step_us - 1) // HOUR_US
+        if first == last:  # the whole step lies in one hour: no per-row hour needed
+            cell = cols["kind"]
+        else:
+            us = k * self.step_us + (cols["offset"] * self.step_us).astype(np.int64)
+            cell = (us // HOUR_US - first) * types + cols["kind"]
+        while last >= len(self._count):  # grow by doubling
+            self._count = np.vstack([self._count, np.zeros_like(self._count)])
+            self._total = np.vstack([self._total, np.zeros_like(self._total)])
+        size = int(last - first + 1) * types
+        self._count[first : last + 1] += np.bincount(cell, minlength=size).reshape(-1, types)
+        self._total[first : last + 1] += np.bincount(cell, weights=out[0], minlength=size).reshape(-1, types)
+        self.hours = max(self.hours, int(last) + 1)
 
 
 def nrmse(simulated: np.ndarray, real: np.ndarray) -> float | None:

@@ -7,6 +7,7 @@ populations: merchant categories make PAYMENT a card purchase in a category.
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -44,13 +45,22 @@ class PaymentsWorld:
         self.fraud = Fraud(scenario, self.accounts, streams, scale, self.activity.purchases, self.membership,
                            self.agenda)  # fmt: skip
         schedule_laundering(scenario, self.accounts, streams, scale, self.membership, self.agenda)
-        self.balance = self.accounts.opening.copy()
+        # balances in public-id order (ids are a permutation): transactions carry public indexes
+        self.public = self.accounts.public
+        self.balance = np.empty(self.accounts.n)
+        self.balance[self.public] = self.accounts.opening
+        self.overdraft = np.empty(self.accounts.n)
+        self.overdraft[self.public] = self.accounts.overdraft  # after the bust-outs got their credit
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
         self.schema = transactions_schema()
         start = h.start if h.start.tzinfo else h.start.replace(tzinfo=UTC)  # naive dates are UTC
         self.start_us = (start - EPOCH) // timedelta(microseconds=1)
         self.step_us = int(h.step.total_seconds() * 1_000_000)
         self.tally = HourlyTally(self.step_us)
+        # customers' draws do not depend on balances, so step k+1's are drawn on a second core while
+        # step k settles (each step has its own stream: the bytes do not change)
+        self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw-ahead")
+        self._drawn: dict[int, Future] = {}
         self.counts = {"transactions": 0, "declined": 0}
         self.fraud_rows = np.zeros(len(FRAUD_TYPES) + 1, dtype=np.int64)
         self.laundering_rows = np.zeros(len(AML_TYPOLOGIES) + 1, dtype=np.int64)
@@ -63,15 +73,22 @@ class PaymentsWorld:
     def step(self, k: int, intensity: dict[str, float], campaign: dict[str, int]) -> pa.RecordBatch:
         """Draw step k's transactions, settle them in time order and return them as a record batch."""
         self.fraud.step(k, intensity, campaign)
-        cols = _merge(self.activity.draw(k), self.agenda.take(k), k)
-        out = np.empty((len(cols["kind"]), 6))
+        drawn = self._drawn.pop(k, None)
+        legit = drawn.result() if drawn is not None else self.activity.draw(k)
+        if k + 1 < self.scenario.horizon.steps:
+            self._drawn[k + 1] = self._ahead.submit(self.activity.draw, k + 1)
+        special = self.agenda.take(k)
+        special["origin"] = self.public[special["origin"]]
+        special["dest"] = self.public[special["dest"]]
+        cols = _merge(legit, special, k)
+        out = np.empty((6, len(cols["kind"])))
         settle(
             cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"],
-            self.balance, self.accounts.overdraft, out,
+            self.balance, self.overdraft, out,
         )  # fmt: skip
         self.tally.add(k, cols, out)
-        self.counts["transactions"] += len(out)
-        self.counts["declined"] += int(out[:, 5].sum())
+        self.counts["transactions"] += len(cols["kind"])
+        self.counts["declined"] += int(out[5].sum())
         if len(cols["fraud"]) and (cols["fraud"].any() or cols["typology"].any()):
             self.fraud_rows += np.bincount(cols["fraud"], minlength=len(self.fraud_rows))
             self.laundering_rows += np.bincount(cols["typology"], minlength=len(self.laundering_rows))
@@ -82,16 +99,15 @@ class PaymentsWorld:
         stamp = self.start_us + k * self.step_us + (cols["offset"] * self.step_us).astype(np.int64)
         fraud, typology = cols["fraud"], cols["typology"]
         campaign, pattern, category = cols["campaign"], cols["pattern"], cols["category"]
-        ids = self.accounts.account_id
         arrays = [
             pa.array(np.full(n, k, dtype=np.int32)),
             pa.array(stamp, type=pa.timestamp("us")),
             pa.DictionaryArray.from_arrays(cols["kind"], TX_TYPE_DICTIONARY),
-            pa.array(out[:, 0]),
-            pa.array(ids[cols["origin"]]),
-            pa.array(ids[cols["dest"]]),
-            *(pa.array(out[:, j]) for j in range(1, 5)),
-            pa.array(out[:, 5] > 0),
+            pa.array(out[0]),
+            pa.array(cols["origin"] + ID_BASE),
+            pa.array(cols["dest"] + ID_BASE),
+            *(pa.array(out[j]) for j in range(1, 5)),
+            pa.array(out[5] > 0),
             pa.array(fraud > 0),
             _dictionary(fraud - 1, FRAUD_DICTIONARY),
             _nullable(campaign),
@@ -102,15 +118,26 @@ class PaymentsWorld:
         ]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
+    def close(self) -> None:
+        """Stop the draw-ahead thread (a model's `release()` calls this)."""
+        for future in self._drawn.values():
+            future.cancel()
+        self._drawn.clear()
+        self._ahead.shutdown(wait=True)
+
     # --- end of run -----------------------------------------------------------------------------
+    def closing_balance(self) -> np.ndarray:
+        """Balances in the accounts' own order (the arrays of `self.accounts`)."""
+        return self.balance[self.public]
+
     def accounts_table(self) -> pa.Table:
-        return self.accounts.table(self.balance)
+        return self.accounts.table(self.closing_balance())
 
     def merchant_by_id(self) -> np.ndarray:
         """Whether each public id (minus ID_BASE) is a merchant: PaySim's 'M' names."""
         merchant = np.zeros(self.accounts.n, dtype=bool)
         m = self.accounts.merchants
-        merchant[self.accounts.account_id[m.start : m.stop] - ID_BASE] = True
+        merchant[self.public[m.start : m.stop]] = True
         return merchant
 
     def kpis(self, scale: float) -> dict:
