@@ -147,7 +147,9 @@ print(json.dumps({{"rows": rows, "seconds": seconds}}))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="paysim_month scale (1 = the real month)")
     parser.add_argument("--mesa-scale", type=float, default=0.01, help="population of the Mesa comparison")
     parser.add_argument("--mesa-steps", type=int, default=48, help="hours the Mesa comparison runs")
@@ -171,13 +173,16 @@ def main() -> None:
         table = pq.read_table(run / "transactions.parquet")
         options = parquet_options(table.schema, scenario.outputs.compression)
         started = time.perf_counter()
-        pq.write_table(table, Path(tmp) / "again.parquet", row_group_size=scenario.outputs.batch_rows, **options)
+        pq.write_table(
+            table, Path(tmp) / "again.parquet", row_group_size=scenario.outputs.batch_rows, **options
+        )
         write_rate = table.num_rows / (time.perf_counter() - started)
         del table
     print(f"end to end            {rows:>12,} tx in {seconds:6.2f} s = {e2e_rate / 1e6:6.2f} M tx/s"
           f"   target 5 M/s: ratio {e2e_rate / 5e6:.2f};  vs PaySim (0.17 M/s, quoted): "
           f"{e2e_rate / PAYSIM_TX_PER_S:.0f}x")  # fmt: skip
-    print(f"pyarrow alone writes  {write_rate / 1e6:6.2f} M rows/s ({scenario.outputs.compression}, same options)"
+    codec = scenario.outputs.compression
+    print(f"pyarrow alone writes  {write_rate / 1e6:6.2f} M rows/s ({codec}, same options)"
           f"   end to end / pyarrow alone = {e2e_rate / write_rate:.2f} (target >= 0.70)")  # fmt: skip
 
     steps = args.mesa_steps
@@ -186,8 +191,10 @@ def main() -> None:
     ours_small, mesa_rate = ours_rows / ours_s, mesa_rows / mesa_s
     print(f"plain Mesa            {mesa_rows:>12,} tx in {mesa_s:6.2f} s = {mesa_rate / 1e6:6.3f} M tx/s"
           f"   (scale {args.mesa_scale}, {steps} h)")  # fmt: skip
-    print(f"ours, same population {ours_rows:>12,} tx in {ours_s:6.2f} s = {ours_small / 1e6:6.2f} M tx/s"
-          f"   ratio {ours_small / mesa_rate:.0f}x;  at full scale {sim_rate / mesa_rate:.0f}x (target >= 25x)")
+    print(
+        f"ours, same population {ours_rows:>12,} tx in {ours_s:6.2f} s = {ours_small / 1e6:6.2f} M tx/s"
+        f"   ratio {ours_small / mesa_rate:.0f}x;  at full scale {sim_rate / mesa_rate:.0f}x (target >= 25x)"
+    )
 
     if args.rss_rows > 0:
         rss = peak_rss_run(args.rss_rows)

@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -106,14 +107,13 @@ def run_scenario(
                 )  # fmt: skip
                 for batch in table.to_batches():
                     files[name].write(batch)
-        for name, writer in files.items():
-            rows = writer.close()
-            run.add_file(name, writer.path.name, rows, writer.written_schema)
-        kpis = world.kpis(scale)
-        write_json_atomic(run.path / "kpis.json", kpis)
-        run.add_file("kpis", "kpis.json")
-        for name, relative in write_report(run.path, scenario, model.world, kpis).items():
-            run.add_file(name, relative)
+        rows = {name: writer.close() for name, writer in files.items()}
+        with ThreadPoolExecutor(max_workers=1) as pool:  # checksums (no GIL) overlap the report
+            report = pool.submit(_kpis_and_report, run.path, scenario, world, scale)
+            for name, writer in files.items():
+                run.add_file(name, writer.path.name, rows[name], writer.written_schema)
+            for name, relative in report.result().items():
+                run.add_file(name, relative)
         return run.finish(
             finished=now_iso(),
             steps=model.steps,
@@ -125,6 +125,12 @@ def run_scenario(
     finally:
         gc.unfreeze()
         model.release()
+
+
+def _kpis_and_report(path: Path, scenario: Scenario, world, scale: float) -> dict[str, str]:
+    kpis = world.kpis(scale)
+    write_json_atomic(path / "kpis.json", kpis)
+    return {"kpis": "kpis.json", **write_report(path, scenario, world, kpis)}
 
 
 def _plain(fmt: str) -> str:

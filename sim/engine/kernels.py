@@ -190,3 +190,21 @@ def _spacings(rng, n, out):
     total += rng.standard_exponential()
     for i in range(n):
         out[i] /= total
+
+
+@numba.njit(cache=True, nogil=True)
+def interleave(base, extra, before, out):
+    """`base` with `extra[j]` inserted after the first `before[j]` rows of base (`before` sorted):
+    block copies, so merging a few scheduled rows into a large step costs a memcpy."""
+    src = 0
+    dst = 0
+    for j in range(extra.shape[0]):
+        stop = before[j]
+        count = stop - src
+        out[dst : dst + count] = base[src:stop]
+        dst += count
+        src = stop
+        out[dst] = extra[j]
+        dst += 1
+    count = base.shape[0] - src
+    out[dst : dst + count] = base[src:]

@@ -19,7 +19,7 @@ from sim.domains.payments.aml import schedule_laundering
 from sim.domains.payments.fit import HOUR_US, HourlyTally, paysim_fit
 from sim.domains.payments.fraud import Fraud
 from sim.domains.payments.rows import Agenda, Membership
-from sim.engine.kernels import FIXED, settle
+from sim.engine.kernels import FIXED, interleave, settle
 from sim.records import transactions_schema
 from sim.rng import Streams
 from sim.scenario.payments import AML_TYPOLOGIES, FRAUD_TYPES, TX_TYPES
@@ -205,20 +205,19 @@ def _merge(legit: dict[str, np.ndarray], special: dict[str, np.ndarray], k: int)
     """Legitimate rows (in time order) with the few scheduled rows due this step, in time order."""
     n, m = len(legit["kind"]), len(special["kind"])
     defaults = {"mode": FIXED, "fraud": 0, "campaign": -1, "typology": 0, "pattern": -1}
+    cols = dict(legit)
     if m == 0:
-        cols = dict(legit)
         for name, value in defaults.items():
             cols[name] = np.full(n, value, dtype=special[name].dtype)
         return cols
     special_offset = special["time"] - k
-    at = np.searchsorted(legit["offset"], special_offset, side="right") + np.arange(m)
-    rest = np.ones(n + m, dtype=bool)
-    rest[at] = False
-    cols = {}
-    for name in ("offset", "kind", "origin", "dest", "amount", "category", *defaults):
+    at = np.searchsorted(legit["offset"], special_offset, side="right")  # legit rows before each
+    for name in ("offset", "kind", "origin", "dest", "amount", "category"):
         values = special_offset if name == "offset" else special[name]
-        merged = np.empty(n + m, dtype=values.dtype)
-        merged[at] = values
-        merged[rest] = legit[name] if name in legit else defaults[name]
-        cols[name] = merged
+        cols[name] = np.empty(n + m, dtype=values.dtype)
+        interleave(legit[name], values.astype(legit[name].dtype), at, cols[name])
+    where = at + np.arange(m)
+    for name, value in defaults.items():
+        cols[name] = np.full(n + m, value, dtype=special[name].dtype)
+        cols[name][where] = special[name]
     return cols
