@@ -212,3 +212,26 @@ def test_garbage_files_fail_cleanly(write, blob):
     file = write(blob if isinstance(blob, bytes) else blob.encode(), "garbage.yaml")
     with pytest.raises(ScenarioError):
         load_scenario(file)
+
+
+def test_payments_typology_errors_point_at_the_field(write):
+    text = small_scenario().replace(
+        "  crooks:\n", "  bad_ring: {role: fraudster, typology: skimming, count: 1}\n"
+        "  dirty: {role: launderer, typology: cycle, patterns: 2, accounts: merchants, size: [5, 2]}\n"
+        "  crooks:\n",
+    )  # fmt: skip
+    text = text.replace(
+        "    overdraft_limit: 100\n", "    overdraft_limit: 100\n    rhythm: {month: paysim}\n", 1
+    )
+    text = text.replace("  step: 1h\n", "  step: 2h\n")
+    path = write(text)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    report = str(info.value)
+    assert "populations.bad_ring.typology: typology must be one of account_takeover" in report
+    assert "populations.dirty.accounts: population 'merchants' has role 'merchant'" in report
+    assert "populations.dirty.size: give [low, high] with low <= high" in report
+    fixed = text.replace(", size: [5, 2]", "").replace("accounts: merchants", "accounts: customers")
+    fixed = fixed.replace("  bad_ring: {role: fraudster, typology: skimming, count: 1}\n", "")
+    with pytest.raises(ScenarioError, match=r"rhythm.month: the PaySim month is hourly"):
+        load_scenario(write(fixed, "fixed.yaml"))

@@ -72,8 +72,11 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
         scenario = Scenario.model_validate(body)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
-            if _doc_path(body, error["loc"]) not in unresolved:
-                at(error["loc"], _message(error), origins)
+            loc = error["loc"]
+            if error["type"] == "typology":  # pydantic names the role's tag: point at the field instead
+                loc = (*loc[:-1], "typology")
+            if _doc_path(body, loc) not in unresolved:
+                at(loc, _message(error), origins)
     for path, message in check_references(body):
         at(path, message)
     if scenario is not None:
