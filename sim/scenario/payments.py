@@ -119,44 +119,43 @@ class _Fraud(Spec):
     count: Count
 
 
-class AccountTakeover(_Fraud):
+class _Attacks(_Fraud):
+    """Incidents arrive at `attacks_per_day` per fraudster, each against a random one of `victims`."""
+
+    attacks_per_day: Rate
+    victims: Name
+
+
+class AccountTakeover(_Attacks):
     """PaySim: a taken-over account is drained to a mule, which cashes out."""
 
     typology: Literal["account_takeover"] = "account_takeover"
-    attacks_per_day: Rate
-    victims: Name
     mules: Name
 
 
-class AppScam(_Fraud):
+class AppScam(_Attacks):
     """Authorised push payment: the victim is talked into sending part of the balance to a mule."""
 
     typology: Literal["app_scam"]
-    attacks_per_day: Rate
-    victims: Name
     mules: Name
     payments: IntRange = (1, 3)
     share: KernelDist = Uniform(low=0.2, high=0.6)
     span: Span = timedelta(hours=12)
 
 
-class CardTheft(_Fraud):
+class CardTheft(_Attacks):
     """BankSim: a stolen or cloned card is used in a burst of purchases before it is blocked."""
 
     typology: Literal["card_theft"]
-    attacks_per_day: Rate
-    victims: Name
     purchases: IntRange = (3, 12)
     amount_multiplier: Annotated[float, Field(gt=0, le=1000)] = 3.0
     span: Span = timedelta(hours=3)
 
 
-class CardTesting(_Fraud):
+class CardTesting(_Attacks):
     """Small probe purchases check that a card works, then large spends follow."""
 
     typology: Literal["card_testing"]
-    attacks_per_day: Rate
-    victims: Name
     probes: IntRange = (3, 8)
     probe_amount: KernelDist = Uniform(low=0.5, high=5.0)
     spends: IntRange = (1, 4)
