@@ -78,6 +78,9 @@ def test_paysim_month_reproduces_the_real_type_mix_and_volume(runs):
     # hour of day: the real month's quiet hours (03:00-06:00) stay quiet
     hours = tx.timestamp.dt.hour
     assert hours.between(3, 6).mean() < 0.02
+    # fraud keeps the customers' rhythm: quiet hours are not a fraud tell (they are in PaySim)
+    fraud_hours = hours[tx.is_fraud]
+    assert len(fraud_hours) > 30 and fraud_hours.between(3, 6).mean() < 0.05
     assert (tx.is_fraud.mean() - 0.0013) < 0.002
 
 

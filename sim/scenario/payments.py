@@ -120,10 +120,13 @@ class _Fraud(Spec):
 
 
 class _Attacks(_Fraud):
-    """Incidents arrive at `attacks_per_day` per fraudster, each against a random one of `victims`."""
+    """Incidents arrive at `attacks_per_day` per fraudster, each against a random one of `victims`;
+    `timing: rhythm` spreads them over the day like the victims' own activity (so quiet hours are not
+    a fraud tell, as they are in PaySim), `uniform` evenly (a botnet that never sleeps)."""
 
     attacks_per_day: Rate
     victims: Name
+    timing: Literal["rhythm", "uniform"] = "rhythm"
 
 
 class AccountTakeover(_Attacks):

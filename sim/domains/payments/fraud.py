@@ -49,7 +49,8 @@ class Fraud:
     """The scenario's fraudster populations and what their incidents do to the accounts."""
 
     def __init__(self, scenario: Scenario, accounts: Accounts, streams: Streams, scale: float,
-                 purchases: Purchases, membership: Membership, agenda: Agenda):  # fmt: skip
+                 purchases: Purchases, membership: Membership, agenda: Agenda,
+                 day_share: np.ndarray):  # fmt: skip
         self.scenario = scenario
         self.accounts = accounts
         self.streams = streams
@@ -57,6 +58,7 @@ class Fraud:
         self.membership = membership
         self.agenda = agenda
         self.step_days = scenario.horizon.step.total_seconds() / 86400
+        self.day_share = day_share  # the customers' rhythm: share of a day's activity in each step
         self.specs = {
             name: spec
             for name, spec in scenario.populations.items()
@@ -74,7 +76,8 @@ class Fraud:
         """Start this step's incidents; their rows go to the agenda (some land in later steps)."""
         for name, spec in self.specs.items():
             rng = self.streams.generator(f"payments.fraud.{name}", k)
-            lam = spec.attacks_per_day * self.counts[name] * self.step_days * intensity.get(name, 1.0)
+            days = self.day_share[k] if spec.timing == "rhythm" else self.step_days
+            lam = spec.attacks_per_day * self.counts[name] * days * intensity.get(name, 1.0)
             n = int(rng.poisson(lam))
             if n == 0:
                 continue

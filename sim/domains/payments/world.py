@@ -43,7 +43,7 @@ class PaymentsWorld:
         self.membership = Membership()
         self.agenda = Agenda(h.steps)
         self.fraud = Fraud(scenario, self.accounts, streams, scale, self.activity.purchases, self.membership,
-                           self.agenda)  # fmt: skip
+                           self.agenda, self.activity.day_share)  # fmt: skip
         schedule_laundering(scenario, self.accounts, streams, scale, self.membership, self.agenda)
         # balances in public-id order (ids are a permutation): transactions carry public indexes
         self.public = self.accounts.public
