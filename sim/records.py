@@ -72,37 +72,34 @@ def transactions_schema() -> pa.Schema:
     return TRANSACTIONS
 
 
-def paysim_view(batch: pa.RecordBatch, merchant: np.ndarray) -> pa.Table:
-    """A transactions batch as PaySim1's 11 columns. Steps count from 1 as in PaySim; names are 'M' +
-    id for merchants and 'C' + id for everyone else (mules included: no role leaks through names)."""
-    origin = batch.column("origin").to_numpy()
-    dest = batch.column("dest").to_numpy()
-    amount = batch.column("amount").to_numpy()
+def paysim_view(batch: pa.RecordBatch | pa.Table, is_merchant) -> pa.Table:
+    """Transactions as PaySim1's 11 columns. Steps count from 1 as in PaySim; names are 'M' + id for
+    merchants (`is_merchant(ids)`) and 'C' + id for everyone else (mules included: no role leaks)."""
     kind = pc.cast(batch.column("type"), pa.string())
-    fraud = batch.column("is_fraud").to_numpy(zero_copy_only=False)
-    flagged = fraud & (kind.to_numpy(zero_copy_only=False) == "TRANSFER") & (amount > PAYSIM_FLAG_LIMIT)
+    amount = batch.column("amount")
+    flagged = pc.and_(
+        pc.and_(batch.column("is_fraud"), pc.equal(kind, "TRANSFER")), pc.greater(amount, PAYSIM_FLAG_LIMIT)
+    )
 
-    def name(ids: np.ndarray) -> pa.Array:
-        prefix = np.where(merchant[ids - _ID_BASE], "M", "C")
-        return pc.binary_join_element_wise(pa.array(prefix), pc.cast(pa.array(ids), pa.string()), "")
+    def name(column: str) -> pa.Array:
+        ids = batch.column(column)
+        prefix = np.where(is_merchant(np.asarray(ids)), "M", "C")
+        return pc.binary_join_element_wise(pa.array(prefix), pc.cast(ids, pa.string()), "")
 
     columns = [
         pc.add(batch.column("step"), 1),
         kind,
-        batch.column("amount"),
-        name(origin),
+        amount,
+        name("origin"),
         batch.column("origin_balance_before"),
         batch.column("origin_balance_after"),
-        name(dest),
+        name("dest"),
         batch.column("dest_balance_before"),
         batch.column("dest_balance_after"),
-        pa.array(fraud.astype(np.int8)),
-        pa.array(flagged.astype(np.int8)),
+        pc.cast(batch.column("is_fraud"), pa.int8()),
+        pc.cast(flagged, pa.int8()),
     ]
     return pa.table(columns, names=PAYSIM_COLUMNS)
-
-
-_ID_BASE = 1_000_000_000  # sim.domains.payments.accounts.ID_BASE: ids index `merchant` from it
 
 
 class TableWriter:

@@ -80,8 +80,7 @@ def run_scenario(
         if "transactions" in tables:
             view = None
             if fmt == "paysim-csv":
-                merchant = world.merchant_by_id()
-                view = partial(paysim_view, merchant=merchant)
+                view = partial(paysim_view, is_merchant=world.is_merchant)
             files["transactions"] = TableWriter(
                 run.path / f"transactions{EXTENSIONS[fmt]}", world.schema, fmt,
                 scenario.outputs.batch_rows, scenario.outputs.compression, view=view,

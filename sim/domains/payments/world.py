@@ -133,12 +133,12 @@ class PaymentsWorld:
     def accounts_table(self) -> pa.Table:
         return self.accounts.table(self.closing_balance())
 
-    def merchant_by_id(self) -> np.ndarray:
-        """Whether each public id (minus ID_BASE) is a merchant: PaySim's 'M' names."""
+    def is_merchant(self, ids: np.ndarray) -> np.ndarray:
+        """Whether each public id is a merchant's (PaySim's 'M' names)."""
         merchant = np.zeros(self.accounts.n, dtype=bool)
         m = self.accounts.merchants
         merchant[self.public[m.start : m.stop]] = True
-        return merchant
+        return merchant[ids - ID_BASE]
 
     def kpis(self, scale: float) -> dict:
         """Run-level figures: volumes, labels, money conservation and the fit to PaySim's real month."""
