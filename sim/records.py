@@ -68,10 +68,6 @@ PAYSIM_FLAG_LIMIT = 200_000.0
 EXTENSIONS = {"parquet": ".parquet", "csv": ".csv", "paysim-csv": ".csv"}
 
 
-def transactions_schema() -> pa.Schema:
-    return TRANSACTIONS
-
-
 def paysim_view(batch: pa.RecordBatch | pa.Table, is_merchant) -> pa.Table:
     """Transactions as PaySim1's 11 columns. Steps count from 1 as in PaySim; names are 'M' + id for
     merchants (`is_merchant(ids)`) and 'C' + id for everyone else (mules included: no role leaks)."""

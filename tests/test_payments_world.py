@@ -21,6 +21,7 @@ def run_model(path, **kw):
     while model.running:
         model.step()
         batches.append(model.batch)
+    model.release()  # the world's arrays stay readable; its draw-ahead thread stops
     return model, pa.Table.from_batches(batches).to_pandas()
 
 

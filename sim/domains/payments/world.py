@@ -20,7 +20,7 @@ from sim.domains.payments.fit import HOUR_US, HourlyTally, paysim_fit
 from sim.domains.payments.fraud import Fraud
 from sim.domains.payments.rows import Agenda, Membership
 from sim.engine.kernels import FIXED, interleave, settle
-from sim.records import transactions_schema
+from sim.records import TRANSACTIONS
 from sim.rng import Streams
 from sim.scenario.payments import AML_TYPOLOGIES, FRAUD_TYPES, TX_TYPES
 from sim.scenario.schema import Scenario
@@ -52,7 +52,7 @@ class PaymentsWorld:
         self.overdraft = np.empty(self.accounts.n)
         self.overdraft[self.public] = self.accounts.overdraft  # after the bust-outs got their credit
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
-        self.schema = transactions_schema()
+        self.schema = TRANSACTIONS
         start = h.start if h.start.tzinfo else h.start.replace(tzinfo=UTC)  # naive dates are UTC
         self.start_us = (start - EPOCH) // timedelta(microseconds=1)
         self.step_us = int(h.step.total_seconds() * 1_000_000)
