@@ -7,27 +7,21 @@ amounts are the scenario's to set. Fraud and AML typologies are populations with
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from sim.dists import Constant, Dist, Gamma, KernelDist, LogNormal, Uniform
 from sim.scenario.types import Count, IntRange, Name, NonNegative, Rate, Share, Span, Spec
 
-TX_TYPES = ("CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER")
 TxType = Literal["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]
-FRAUD_TYPES = ("account_takeover", "card_theft", "card_testing", "app_scam", "bust_out")
-AML_TYPOLOGIES = (
-    "fan_in",
-    "fan_out",
-    "cycle",
-    "bipartite",
-    "stack",
-    "random",
-    "scatter_gather",
-    "gather_scatter",
+AmlTypology = Literal[
+    "fan_in", "fan_out", "cycle", "bipartite", "stack", "random", "scatter_gather", "gather_scatter",
     "structuring",
-)
+]  # fmt: skip
+TX_TYPES = get_args(TxType)  # codes are positions in these tuples
+AML_TYPOLOGIES = get_args(AmlTypology)
+FRAUD_TYPES = ("account_takeover", "card_theft", "card_testing", "app_scam", "bust_out")
 Weights24 = Annotated[list[NonNegative], Field(min_length=24, max_length=24)]
 Weights7 = Annotated[list[NonNegative], Field(min_length=7, max_length=7)]
 
@@ -211,17 +205,7 @@ class Launderers(Spec):
     """
 
     role: Literal["launderer"]
-    typology: Literal[
-        "fan_in",
-        "fan_out",
-        "cycle",
-        "bipartite",
-        "stack",
-        "random",
-        "scatter_gather",
-        "gather_scatter",
-        "structuring",
-    ]
+    typology: AmlTypology
     patterns: Count
     accounts: Name
     size: IntRange = (3, 8)
