@@ -81,7 +81,7 @@ def test_paysim_month_reproduces_the_real_type_mix_and_volume(runs):
     # fraud keeps the customers' rhythm: quiet hours are not a fraud tell (they are in PaySim)
     fraud_hours = hours[tx.is_fraud]
     assert len(fraud_hours) > 30 and fraud_hours.between(3, 6).mean() < 0.05
-    assert (tx.is_fraud.mean() - 0.0013) < 0.002
+    assert abs(tx.is_fraud.mean() - 0.0013) < 0.0013  # ~60 fraud rows at this scale: loose
 
 
 def test_card_payments_have_categories_and_census_demographics(runs):
