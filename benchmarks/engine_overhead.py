@@ -28,7 +28,7 @@ populations:
   customers:
     role: customer
     count: {customers}
-    daily_rhythm: flat
+    rhythm: {{hours: flat}}
     transactions_per_day: {{dist: gamma, mean: 2.0, shape: 0.8}}
   merchants: {{role: merchant, count: 2000}}
   mules: {{role: mule, count: 200}}

@@ -8,7 +8,7 @@
 4. a plain Mesa implementation of the same per-step logic (one `mesa.Agent` per client), on a reduced
    population, against our simulation of that same reduced population;
 5. peak RSS of an end-to-end run of ~10^8 transactions (the paysim month repeated), measured by the
-   child process that runs it (its own `ru_maxrss`).
+   child process that runs it (its own VmHWM).
 PaySim's own speed (0.14-0.20 M transactions/s on this machine) is quoted from the issue, not re-measured.
 """
 
@@ -125,7 +125,7 @@ def peak_rss_run(rows: float) -> dict:
     """Run ~`rows` transactions end to end in a child process; its peak resident memory."""
     steps = math.ceil(720 * rows / 24_576_685)
     code = f"""
-import sys, json, time, tempfile, resource
+import sys, json, time, tempfile
 sys.path.insert(0, {str(ROOT)!r})
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
@@ -136,7 +136,9 @@ with tempfile.TemporaryDirectory() as d:
     run = run_scenario(s, d + "/run")
     seconds = time.perf_counter() - t
     rows = json.load(open(run / "manifest.json"))["files"]["transactions"]["rows"]
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB -> GiB, the run's own peak
+# VmHWM: this process image's own peak (ru_maxrss would carry the forking parent's over exec)
+hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+peak = int(hwm.split()[1]) / 1024**2  # KiB -> GiB
 print(json.dumps({{"rows": rows, "seconds": seconds, "peak_rss_gb": peak}}))
 """
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)

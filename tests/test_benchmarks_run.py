@@ -1,0 +1,27 @@
+"""The benchmark scripts still run (at toy sizes; their figures are measured by hand, never timed here)."""
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+SCRIPTS = {
+    "engine_overhead.py": ["--customers", "2000", "--steps", "5"],
+    "payments_throughput.py": ["--scale", "0.002", "--mesa-scale", "0.0005", "--mesa-steps", "3",
+                               "--rss-rows", "20000"],
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_benchmark_script_runs_and_prints_its_figures(script):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *SCRIPTS[script]],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ratio" in result.stdout
