@@ -1,0 +1,1 @@
+"""Supply chains: serial and networked inventory systems under ordering policies and disruptions."""

@@ -1,0 +1,152 @@
+"""A serial supply chain (the beer game's board) for many replicates at once, as one Numba kernel.
+
+Node 0 faces customer demand, node i orders from node i + 1, and the last node orders from an unlimited
+source (a factory's production). Each week, in this order (Sterman 1989; the exact board timing of
+Edali & Yasarcan 2014):
+
+1. the shipment due this week joins inventory, and every pipeline moves one slot;
+2. the order due this week arrives (customer demand at node 0, the mail from downstream elsewhere);
+3. a node ships what it can of its backlog plus that order; the rest waits as backlog;
+4. costs are charged on the inventory and backlog left;
+5. each node decides its order, which reaches its supplier after `mail_delay` weeks; what the supplier
+   ships travels `ship_delay` weeks. The source ships whatever it is asked.
+
+Orders follow Sterman's anchoring-and-adjustment rule, O = max(0, Lhat + alpha_s (S' - S - beta SL)),
+rounded half away from zero, where Lhat is exponentially smoothed incoming orders (weight theta on the
+newest), S = inventory - backlog and SL the supply line: everything ordered and not yet received. With
+theta = 0, alpha_s = 1, beta = 1 this is an order-up-to rule on the inventory position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, nogil=True)
+def _round_order(x):
+    return np.floor(x + 0.5) if x > 0.0 else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def simulate_chain(
+    demand, theta, alpha_s, beta, s_prime, mail_delay, ship_delay, initial_inventory, initial_flow,
+    fixed_weeks, holding_cost, backlog_cost,
+    orders, inventory, backlog, shipped, received, cost,
+):  # fmt: skip
+    """Run R replicates of an N-node chain for T weeks.
+
+    demand [R, T]; theta, alpha_s, beta, s_prime [R, N]; mail_delay, ship_delay [N] (node N-1's are its
+    production request and production delays). Outputs [R, T, N]: orders placed, inventory and backlog
+    after shipping, shipped downstream, received into inventory; cost [R, T, N].
+    Orders in the first `fixed_weeks` weeks are the initial flow (the board's warm-up).
+    """
+    replicates, weeks = demand.shape
+    nodes = s_prime.shape[1]
+    md = mail_delay.max()
+    sd = ship_delay.max()
+    for r in range(replicates):
+        inv = np.full(nodes, initial_inventory)
+        back = np.zeros(nodes)
+        expected = np.full(nodes, initial_flow)
+        # mail[i, j]: order from node i reaching its supplier in j + 1 weeks; pipe[i, j]: goods for node i
+        # arriving in j + 1 weeks (only the first mail_delay[i] / ship_delay[i] slots are used)
+        mail = np.zeros((nodes, md))
+        pipe = np.zeros((nodes, sd))
+        for i in range(nodes):
+            mail[i, : mail_delay[i]] = initial_flow
+            pipe[i, : ship_delay[i]] = initial_flow
+        for t in range(weeks):
+            incoming = np.empty(nodes)
+            last = nodes - 1
+            production = mail[last, 0]  # the last node's request reaching the source this week
+            for i in range(nodes):
+                arrived = pipe[i, 0]
+                inv[i] += arrived
+                received[r, t, i] = arrived
+                pipe[i, : ship_delay[i] - 1] = pipe[i, 1 : ship_delay[i]].copy()
+                pipe[i, ship_delay[i] - 1] = 0.0
+                if i == 0:
+                    incoming[i] = demand[r, t]
+                else:
+                    incoming[i] = mail[i - 1, 0]
+            for i in range(nodes):  # the mail moves once every supplier has read this week's orders
+                mail[i, : mail_delay[i] - 1] = mail[i, 1 : mail_delay[i]].copy()
+                mail[i, mail_delay[i] - 1] = 0.0
+            for i in range(nodes):
+                want = back[i] + incoming[i]
+                ship = min(inv[i], want)
+                inv[i] -= ship
+                back[i] = want - ship
+                shipped[r, t, i] = ship
+                if i > 0:
+                    pipe[i - 1, ship_delay[i - 1] - 1] = ship
+            pipe[last, ship_delay[last] - 1] = production  # the source ships whatever it is asked
+            for i in range(nodes):
+                inventory[r, t, i] = inv[i]
+                backlog[r, t, i] = back[i]
+                cost[r, t, i] = holding_cost * inv[i] + backlog_cost * back[i]
+            for i in range(nodes):
+                expected[i] = theta[r, i] * incoming[i] + (1.0 - theta[r, i]) * expected[i]
+                supply_line = 0.0
+                for j in range(mail_delay[i] - 1):
+                    supply_line += mail[i, j]
+                for j in range(ship_delay[i]):
+                    supply_line += pipe[i, j]
+                if i + 1 < nodes:
+                    supply_line += back[i + 1]
+                if t < fixed_weeks:
+                    order = initial_flow
+                else:
+                    gap = s_prime[r, i] - (inv[i] - back[i]) - beta[r, i] * supply_line
+                    order = _round_order(expected[i] + alpha_s[r, i] * gap)
+                orders[r, t, i] = order
+                mail[i, mail_delay[i] - 1] = order
+
+
+@dataclass(frozen=True)
+class ChainRun:
+    """Series [replicates, weeks, nodes] and total cost per replicate and node."""
+
+    orders: np.ndarray
+    inventory: np.ndarray
+    backlog: np.ndarray
+    shipped: np.ndarray
+    received: np.ndarray
+    cost: np.ndarray
+
+    @property
+    def cost_by_node(self) -> np.ndarray:
+        return self.cost.sum(axis=1)
+
+    @property
+    def team_cost(self) -> np.ndarray:
+        return self.cost_by_node.sum(axis=1)
+
+
+def beer_game(
+    theta=0.36, alpha_s=0.26, beta=0.34, s_prime=(17, 17, 17, 17), replicates: int = 1,
+    demand: np.ndarray | None = None, weeks: int = 36,
+) -> ChainRun:  # fmt: skip
+    """The beer game board (Sterman 1989; Edali & Yasarcan 2014): retailer, wholesaler, distributor,
+    factory; 12 cases on hand, 4 in every pipeline slot; customer demand 4 for four weeks, then 8;
+    2-week mail and shipping delays, a 1-week production request and 2-week production delay; orders
+    fixed at 4 for four weeks; costs 0.5 per case on hand and 1 per case backlogged per week.
+    Parameters may be scalars or [replicates, 4] arrays; the defaults are Sterman's subject means."""
+    nodes = 4
+    if demand is None:
+        demand = np.where(np.arange(weeks) < 4, 4.0, 8.0)
+    demand = np.broadcast_to(np.asarray(demand, dtype=np.float64), (replicates, weeks)).copy()
+
+    def per_node(value) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value, dtype=np.float64), (replicates, nodes)).copy()
+
+    shape = (replicates, weeks, nodes)
+    series = [np.zeros(shape) for _ in range(6)]
+    simulate_chain(
+        demand, per_node(theta), per_node(alpha_s), per_node(beta), per_node(s_prime),
+        np.array([2, 2, 2, 1]), np.array([2, 2, 2, 2]), 12.0, 4.0, 4, 0.5, 1.0, *series,
+    )  # fmt: skip
+    return ChainRun(*series)
