@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.engine.model import SimModel
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import PaymentsScenario
 
 DAYS = 7
 TRANSACTIONS_PER_DAY = 2.0
@@ -44,7 +44,7 @@ def make_fraud_transactions(
         "victims": "customers",
         "mules": "mules",
     }
-    scenario = Scenario.model_validate(
+    scenario = PaymentsScenario.model_validate(
         {
             "schema_version": 1,
             "name": "make_fraud_transactions",

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from sim.engine.model import SimModel
 from sim.scenario.payments import AML_TYPOLOGIES, FRAUD_TYPES
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import PaymentsScenario
 
 FRAUD = list(FRAUD_TYPES)
 AML = list(AML_TYPOLOGIES)
@@ -42,7 +42,7 @@ def worlds(draw):
             "role": "launderer", "typology": typology, "patterns": draw(st.integers(1, 4)),
             "accounts": "customers", "spread": f"{draw(st.integers(1, 30))}h",
         }  # fmt: skip
-    return Scenario.model_validate(
+    return PaymentsScenario.model_validate(
         {
             "schema_version": 1,
             "name": "prop",

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sim.errors import Problem, ScenarioError
 from sim.rng import draw_seed
 from sim.scenario.parameters import OVERRIDE_SOURCE, apply_overrides, substitute
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import SCENARIO, CommonFields, Scenario
 from sim.scenario.semantics import check_model, check_references
 from sim.scenario.yaml_lines import LinedDocument, YamlProblems, load_lined_yaml
 
@@ -69,10 +69,20 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
 
     scenario = None
     try:
-        scenario = Scenario.model_validate(body)
+        scenario = SCENARIO.validate_python(body)
     except ValidationError as exc:
-        for error in exc.errors(include_url=False):
+        errors = exc.errors(include_url=False)
+        if any(e["type"] in ("union_tag_not_found", "union_tag_invalid") for e in errors):
+            try:  # without a domain there is no model to check against: check what all share
+                CommonFields.model_validate(body)
+            except ValidationError as common:
+                errors += common.errors(include_url=False)
+        for error in errors:
             loc = error["loc"]
+            if error["type"] in ("union_tag_not_found", "union_tag_invalid"):  # the domain picks the model
+                missing = "domain" not in body
+                error = {**error, "type": "missing"} if missing else {**error, "msg": DOMAIN_ERROR}
+                loc = ("domain",)
             if error["type"] == "typology":  # pydantic names the role's tag: point at the field instead
                 loc = (*loc[:-1], "typology")
             if _doc_path(body, loc) not in unresolved:
@@ -87,6 +97,9 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
     if scenario.seed is None:
         scenario = scenario.model_copy(update={"seed": draw_seed()})
     return scenario
+
+
+DOMAIN_ERROR = "domain must be one of 'payments', 'supply'"
 
 
 def _message(error: dict) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
 from sim.scenario.payments import TX_TYPES, Population
+from sim.scenario.supply import SerialChain, SupplyOutputs
 from sim.scenario.types import Duration, Name, Probability, Span, Spec
 
 SCHEMA_VERSION = 1
-__all__ = ["SCHEMA_VERSION", "TX_TYPES", "Scenario"]
+__all__ = ["SCENARIO", "SCHEMA_VERSION", "TX_TYPES", "PaymentsScenario", "Scenario", "SupplyScenario"]
 Scalar = bool | int | float | str
 
 
@@ -58,19 +59,17 @@ class Outputs(Spec):
     )
 
 
-class Scenario(Spec):
+class _Scenario(Spec):
+    """What every scenario has: identity, seed, horizon and parameters."""
+
     schema_version: Literal[1]
     name: Name
-    domain: Literal["payments"]
     description: str = ""
     seed: Annotated[int, Field(ge=0, lt=2**63, strict=True)] | None = None
     horizon: Horizon
     parameters: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]\w*$")], Scalar] = Field(
         default_factory=dict
     )
-    populations: dict[Name, Population]
-    events: list[Event] = Field(default_factory=list)
-    outputs: Outputs = Outputs()
 
     def step_of(self, when: datetime | int) -> int:
         """The step containing a date (or a step number given directly)."""
@@ -83,3 +82,32 @@ class Scenario(Spec):
         if isinstance(span, int):
             return max(1, span)
         return max(1, -(-span // self.horizon.step))
+
+
+class PaymentsScenario(_Scenario):
+    domain: Literal["payments"]
+    populations: dict[Name, Population]
+    events: list[Event] = Field(default_factory=list)
+    outputs: Outputs = Outputs()
+
+
+class SupplyScenario(_Scenario):
+    domain: Literal["supply"]
+    chain: SerialChain
+    outputs: SupplyOutputs = SupplyOutputs()
+
+    @property
+    def events(self) -> list:
+        """No calendar yet: supply disruptions are still to come."""
+        return []
+
+
+class CommonFields(_Scenario):
+    """The fields every domain shares, checked on their own when the domain itself is wrong."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+Scenario = PaymentsScenario | SupplyScenario
+SCENARIO = TypeAdapter(Annotated[Scenario, Field(discriminator="domain")])
+"""Validates any scenario, choosing its model by `domain`."""

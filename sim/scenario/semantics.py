@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import PaymentsScenario, Scenario
 
 # role -> fields of that role that must name a population of the given role
 _REFERENCES = {
@@ -82,7 +82,8 @@ def check_model(scenario: Scenario) -> list[tuple[tuple, str]]:
     """Times that must fall inside the horizon; profiles that need hourly steps."""
     problems: list[tuple[tuple, str]] = []
     steps = scenario.horizon.steps
-    for name, spec in scenario.populations.items():
+    populations = scenario.populations if isinstance(scenario, PaymentsScenario) else {}
+    for name, spec in populations.items():
         rhythm = getattr(spec, "rhythm", None)
         if rhythm is not None and rhythm.month and scenario.horizon.step != timedelta(hours=1):
             problems.append(

@@ -1,0 +1,65 @@
+"""Supply-chain scenarios (domain `supply`): a serial chain of stocking nodes, its demand and policies.
+
+The chain is listed from the customer-facing node upstream; the last node orders from an unlimited
+source (a factory's production). Defaults are the beer game board (Sterman 1989; Edali & Yasarcan 2014).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from sim.scenario.types import Name, NonNegative, Spec
+
+Weeks = Annotated[int, Field(ge=1, le=1000, strict=True)]
+
+
+class Sterman(Spec):
+    """Anchoring and adjustment: O = max(0, Lhat + alpha_s (S' - S - beta SL)), Lhat smoothed by theta."""
+
+    kind: Literal["sterman"] = "sterman"
+    theta: Annotated[float, Field(ge=0, le=1)] = 0.36
+    alpha_s: Annotated[float, Field(ge=0, le=1)] = 0.26
+    beta: Annotated[float, Field(ge=0, le=2)] = 0.34
+    s_prime: NonNegative = 17.0
+
+
+class ChainNode(Spec):
+    name: Name
+    initial_inventory: NonNegative = 12.0
+    mail_delay: Weeks = 2  # weeks before its order reaches the supplier (last node: production request)
+    ship_delay: Weeks = 2  # weeks goods travel from the supplier (last node: production)
+    holding_cost: NonNegative = 0.5  # per unit on hand per step
+    backlog_cost: NonNegative = 1.0  # per unit backlogged per step
+    policy: Sterman = Sterman()
+
+
+class StepDemand(Spec):
+    """Customer demand `before` per step, then `after` from step `at` on (the beer game: 4, then 8 at 4)."""
+
+    kind: Literal["step"] = "step"
+    before: NonNegative = 4.0
+    after: NonNegative = 8.0
+    at: Annotated[int, Field(ge=0, strict=True)] = 4
+
+
+class SerialChain(Spec):
+    nodes: Annotated[list[ChainNode], Field(min_length=1, max_length=100)]
+    initial_flow: NonNegative = 4.0  # every pipeline slot and every expectation at the start
+    fixed_orders: Annotated[int, Field(ge=0, strict=True)] = 4  # warm-up steps ordering the initial flow
+    demand: StepDemand = StepDemand()
+
+    @model_validator(mode="after")
+    def _unique_names(self):
+        names = [n.name for n in self.nodes]
+        if len(set(names)) != len(names):
+            raise ValueError("node names must be unique")
+        return self
+
+
+class SupplyOutputs(Spec):
+    format: Literal["parquet", "csv"] = "parquet"
+    batch_rows: Annotated[int, Field(ge=1_000, le=50_000_000, strict=True)] = 1_000_000
+    compression: Literal["zstd", "lz4", "snappy", "none"] = "zstd"
+    tables: list[Literal["timeseries"]] = Field(default_factory=lambda: ["timeseries"])
