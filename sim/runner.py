@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from sim.domains.payments.report import write_report
 from sim.engine.model import SimModel
 from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
 from sim.records import EVENTS, EXTENSIONS, TableWriter, paysim_view
@@ -77,26 +76,21 @@ def run_scenario(
     gc.freeze()  # the long-lived arrays need no scanning; keeps collection pauses out of the loop
     try:
         files: dict[str, TableWriter] = {}
-        if "transactions" in tables:
-            view = None
-            if fmt == "paysim-csv":
-                view = partial(paysim_view, is_merchant=world.is_merchant)
-            files["transactions"] = TableWriter(
-                run.path / f"transactions{EXTENSIONS[fmt]}", world.schema, fmt,
+        stream = world.stream_name  # the per-step table: transactions, or a supply timeseries
+        if stream in tables:
+            view = partial(paysim_view, is_merchant=world.is_merchant) if fmt == "paysim-csv" else None
+            files[stream] = TableWriter(
+                run.path / f"{stream}{EXTENSIONS[fmt]}", world.schema, fmt,
                 scenario.outputs.batch_rows, scenario.outputs.compression, view=view,
             )  # fmt: skip
         total = model.horizon
         while model.running:
             model.step()
-            if "transactions" in tables:
-                files["transactions"].write(model.batch)
+            if stream in tables:
+                files[stream].write(model.batch)
             if progress:
                 progress(model.steps, total)
-        extra = {
-            "accounts": world.accounts_table,
-            "events": lambda: _events_table(model),
-            "patterns": world.patterns_table,
-        }
+        extra = {**world.tables(), "events": lambda: _events_table(model)}
         for name, make in extra.items():
             if name in tables:
                 table = make()
@@ -108,7 +102,7 @@ def run_scenario(
                     files[name].write(batch)
         rows = {name: writer.close() for name, writer in files.items()}
         with ThreadPoolExecutor(max_workers=1) as pool:  # checksums (no GIL) overlap the report
-            report = pool.submit(_kpis_and_report, run.path, scenario, world, scale)
+            report = pool.submit(_kpis_and_report, run.path, world, scale)
             for name, writer in files.items():
                 run.add_file(name, writer.path.name, rows[name], writer.written_schema)
             for name, relative in report.result().items():
@@ -126,10 +120,10 @@ def run_scenario(
         model.release()
 
 
-def _kpis_and_report(path: Path, scenario: Scenario, world, scale: float) -> dict[str, str]:
+def _kpis_and_report(path: Path, world, scale: float) -> dict[str, str]:
     kpis = world.kpis(scale)
     write_json_atomic(path / "kpis.json", kpis)
-    return {"kpis": "kpis.json", **write_report(path, scenario, world, kpis)}
+    return {"kpis": "kpis.json", **world.report(path, kpis)}
 
 
 def _plain(fmt: str) -> str:

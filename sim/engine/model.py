@@ -11,11 +11,12 @@ import numpy as np
 import pyarrow as pa
 
 from sim.domains.payments.world import PaymentsWorld
+from sim.domains.supply.world import SupplyWorld
 from sim.engine.timeline import Occurrence, Timeline
 from sim.rng import Streams
 from sim.scenario.schema import Scenario
 
-WORLDS = {"payments": PaymentsWorld}
+WORLDS = {"payments": PaymentsWorld, "supply": SupplyWorld}
 
 
 class EventActor(mesa.Agent):

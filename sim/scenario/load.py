@@ -99,7 +99,7 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
     return scenario
 
 
-DOMAIN_ERROR = "domain must be one of 'payments', 'supply'"
+DOMAIN_ERROR = "must be 'payments' or 'supply'"
 
 
 def _message(error: dict) -> str:

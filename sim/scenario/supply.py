@@ -45,6 +45,7 @@ class StepDemand(Spec):
 
 
 class SerialChain(Spec):
+    product: Name = "product"
     nodes: Annotated[list[ChainNode], Field(min_length=1, max_length=100)]
     initial_flow: NonNegative = 4.0  # every pipeline slot and every expectation at the start
     fixed_orders: Annotated[int, Field(ge=0, strict=True)] = 4  # warm-up steps ordering the initial flow

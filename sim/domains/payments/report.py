@@ -3,41 +3,26 @@ curves of each transaction type (`figures/paysim_fit.png`)."""
 
 from __future__ import annotations
 
-import html
-import json
 from pathlib import Path
 
 import numpy as np
 
 from sim.domains.payments.fit import fit_series
+from sim.report import write_page
 from sim.scenario.payments import TX_TYPES
 from sim.scenario.schema import Scenario
 
 
 def write_report(run: Path, scenario: Scenario, world, kpis: dict) -> dict[str, str]:
     """Write the report files into the run directory; returns {manifest name: relative path}."""
-    written = {}
-    figure = None
+    written, figures = {}, {}
     if "paysim_fit" in kpis:
         figure = "figures/paysim_fit.png"
         (run / "figures").mkdir(exist_ok=True)
         _fit_figure(fit_series(world.tally, world.start_hour), kpis["paysim_fit"], run / figure)
         written["figure_paysim_fit"] = figure
-    body = [
-        f"<h1>{html.escape(scenario.name)}</h1>",
-        f"<p>{html.escape(scenario.description)}</p>",
-        f"<p>seed {scenario.seed}, {scenario.horizon.steps} steps of {scenario.horizon.step}</p>",
-        "<h2>Key figures</h2>",
-        f"<pre>{html.escape(json.dumps(kpis, indent=2))}</pre>",
-    ]
-    if figure:
-        body += [
-            "<h2>Fit to PaySim's real month (hourly count and mean amount per type)</h2>",
-            f'<img src="{figure}" alt="simulated vs real hourly curves" style="max-width:100%">',
-        ]
-    page = "<!doctype html><meta charset=utf-8><title>sim report</title>\n" + "\n".join(body) + "\n"
-    (run / "report.html").write_text(page)
-    written["report"] = "report.html"
+        figures["Fit to PaySim's real month (hourly count and mean amount per type)"] = figure
+    written["report"] = write_page(run, scenario, kpis, figures)
     return written
 
 

@@ -18,6 +18,7 @@ from sim.domains.payments.activity import Activity
 from sim.domains.payments.aml import schedule_laundering
 from sim.domains.payments.fit import HOUR_US, HourlyTally, paysim_fit
 from sim.domains.payments.fraud import Fraud
+from sim.domains.payments.report import write_report
 from sim.domains.payments.rows import Agenda, Membership
 from sim.engine.kernels import FIXED, interleave, settle
 from sim.records import TRANSACTIONS
@@ -33,6 +34,8 @@ TYPOLOGY_DICTIONARY = pa.array(AML_TYPOLOGIES, pa.string())
 
 class PaymentsWorld:
     """State arrays of a payments run and the per-step behaviour that produces transactions."""
+
+    stream_name = "transactions"
 
     def __init__(self, scenario: Scenario, streams: Streams, scale: float = 1.0):
         self.scenario = scenario
@@ -178,6 +181,13 @@ class PaymentsWorld:
     def start_hour(self) -> int:
         start = self.scenario.horizon.start
         return start.hour
+
+    def tables(self) -> dict:
+        """End-of-run tables, made on demand: name -> callable returning a table."""
+        return {"accounts": self.accounts_table, "patterns": self.patterns_table}
+
+    def report(self, path, kpis: dict) -> dict[str, str]:
+        return write_report(path, self.scenario, self, kpis)
 
     def patterns_table(self) -> pa.Table:
         return self.membership.table(self.accounts.account_id, self.start_us, self.step_us)

@@ -34,13 +34,14 @@ def _round_order(x):
 def simulate_chain(
     demand, theta, alpha_s, beta, s_prime, mail_delay, ship_delay, initial_inventory, initial_flow,
     fixed_weeks, holding_cost, backlog_cost,
-    orders, inventory, backlog, shipped, received, cost,
+    orders, incoming_orders, inventory, backlog, shipped, received, in_transit, cost,
 ):  # fmt: skip
     """Run R replicates of an N-node chain for T weeks.
 
-    demand [R, T]; theta, alpha_s, beta, s_prime [R, N]; mail_delay, ship_delay [N] (node N-1's are its
-    production request and production delays). Outputs [R, T, N]: orders placed, inventory and backlog
-    after shipping, shipped downstream, received into inventory; cost [R, T, N].
+    demand [R, T]; theta, alpha_s, beta, s_prime [R, N]; mail_delay, ship_delay, initial_inventory,
+    holding_cost, backlog_cost [N] (node N-1's delays are its production request and production).
+    Outputs [R, T, N]: orders placed, orders received (customer demand at node 0), inventory and backlog
+    after shipping, shipped downstream, received into inventory, goods on the way in, cost.
     Orders in the first `fixed_weeks` weeks are the initial flow (the board's warm-up).
     """
     replicates, weeks = demand.shape
@@ -48,7 +49,7 @@ def simulate_chain(
     md = mail_delay.max()
     sd = ship_delay.max()
     for r in range(replicates):
-        inv = np.full(nodes, initial_inventory)
+        inv = initial_inventory.copy()
         back = np.zeros(nodes)
         expected = np.full(nodes, initial_flow)
         # mail[i, j]: order from node i reaching its supplier in j + 1 weeks; pipe[i, j]: goods for node i
@@ -68,10 +69,8 @@ def simulate_chain(
                 received[r, t, i] = arrived
                 pipe[i, : ship_delay[i] - 1] = pipe[i, 1 : ship_delay[i]].copy()
                 pipe[i, ship_delay[i] - 1] = 0.0
-                if i == 0:
-                    incoming[i] = demand[r, t]
-                else:
-                    incoming[i] = mail[i - 1, 0]
+                incoming[i] = demand[r, t] if i == 0 else mail[i - 1, 0]
+                incoming_orders[r, t, i] = incoming[i]
             for i in range(nodes):  # the mail moves once every supplier has read this week's orders
                 mail[i, : mail_delay[i] - 1] = mail[i, 1 : mail_delay[i]].copy()
                 mail[i, mail_delay[i] - 1] = 0.0
@@ -87,7 +86,8 @@ def simulate_chain(
             for i in range(nodes):
                 inventory[r, t, i] = inv[i]
                 backlog[r, t, i] = back[i]
-                cost[r, t, i] = holding_cost * inv[i] + backlog_cost * back[i]
+                in_transit[r, t, i] = pipe[i, : ship_delay[i]].sum()
+                cost[r, t, i] = holding_cost[i] * inv[i] + backlog_cost[i] * back[i]
             for i in range(nodes):
                 expected[i] = theta[r, i] * incoming[i] + (1.0 - theta[r, i]) * expected[i]
                 supply_line = 0.0
@@ -111,10 +111,12 @@ class ChainRun:
     """Series [replicates, weeks, nodes] and total cost per replicate and node."""
 
     orders: np.ndarray
+    incoming: np.ndarray
     inventory: np.ndarray
     backlog: np.ndarray
     shipped: np.ndarray
     received: np.ndarray
+    in_transit: np.ndarray
     cost: np.ndarray
 
     @property
@@ -126,6 +128,33 @@ class ChainRun:
         return self.cost_by_node.sum(axis=1)
 
 
+def run_chain(demand, theta, alpha_s, beta, s_prime, mail_delay, ship_delay, initial_inventory,
+              initial_flow, fixed_weeks, holding_cost, backlog_cost) -> ChainRun:  # fmt: skip
+    """`simulate_chain` with arguments broadcast: demand to [R, T], policy parameters to [R, N], node
+    settings to [N]. R comes from the demand or the parameters (whichever has replicates)."""
+    nodes = len(np.atleast_1d(mail_delay))
+    shapes = [np.shape(x) for x in (theta, alpha_s, beta, s_prime)]
+    replicates = max(
+        [np.shape(demand)[0] if np.ndim(demand) == 2 else 1] + [s[0] for s in shapes if len(s) == 2]
+    )
+    weeks = np.shape(demand)[-1]
+    demand = np.broadcast_to(np.asarray(demand, dtype=np.float64), (replicates, weeks)).copy()
+
+    def per_replicate(value) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value, dtype=np.float64), (replicates, nodes)).copy()
+
+    def per_node(value, dtype=np.float64) -> np.ndarray:
+        return np.broadcast_to(np.asarray(value, dtype=dtype), (nodes,)).copy()
+
+    series = [np.zeros((replicates, weeks, nodes)) for _ in range(8)]
+    simulate_chain(
+        demand, per_replicate(theta), per_replicate(alpha_s), per_replicate(beta), per_replicate(s_prime),
+        per_node(mail_delay, np.int64), per_node(ship_delay, np.int64), per_node(initial_inventory),
+        float(initial_flow), int(fixed_weeks), per_node(holding_cost), per_node(backlog_cost), *series,
+    )  # fmt: skip
+    return ChainRun(*series)
+
+
 def beer_game(
     theta=0.36, alpha_s=0.26, beta=0.34, s_prime=(17, 17, 17, 17), replicates: int = 1,
     demand: np.ndarray | None = None, weeks: int = 36,
@@ -135,18 +164,7 @@ def beer_game(
     2-week mail and shipping delays, a 1-week production request and 2-week production delay; orders
     fixed at 4 for four weeks; costs 0.5 per case on hand and 1 per case backlogged per week.
     Parameters may be scalars or [replicates, 4] arrays; the defaults are Sterman's subject means."""
-    nodes = 4
     if demand is None:
         demand = np.where(np.arange(weeks) < 4, 4.0, 8.0)
-    demand = np.broadcast_to(np.asarray(demand, dtype=np.float64), (replicates, weeks)).copy()
-
-    def per_node(value) -> np.ndarray:
-        return np.broadcast_to(np.asarray(value, dtype=np.float64), (replicates, nodes)).copy()
-
-    shape = (replicates, weeks, nodes)
-    series = [np.zeros(shape) for _ in range(6)]
-    simulate_chain(
-        demand, per_node(theta), per_node(alpha_s), per_node(beta), per_node(s_prime),
-        np.array([2, 2, 2, 1]), np.array([2, 2, 2, 2]), 12.0, 4.0, 4, 0.5, 1.0, *series,
-    )  # fmt: skip
-    return ChainRun(*series)
+    demand = np.broadcast_to(np.asarray(demand, dtype=np.float64), (replicates, np.shape(demand)[-1]))
+    return run_chain(demand, theta, alpha_s, beta, s_prime, [2, 2, 2, 1], 2, 12.0, 4.0, 4, 0.5, 1.0)

@@ -1,0 +1,151 @@
+"""The supply world: a serial chain stepped period by period, one `timeseries` row per node and step.
+
+Without disruptions the chain's future depends only on its demand, so the kernel runs the whole horizon
+once at build time and each step hands out its rows; the Mesa facade and the outputs stay the same as
+for any world.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from sim.domains.supply.serial import ChainRun, run_chain
+from sim.report import write_page
+from sim.rng import Streams
+from sim.scenario.schema import SupplyScenario
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CATEGORY = pa.dictionary(pa.int32(), pa.string())
+TIMESERIES = pa.schema(
+    [
+        ("t", pa.int32()),
+        ("date", pa.timestamp("us")),
+        ("node", CATEGORY),
+        ("product", CATEGORY),
+        ("demand", pa.float64()),
+        ("orders_placed", pa.float64()),
+        ("orders_received", pa.float64()),
+        ("shipped", pa.float64()),
+        ("received", pa.float64()),
+        ("inventory", pa.float64()),
+        ("backlog", pa.float64()),
+        ("in_transit", pa.float64()),
+        ("cost", pa.float64()),
+    ]
+)
+
+
+class SupplyWorld:
+    stream_name = "timeseries"
+    schema = TIMESERIES
+
+    def __init__(self, scenario: SupplyScenario, streams: Streams, scale: float = 1.0):
+        self.scenario = scenario
+        chain = scenario.chain
+        nodes = chain.nodes
+        steps = scenario.horizon.steps
+        d = chain.demand
+        demand = np.where(np.arange(steps) < d.at, d.before, d.after) * scale
+        policy = [n.policy for n in nodes]
+        self.run: ChainRun = run_chain(
+            demand[None, :],
+            [p.theta for p in policy], [p.alpha_s for p in policy], [p.beta for p in policy],
+            [p.s_prime * scale for p in policy], [n.mail_delay for n in nodes], [n.ship_delay for n in nodes],
+            [n.initial_inventory * scale for n in nodes], chain.initial_flow * scale, chain.fixed_orders,
+            [n.holding_cost for n in nodes], [n.backlog_cost for n in nodes],
+        )  # fmt: skip
+        self.node_names = pa.array([n.name for n in nodes], pa.string())
+        self.product = pa.array([chain.product], pa.string())
+        h = scenario.horizon
+        start = h.start if h.start.tzinfo else h.start.replace(tzinfo=UTC)
+        self.start_us = (start - EPOCH) // timedelta(microseconds=1)
+        self.step_us = int(h.step.total_seconds() * 1_000_000)
+
+    def step(self, k: int, intensity: dict, campaign: dict) -> pa.RecordBatch:
+        n = len(self.node_names)
+        r = self.run
+        external = np.zeros(n)
+        external[0] = r.incoming[0, k, 0]  # customer demand reaches the first node only
+        columns = [
+            pa.array(np.full(n, k, dtype=np.int32)),
+            pa.array(np.full(n, self.start_us + k * self.step_us), pa.timestamp("us")),
+            pa.DictionaryArray.from_arrays(pa.array(np.arange(n, dtype=np.int32)), self.node_names),
+            pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), self.product),
+            pa.array(external),
+            *(pa.array(series[0, k]) for series in (r.orders, r.incoming, r.shipped, r.received)),
+            *(pa.array(series[0, k]) for series in (r.inventory, r.backlog, r.in_transit, r.cost)),
+        ]
+        return pa.RecordBatch.from_arrays(columns, schema=TIMESERIES)
+
+    def tables(self) -> dict:
+        return {}
+
+    def kpis(self, scale: float) -> dict:
+        """Per node and for the chain: service, stock, costs and the bullwhip ratio."""
+        r = self.run
+        holding = np.array([n.holding_cost for n in self.scenario.chain.nodes])
+        per_node = {}
+        for i, name in enumerate(self.node_names.to_pylist()):
+            incoming, shipped = r.incoming[0, :, i], r.shipped[0, :, i]
+            inventory, backlog = r.inventory[0, :, i], r.backlog[0, :, i]
+            backlog_before = backlog - incoming + shipped
+            on_hand_for_new = np.maximum(inventory + shipped - backlog_before, 0.0)
+            filled_at_once = np.minimum(incoming, on_hand_for_new)
+            holding_cost = float(holding[i] * inventory.sum())
+            total = float(r.cost[0, :, i].sum())
+            received_var = float(np.var(incoming))
+            per_node[name] = {
+                "fill_rate": float(filled_at_once.sum() / incoming.sum()) if incoming.sum() > 0 else None,
+                "cycle_service_level": float(np.mean(backlog == 0)),
+                "mean_inventory": float(inventory.mean()),
+                "mean_backlog": float(backlog.mean()),
+                "holding_cost": holding_cost,
+                "backlog_cost": total - holding_cost,
+                "total_cost": total,
+                "bullwhip": float(np.var(r.orders[0, :, i]) / received_var) if received_var > 0 else None,
+            }
+        cost_by_node = {name: k["total_cost"] for name, k in per_node.items()}
+        return {
+            "nodes": per_node,
+            "cost_by_node": cost_by_node,
+            "team_cost": float(sum(cost_by_node.values())),
+            "total": {
+                "fill_rate": per_node[next(iter(per_node))]["fill_rate"],  # what the end customer sees
+                "mean_inventory": float(r.inventory[0].sum(axis=1).mean()),
+                "mean_backlog": float(r.backlog[0].sum(axis=1).mean()),
+            },
+        }
+
+    def report(self, path: Path, kpis: dict) -> dict[str, str]:
+        """Inventory, backlog and orders per node over time (`figures/chain.png`)."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        r = self.run
+        names = self.node_names.to_pylist()
+        fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
+        for i, name in enumerate(names):
+            axes[0].plot(r.inventory[0, :, i], label=name)
+            axes[1].plot(r.backlog[0, :, i], label=name)
+            axes[2].plot(r.orders[0, :, i], label=name)
+        axes[2].plot(r.incoming[0, :, 0], "k--", lw=1, label="customer demand")
+        for ax, title in zip(axes, ("inventory", "backlog", "orders placed"), strict=True):
+            ax.set_title(title, fontsize=10)
+        axes[2].legend(fontsize=8)
+        axes[2].set_xlabel("step")
+        fig.tight_layout()
+        (path / "figures").mkdir(exist_ok=True)
+        fig.savefig(path / "figures" / "chain.png", dpi=80)
+        plt.close(fig)
+        figure = "figures/chain.png"
+        page = write_page(path, self.scenario, kpis, {"Inventory, backlog and orders per node": figure})
+        return {"figure_chain": figure, "report": page}
+
+    def close(self) -> None:
+        pass
