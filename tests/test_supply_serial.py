@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.domains.supply.serial import beer_game
+from sim.domains.supply.serial import ORDER_UP_TO, beer_game, run_chain
 
 
 def test_sterman_benchmark_costs_exactly():
@@ -65,3 +65,47 @@ def test_replicates_are_independent_runs_of_their_own_parameters(replicates):
     for r in range(replicates):
         alone = beer_game(s_prime=s_prime[r])
         assert np.array_equal(together.orders[r], alone.orders[0])
+
+
+def order_up_to_chain(demand, nodes, window=0, alpha=0.0, cover=4.0):
+    """Order-up-to nodes (no warm-up orders) facing i.i.d. demand; the last orders from the source."""
+    return run_chain(
+        demand, theta=alpha, alpha_s=0, beta=0, s_prime=0, mail_delay=[1] * nodes, ship_delay=[1] * nodes,
+        initial_inventory=cover * 200, initial_flow=200, fixed_weeks=0, holding_cost=1, backlog_cost=1,
+        policy=ORDER_UP_TO, window=window, cover=cover,
+    )  # fmt: skip
+
+
+def ratio(run, node, burn=100):
+    orders = run.orders[0, burn:, node]
+    received = run.incoming[0, burn:, 0]
+    return orders.var() / received.var()
+
+
+@pytest.mark.parametrize(
+    ("window", "alpha", "bound"),
+    [(5, 0.0, 1 + 2 * 4 / 5 + 2 * 16 / 25), (0, 0.36, 1 + 2 * 4 * 0.36 + 2 * 16 * 0.36**2 / (2 - 0.36))],
+    ids=["moving-average", "exponential-smoothing"],
+)
+def test_order_up_to_bullwhip_meets_chen_et_al(window, alpha, bound):
+    """Chen et al. (2000): with i.i.d. demand an order-up-to policy over a p-period moving average (or
+    smoothing weight alpha) amplifies variance by 1 + 2L/p + 2L^2/p^2 (resp. 1 + 2La + 2L^2a^2/(2-a));
+    bullwhip_targets.csv: 3.88 for L 4, p 5 and 6.41 for L 4, alpha 0.36."""
+    weeks = 40_000
+    demand = np.random.default_rng(3).normal(200, 20, weeks)[None, :]
+    run = order_up_to_chain(demand, nodes=1, window=window, alpha=alpha)
+    tolerance = 5 * np.sqrt(2 * 2 / weeks) * bound  # sampling error of a variance ratio, autocorrelation x2
+    assert round(bound, 2) in (3.88, 6.41)
+    assert ratio(run, 0) >= bound - tolerance
+    assert ratio(run, 0) == pytest.approx(bound, abs=tolerance)
+
+
+def test_decentralised_order_up_to_chain_multiplies_the_bullwhip():
+    """Chen et al. (2000), decentralised multistage: Var(q_k)/Var(D) >= prod_i (1 + 2L/p + 2L^2/p^2)."""
+    weeks = 40_000
+    demand = np.random.default_rng(4).normal(200, 10, weeks)[None, :]
+    run = order_up_to_chain(demand, nodes=2, window=5, cover=2.0)
+    stage = 1 + 2 * 2 / 5 + 2 * 4 / 25
+    tolerance = 5 * np.sqrt(4 / weeks) * stage**2
+    assert ratio(run, 0) == pytest.approx(stage, abs=tolerance / stage)
+    assert ratio(run, 1) >= stage**2 - tolerance

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+STERMAN, ORDER_UP_TO = 0, 1
+
 
 @numba.njit(cache=True, nogil=True)
 def _round_order(x):
@@ -32,14 +34,16 @@ def _round_order(x):
 
 @numba.njit(cache=True, nogil=True)
 def simulate_chain(
-    demand, theta, alpha_s, beta, s_prime, mail_delay, ship_delay, initial_inventory, initial_flow,
-    fixed_weeks, holding_cost, backlog_cost,
+    demand, theta, alpha_s, beta, s_prime, policy, window, cover, safety, mail_delay, ship_delay,
+    initial_inventory, initial_flow, fixed_weeks, holding_cost, backlog_cost,
     orders, incoming_orders, inventory, backlog, shipped, received, in_transit, cost,
 ):  # fmt: skip
     """Run R replicates of an N-node chain for T weeks.
 
-    demand [R, T]; theta, alpha_s, beta, s_prime [R, N]; mail_delay, ship_delay, initial_inventory,
-    holding_cost, backlog_cost [N] (node N-1's delays are its production request and production).
+    demand [R, T]; theta, alpha_s, beta, s_prime [R, N]; policy (STERMAN or ORDER_UP_TO), window (moving
+    average length; 0 = exponential smoothing with weight theta), cover (periods of forecast demand the
+    order-up-to level holds), safety, mail_delay, ship_delay, initial_inventory, holding_cost,
+    backlog_cost [N] (node N-1's delays are its production request and production).
     Outputs [R, T, N]: orders placed, orders received (customer demand at node 0), inventory and backlog
     after shipping, shipped downstream, received into inventory, goods on the way in, cost.
     Orders in the first `fixed_weeks` weeks are the initial flow (the board's warm-up).
@@ -48,6 +52,7 @@ def simulate_chain(
     nodes = s_prime.shape[1]
     md = mail_delay.max()
     sd = ship_delay.max()
+    hd = max(window.max(), 1)
     for r in range(replicates):
         inv = initial_inventory.copy()
         back = np.zeros(nodes)
@@ -56,6 +61,7 @@ def simulate_chain(
         # arriving in j + 1 weeks (only the first mail_delay[i] / ship_delay[i] slots are used)
         mail = np.zeros((nodes, md))
         pipe = np.zeros((nodes, sd))
+        history = np.full((nodes, hd), initial_flow)  # the last `window` orders received, as a ring
         for i in range(nodes):
             mail[i, : mail_delay[i]] = initial_flow
             pipe[i, : ship_delay[i]] = initial_flow
@@ -89,7 +95,11 @@ def simulate_chain(
                 in_transit[r, t, i] = pipe[i, : ship_delay[i]].sum()
                 cost[r, t, i] = holding_cost[i] * inv[i] + backlog_cost[i] * back[i]
             for i in range(nodes):
-                expected[i] = theta[r, i] * incoming[i] + (1.0 - theta[r, i]) * expected[i]
+                if window[i] > 0:
+                    history[i, t % window[i]] = incoming[i]
+                    expected[i] = history[i, : window[i]].mean()
+                else:
+                    expected[i] = theta[r, i] * incoming[i] + (1.0 - theta[r, i]) * expected[i]
                 supply_line = 0.0
                 for j in range(mail_delay[i] - 1):
                     supply_line += mail[i, j]
@@ -99,6 +109,10 @@ def simulate_chain(
                     supply_line += back[i + 1]
                 if t < fixed_weeks:
                     order = initial_flow
+                elif policy[i] == ORDER_UP_TO:  # up to cover x forecast + safety, on the inventory position
+                    order = _round_order(
+                        cover[i] * expected[i] + safety[i] - (inv[i] - back[i] + supply_line)
+                    )
                 else:
                     gap = s_prime[r, i] - (inv[i] - back[i]) - beta[r, i] * supply_line
                     order = _round_order(expected[i] + alpha_s[r, i] * gap)
@@ -129,7 +143,8 @@ class ChainRun:
 
 
 def run_chain(demand, theta, alpha_s, beta, s_prime, mail_delay, ship_delay, initial_inventory,
-              initial_flow, fixed_weeks, holding_cost, backlog_cost) -> ChainRun:  # fmt: skip
+              initial_flow, fixed_weeks, holding_cost, backlog_cost, policy=STERMAN, window=0, cover=0.0,
+              safety=0.0) -> ChainRun:  # fmt: skip
     """`simulate_chain` with arguments broadcast: demand to [R, T], policy parameters to [R, N], node
     settings to [N]. R comes from the demand or the parameters (whichever has replicates)."""
     nodes = len(np.atleast_1d(mail_delay))
@@ -149,6 +164,7 @@ def run_chain(demand, theta, alpha_s, beta, s_prime, mail_delay, ship_delay, ini
     series = [np.zeros((replicates, weeks, nodes)) for _ in range(8)]
     simulate_chain(
         demand, per_replicate(theta), per_replicate(alpha_s), per_replicate(beta), per_replicate(s_prime),
+        per_node(policy, np.int64), per_node(window, np.int64), per_node(cover), per_node(safety),
         per_node(mail_delay, np.int64), per_node(ship_delay, np.int64), per_node(initial_inventory),
         float(initial_flow), int(fixed_weeks), per_node(holding_cost), per_node(backlog_cost), *series,
     )  # fmt: skip
