@@ -74,3 +74,26 @@ def test_supply_scenario_errors_are_reported_with_lines(write):
     report = str(info.value)
     assert "chain.initial_flow: Input should be greater than or equal to 0" in report
     assert "chain.warmup: unknown field" in report
+
+
+def test_order_up_to_chain_with_noisy_demand_runs_and_amplifies(write):
+    text = BEER_GAME.read_text().replace(
+        "  demand: {kind: step, before: 4, after: 8, at: 4}\n",
+        "  demand: {kind: step, before: 40, after: 40, at: 0, noise: {dist: lognormal, mean: 1, std: 0.2}}\n",
+    )
+    text = text.replace("  initial_flow: 4\n  fixed_orders: 4\n", "  initial_flow: 40\n  fixed_orders: 0\n")
+    for echelon in ("retailer", "wholesaler", "distributor", "factory"):
+        sterman = f'"${{beta}}", s_prime: "${{s_prime_{echelon}}}"}}'
+        line = next(x for x in text.splitlines() if x.endswith(sterman))
+        policy = "      policy: {kind: order_up_to, cover: 4, forecast: {kind: moving_average, window: 4}}"
+        text = text.replace(line, policy)
+    text = text.replace("  steps: 36\n", "  steps: 400\n")
+    scenario = load_scenario(write(text))
+    assert all(node.policy.kind == "order_up_to" for node in scenario.chain.nodes)
+    run = run_scenario(scenario, write("", "unused").parent / "run")
+    ts = pd.read_parquet(run / "timeseries.parquet")
+    ts = ts[ts.t >= 50]  # past the start-up transient
+    demand = ts.demand[ts.node == "retailer"]
+    assert demand.std() > 0 and (demand == np.round(demand)).all()
+    amplification = [ts.orders_placed[ts.node == n].var() / demand.var() for n in ts.node.cat.categories]
+    assert 1 < amplification[0] < amplification[1] < amplification[2] < amplification[3]

@@ -72,14 +72,14 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
         scenario = SCENARIO.validate_python(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        if any(e["type"] in ("union_tag_not_found", "union_tag_invalid") for e in errors):
+        if any(_is_domain_error(e) for e in errors):
             try:  # without a domain there is no model to check against: check what all share
                 CommonFields.model_validate(body)
             except ValidationError as common:
                 errors += common.errors(include_url=False)
         for error in errors:
             loc = error["loc"]
-            if error["type"] in ("union_tag_not_found", "union_tag_invalid"):  # the domain picks the model
+            if _is_domain_error(error):  # the domain picks the model
                 missing = "domain" not in body
                 error = {**error, "type": "missing"} if missing else {**error, "msg": DOMAIN_ERROR}
                 loc = ("domain",)
@@ -100,6 +100,10 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
 
 
 DOMAIN_ERROR = "must be 'payments' or 'supply'"
+
+
+def _is_domain_error(error: dict) -> bool:
+    return error["type"] in ("union_tag_not_found", "union_tag_invalid") and not error["loc"]
 
 
 def _message(error: dict) -> str:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
+from sim.dists import KernelDist
 from sim.scenario.types import Name, NonNegative, Spec
 
 Weeks = Annotated[int, Field(ge=1, le=1000, strict=True)]
@@ -25,6 +26,43 @@ class Sterman(Spec):
     s_prime: NonNegative = 17.0
 
 
+class MovingAverage(Spec):
+    kind: Literal["moving_average"] = "moving_average"
+    window: Annotated[int, Field(ge=1, le=1000, strict=True)] = 5
+
+
+class Smoothing(Spec):
+    kind: Literal["exponential"] = "exponential"
+    alpha: Annotated[float, Field(gt=0, le=1)] = 0.36
+
+
+class OrderUpTo(Spec):
+    """Order up to `cover` periods of forecast demand plus `safety`, on the inventory position
+    (on hand - backlog + everything ordered and not yet received)."""
+
+    kind: Literal["order_up_to"]
+    cover: Annotated[float, Field(gt=0, le=1000)]
+    safety: NonNegative = 0.0
+    forecast: Annotated[MovingAverage | Smoothing, Field(discriminator="kind")] = MovingAverage()
+
+
+def _policy_kind(value) -> str | None:
+    """A policy's kind, Sterman's rule when not given (the beer game's)."""
+    if isinstance(value, dict):
+        return value.get("kind", "sterman")
+    return getattr(value, "kind", None)
+
+
+Policy = Annotated[
+    Annotated[Sterman, Tag("sterman")] | Annotated[OrderUpTo, Tag("order_up_to")],
+    Discriminator(
+        _policy_kind,
+        custom_error_type="policy",
+        custom_error_message="kind must be 'sterman' or 'order_up_to'",
+    ),
+]
+
+
 class ChainNode(Spec):
     name: Name
     initial_inventory: NonNegative = 12.0
@@ -32,16 +70,18 @@ class ChainNode(Spec):
     ship_delay: Weeks = 2  # weeks goods travel from the supplier (last node: production)
     holding_cost: NonNegative = 0.5  # per unit on hand per step
     backlog_cost: NonNegative = 1.0  # per unit backlogged per step
-    policy: Sterman = Sterman()
+    policy: Policy = Sterman()
 
 
 class StepDemand(Spec):
-    """Customer demand `before` per step, then `after` from step `at` on (the beer game: 4, then 8 at 4)."""
+    """Customer demand `before` per step, then `after` from step `at` on (the beer game: 4, then 8 at 4),
+    times an optional i.i.d. `noise` factor per step (a law with mean 1), rounded to whole units."""
 
     kind: Literal["step"] = "step"
     before: NonNegative = 4.0
     after: NonNegative = 8.0
     at: Annotated[int, Field(ge=0, strict=True)] = 4
+    noise: KernelDist | None = None
 
 
 class SerialChain(Spec):

@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from sim.domains.supply.serial import ChainRun, run_chain
+from sim.domains.supply.serial import ORDER_UP_TO, STERMAN, ChainRun, run_chain
 from sim.report import write_page
 from sim.rng import Streams
 from sim.scenario.schema import SupplyScenario
+from sim.scenario.supply import MovingAverage, OrderUpTo, Smoothing, Sterman
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CATEGORY = pa.dictionary(pa.int32(), pa.string())
@@ -39,6 +40,13 @@ TIMESERIES = pa.schema(
 )
 
 
+def _window(policy) -> int:
+    """Moving-average length of an order-up-to node's forecast (0: smoothing)."""
+    if isinstance(policy, OrderUpTo) and isinstance(policy.forecast, MovingAverage):
+        return policy.forecast.window
+    return 0
+
+
 class SupplyWorld:
     stream_name = "timeseries"
     schema = TIMESERIES
@@ -50,13 +58,24 @@ class SupplyWorld:
         steps = scenario.horizon.steps
         d = chain.demand
         demand = np.where(np.arange(steps) < d.at, d.before, d.after) * scale
-        policy = [n.policy for n in nodes]
+        if d.noise is not None:
+            demand = np.round(demand * d.noise.sample(streams.generator("supply.demand"), steps))
+        policies = [n.policy for n in nodes]
+        sterman = [p if isinstance(p, Sterman) else Sterman() for p in policies]
+        theta = [p.theta for p in sterman]
+        for i, p in enumerate(policies):  # an order-up-to node smooths its forecast with its own alpha
+            if isinstance(p, OrderUpTo) and isinstance(p.forecast, Smoothing):
+                theta[i] = p.forecast.alpha
         self.run: ChainRun = run_chain(
-            demand[None, :],
-            [p.theta for p in policy], [p.alpha_s for p in policy], [p.beta for p in policy],
-            [p.s_prime * scale for p in policy], [n.mail_delay for n in nodes], [n.ship_delay for n in nodes],
+            demand[None, :], theta, [p.alpha_s for p in sterman], [p.beta for p in sterman],
+            [p.s_prime * scale for p in sterman],
+            [n.mail_delay for n in nodes], [n.ship_delay for n in nodes],
             [n.initial_inventory * scale for n in nodes], chain.initial_flow * scale, chain.fixed_orders,
             [n.holding_cost for n in nodes], [n.backlog_cost for n in nodes],
+            policy=[ORDER_UP_TO if isinstance(p, OrderUpTo) else STERMAN for p in policies],
+            window=[_window(p) for p in policies],
+            cover=[p.cover if isinstance(p, OrderUpTo) else 0.0 for p in policies],
+            safety=[p.safety * scale if isinstance(p, OrderUpTo) else 0.0 for p in policies],
         )  # fmt: skip
         self.node_names = pa.array([n.name for n in nodes], pa.string())
         self.product = pa.array([chain.product], pa.string())
