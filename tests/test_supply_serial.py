@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.domains.supply.serial import ORDER_UP_TO, beer_game, run_chain
+from sim.domains.supply.serial import ORDER_UP_TO, R_Q, S_S, T_Q, beer_game, run_chain
 
 
 def test_sterman_benchmark_costs_exactly():
@@ -109,3 +109,46 @@ def test_decentralised_order_up_to_chain_multiplies_the_bullwhip():
     tolerance = 5 * np.sqrt(4 / weeks) * stage**2
     assert ratio(run, 0) == pytest.approx(stage, abs=tolerance / stage)
     assert ratio(run, 1) >= stage**2 - tolerance
+
+
+def single_node(policy, demand, **params):
+    """One stocking node (mail 1, ship 1) ordering from the source; returns (orders, position before
+    ordering) per step. The inventory position only moves by demand (down) and orders (up)."""
+    run = run_chain(
+        np.asarray(demand, float)[None, :], theta=0, alpha_s=0, beta=0, s_prime=0, mail_delay=[1],
+        ship_delay=[1], initial_inventory=100, initial_flow=0, fixed_weeks=0, holding_cost=1, backlog_cost=1,
+        policy=policy, **params,
+    )  # fmt: skip
+    orders = run.orders[0, :, 0]
+    after = 100 + np.cumsum(orders - np.asarray(demand, float))
+    return orders, after - orders
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    s=st.integers(0, 100),
+    extra=st.integers(0, 200),
+    demand=st.lists(st.integers(0, 60), min_size=5, max_size=60),
+)
+def test_s_S_orders_up_to_S_exactly_when_at_or_below_s(s, extra, demand):
+    orders, position = single_node(S_S, demand, reorder=s, target=s + extra)
+    low = position <= s
+    assert np.array_equal(orders[low], (s + extra) - position[low])
+    assert (orders[~low] == 0).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    r=st.integers(0, 100), q=st.integers(1, 80), demand=st.lists(st.integers(0, 60), min_size=5, max_size=60)
+)
+def test_R_Q_orders_whole_lots_until_above_R(r, q, demand):
+    orders, position = single_node(R_Q, demand, reorder=r, quantity=q)
+    assert (orders % q == 0).all()
+    low = position <= r
+    assert (orders[~low] == 0).all()
+    assert (position[low] + orders[low] > r).all() and (position[low] + orders[low] - q <= r).all()
+
+
+def test_T_Q_orders_Q_every_T_steps():
+    orders, _ = single_node(T_Q, np.full(20, 10), period=3, quantity=25)
+    assert orders.tolist() == [25 if t % 3 == 0 else 0 for t in range(20)]

@@ -46,6 +46,39 @@ class OrderUpTo(Spec):
     forecast: Annotated[MovingAverage | Smoothing, Field(discriminator="kind")] = MovingAverage()
 
 
+class MinMax(Spec):
+    """(s, S): when the inventory position is at or below `s`, order up to `S`."""
+
+    kind: Literal["s_S"]
+    s: NonNegative
+    S: NonNegative
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.s > self.S:
+            raise ValueError("S must be at least s")
+        return self
+
+
+class ReorderPoint(Spec):
+    """(R, Q): when the inventory position is at or below `R`, order lots of `Q` until it is above."""
+
+    kind: Literal["R_Q"]
+    R: NonNegative
+    Q: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class Periodic(Spec):
+    """(T, Q): order `Q` every `T` steps."""
+
+    kind: Literal["T_Q"]
+    T: Annotated[int, Field(ge=1, le=10_000, strict=True)]
+    Q: NonNegative
+
+
+POLICY_KINDS = ("sterman", "order_up_to", "s_S", "R_Q", "T_Q")
+
+
 def _policy_kind(value) -> str | None:
     """A policy's kind, Sterman's rule when not given (the beer game's)."""
     if isinstance(value, dict):
@@ -54,11 +87,15 @@ def _policy_kind(value) -> str | None:
 
 
 Policy = Annotated[
-    Annotated[Sterman, Tag("sterman")] | Annotated[OrderUpTo, Tag("order_up_to")],
+    Annotated[Sterman, Tag("sterman")]
+    | Annotated[OrderUpTo, Tag("order_up_to")]
+    | Annotated[MinMax, Tag("s_S")]
+    | Annotated[ReorderPoint, Tag("R_Q")]
+    | Annotated[Periodic, Tag("T_Q")],
     Discriminator(
         _policy_kind,
         custom_error_type="policy",
-        custom_error_message="kind must be 'sterman' or 'order_up_to'",
+        custom_error_message=f"kind must be one of {', '.join(POLICY_KINDS)}",
     ),
 ]
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-STERMAN, ORDER_UP_TO = 0, 1
+STERMAN, ORDER_UP_TO, S_S, R_Q, T_Q = range(5)  # ordering policies
 
 
 @numba.njit(cache=True, nogil=True)
@@ -33,17 +33,33 @@ def _round_order(x):
 
 
 @numba.njit(cache=True, nogil=True)
+def _policy_order(kind, position, forecast, t, cover, safety, reorder, target, quantity, period):
+    """The order of an inventory policy, from the inventory position after this step's shipping."""
+    if kind == ORDER_UP_TO:
+        return cover * forecast + safety - position
+    if kind == S_S:
+        return target - position if position <= reorder else 0.0
+    if kind == R_Q:
+        return (np.floor((reorder - position) / quantity) + 1.0) * quantity if position <= reorder else 0.0
+    return quantity if t % period == 0 else 0.0  # T_Q
+
+
+@numba.njit(cache=True, nogil=True)
 def simulate_chain(
-    demand, theta, alpha_s, beta, s_prime, policy, window, cover, safety, mail_delay, ship_delay,
+    demand, theta, alpha_s, beta, s_prime, policy, window, cover, safety, reorder, target, quantity, period,
+    mail_delay, ship_delay,
     initial_inventory, initial_flow, fixed_weeks, holding_cost, backlog_cost,
     orders, incoming_orders, inventory, backlog, shipped, received, in_transit, cost,
 ):  # fmt: skip
     """Run R replicates of an N-node chain for T weeks.
 
-    demand [R, T]; theta, alpha_s, beta, s_prime [R, N]; policy (STERMAN or ORDER_UP_TO), window (moving
-    average length; 0 = exponential smoothing with weight theta), cover (periods of forecast demand the
-    order-up-to level holds), safety, mail_delay, ship_delay, initial_inventory, holding_cost,
-    backlog_cost [N] (node N-1's delays are its production request and production).
+    demand [R, T]; theta, alpha_s, beta, s_prime [R, N] (Sterman's rule; theta also smooths forecasts);
+    per node [N]: policy, window (moving-average length; 0 = exponential smoothing with weight theta),
+    cover and safety (ORDER_UP_TO: up to cover x forecast + safety), reorder and target (S_S: below
+    `reorder`, up to `target`), reorder and quantity (R_Q: enough lots of `quantity` to exceed `reorder`),
+    period and quantity (T_Q: `quantity` every `period` steps), mail_delay, ship_delay,
+    initial_inventory, holding_cost, backlog_cost (node N-1's delays are its production request and
+    production). Inventory position = on hand - backlog + supply line.
     Outputs [R, T, N]: orders placed, orders received (customer demand at node 0), inventory and backlog
     after shipping, shipped downstream, received into inventory, goods on the way in, cost.
     Orders in the first `fixed_weeks` weeks are the initial flow (the board's warm-up).
@@ -109,13 +125,15 @@ def simulate_chain(
                     supply_line += back[i + 1]
                 if t < fixed_weeks:
                     order = initial_flow
-                elif policy[i] == ORDER_UP_TO:  # up to cover x forecast + safety, on the inventory position
-                    order = _round_order(
-                        cover[i] * expected[i] + safety[i] - (inv[i] - back[i] + supply_line)
-                    )
-                else:
+                elif policy[i] == STERMAN:
                     gap = s_prime[r, i] - (inv[i] - back[i]) - beta[r, i] * supply_line
                     order = _round_order(expected[i] + alpha_s[r, i] * gap)
+                else:
+                    position = inv[i] - back[i] + supply_line
+                    order = _round_order(
+                        _policy_order(policy[i], position, expected[i], t - fixed_weeks, cover[i], safety[i],
+                                      reorder[i], target[i], quantity[i], period[i])
+                    )  # fmt: skip
                 orders[r, t, i] = order
                 mail[i, mail_delay[i] - 1] = order
 
@@ -144,7 +162,7 @@ class ChainRun:
 
 def run_chain(demand, theta, alpha_s, beta, s_prime, mail_delay, ship_delay, initial_inventory,
               initial_flow, fixed_weeks, holding_cost, backlog_cost, policy=STERMAN, window=0, cover=0.0,
-              safety=0.0) -> ChainRun:  # fmt: skip
+              safety=0.0, reorder=0.0, target=0.0, quantity=1.0, period=1) -> ChainRun:  # fmt: skip
     """`simulate_chain` with arguments broadcast: demand to [R, T], policy parameters to [R, N], node
     settings to [N]. R comes from the demand or the parameters (whichever has replicates)."""
     nodes = len(np.atleast_1d(mail_delay))
@@ -165,6 +183,7 @@ def run_chain(demand, theta, alpha_s, beta, s_prime, mail_delay, ship_delay, ini
     simulate_chain(
         demand, per_replicate(theta), per_replicate(alpha_s), per_replicate(beta), per_replicate(s_prime),
         per_node(policy, np.int64), per_node(window, np.int64), per_node(cover), per_node(safety),
+        per_node(reorder), per_node(target), per_node(quantity), per_node(period, np.int64),
         per_node(mail_delay, np.int64), per_node(ship_delay, np.int64), per_node(initial_inventory),
         float(initial_flow), int(fixed_weeks), per_node(holding_cost), per_node(backlog_cost), *series,
     )  # fmt: skip

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from sim.domains.supply.serial import ORDER_UP_TO, STERMAN, ChainRun, run_chain
+from sim.domains.supply.serial import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, ChainRun, run_chain
 from sim.report import write_page
 from sim.rng import Streams
 from sim.scenario.schema import SupplyScenario
-from sim.scenario.supply import MovingAverage, OrderUpTo, Smoothing, Sterman
+from sim.scenario.supply import MinMax, MovingAverage, OrderUpTo, ReorderPoint, Sterman
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CATEGORY = pa.dictionary(pa.int32(), pa.string())
@@ -40,11 +40,32 @@ TIMESERIES = pa.schema(
 )
 
 
-def _window(policy) -> int:
-    """Moving-average length of an order-up-to node's forecast (0: smoothing)."""
-    if isinstance(policy, OrderUpTo) and isinstance(policy.forecast, MovingAverage):
-        return policy.forecast.window
-    return 0
+def _policy_arrays(policies: list, scale: float) -> dict[str, list]:
+    """Each node's policy as the kernel's per-node parameters (quantities scale with the run)."""
+    out = {k: [] for k in ("theta", "alpha_s", "beta", "s_prime", "policy", "window", "cover", "safety",
+                           "reorder", "target", "quantity", "period")}  # fmt: skip
+    for p in policies:
+        row = {"theta": 0.0, "alpha_s": 0.0, "beta": 0.0, "s_prime": 0.0, "window": 0, "cover": 0.0,
+               "safety": 0.0, "reorder": 0.0, "target": 0.0, "quantity": 1.0, "period": 1}  # fmt: skip
+        if isinstance(p, Sterman):
+            row.update(
+                policy=STERMAN, theta=p.theta, alpha_s=p.alpha_s, beta=p.beta, s_prime=p.s_prime * scale
+            )
+        elif isinstance(p, OrderUpTo):
+            row.update(policy=ORDER_UP_TO, cover=p.cover, safety=p.safety * scale)
+            if isinstance(p.forecast, MovingAverage):
+                row["window"] = p.forecast.window
+            else:
+                row["theta"] = p.forecast.alpha
+        elif isinstance(p, MinMax):
+            row.update(policy=S_S, reorder=p.s * scale, target=p.S * scale)
+        elif isinstance(p, ReorderPoint):
+            row.update(policy=R_Q, reorder=p.R * scale, quantity=p.Q * scale)
+        else:
+            row.update(policy=T_Q, period=p.T, quantity=p.Q * scale)
+        for key, value in row.items():
+            out[key].append(value)
+    return out
 
 
 class SupplyWorld:
@@ -60,23 +81,18 @@ class SupplyWorld:
         demand = np.where(np.arange(steps) < d.at, d.before, d.after) * scale
         if d.noise is not None:
             demand = np.round(demand * d.noise.sample(streams.generator("supply.demand"), steps))
-        policies = [n.policy for n in nodes]
-        sterman = [p if isinstance(p, Sterman) else Sterman() for p in policies]
-        theta = [p.theta for p in sterman]
-        for i, p in enumerate(policies):  # an order-up-to node smooths its forecast with its own alpha
-            if isinstance(p, OrderUpTo) and isinstance(p.forecast, Smoothing):
-                theta[i] = p.forecast.alpha
+        params = _policy_arrays([n.policy for n in nodes], scale)
         self.run: ChainRun = run_chain(
-            demand[None, :], theta, [p.alpha_s for p in sterman], [p.beta for p in sterman],
-            [p.s_prime * scale for p in sterman],
-            [n.mail_delay for n in nodes], [n.ship_delay for n in nodes],
-            [n.initial_inventory * scale for n in nodes], chain.initial_flow * scale, chain.fixed_orders,
-            [n.holding_cost for n in nodes], [n.backlog_cost for n in nodes],
-            policy=[ORDER_UP_TO if isinstance(p, OrderUpTo) else STERMAN for p in policies],
-            window=[_window(p) for p in policies],
-            cover=[p.cover if isinstance(p, OrderUpTo) else 0.0 for p in policies],
-            safety=[p.safety * scale if isinstance(p, OrderUpTo) else 0.0 for p in policies],
-        )  # fmt: skip
+            demand[None, :],
+            mail_delay=[n.mail_delay for n in nodes],
+            ship_delay=[n.ship_delay for n in nodes],
+            initial_inventory=[n.initial_inventory * scale for n in nodes],
+            initial_flow=chain.initial_flow * scale,
+            fixed_weeks=chain.fixed_orders,
+            holding_cost=[n.holding_cost for n in nodes],
+            backlog_cost=[n.backlog_cost for n in nodes],
+            **params,
+        )
         self.node_names = pa.array([n.name for n in nodes], pa.string())
         self.product = pa.array([chain.product], pa.string())
         h = scenario.horizon
