@@ -11,10 +11,10 @@ Edali & Yasarcan 2014):
 5. each node decides its order, which reaches its supplier after `mail_delay` weeks; what the supplier
    ships travels `ship_delay` weeks. The source ships whatever it is asked.
 
-Orders follow Sterman's anchoring-and-adjustment rule, O = max(0, Lhat + alpha_s (S' - S - beta SL)),
-rounded half away from zero, where Lhat is exponentially smoothed incoming orders (weight theta on the
-newest), S = inventory - backlog and SL the supply line: everything ordered and not yet received. With
-theta = 0, alpha_s = 1, beta = 1 this is an order-up-to rule on the inventory position.
+Each node orders by its policy, rounded half away from zero and never below zero: Sterman's anchoring
+and adjustment, O = Lhat + alpha_s (S' - S - beta SL), where Lhat is exponentially smoothed incoming
+orders (weight theta on the newest), S = inventory - backlog and SL the supply line (everything ordered
+and not yet received); order-up-to on a moving-average or smoothed forecast; (s, S); (R, Q); (T, Q).
 """
 
 from __future__ import annotations
