@@ -45,97 +45,109 @@ def _policy_order(kind, position, forecast, t, cover, safety, reorder, target, q
 
 
 @numba.njit(cache=True, nogil=True)
-def simulate_chain(
-    demand, theta, alpha_s, beta, s_prime, policy, window, cover, safety, reorder, target, quantity, period,
-    mail_delay, ship_delay,
-    initial_inventory, initial_flow, fixed_weeks, holding_cost, backlog_cost,
-    orders, incoming_orders, inventory, backlog, shipped, received, in_transit, cost,
+def chain_week(
+    t, demand, theta, alpha_s, beta, s_prime, policy, window, cover, safety, reorder, target, quantity,
+    period, mail_delay, ship_delay, initial_flow, fixed_weeks, holding_cost, backlog_cost,
+    capacity, extra_delay, lost_share,
+    inv, back, expected, mail, pipe, history,
+    orders, incoming_orders, inventory, backlog, shipped, received, in_transit, lost, cost,
 ):  # fmt: skip
-    """Run R replicates of an N-node chain for T weeks.
+    """Advance R replicates of an N-node chain by week t (state arrays are updated in place).
 
-    demand [R, T]; theta, alpha_s, beta, s_prime [R, N] (Sterman's rule; theta also smooths forecasts);
-    per node [N]: policy, window (moving-average length; 0 = exponential smoothing with weight theta),
-    cover and safety (ORDER_UP_TO: up to cover x forecast + safety), reorder and target (S_S: below
-    `reorder`, up to `target`), reorder and quantity (R_Q: enough lots of `quantity` to exceed `reorder`),
-    period and quantity (T_Q: `quantity` every `period` steps), mail_delay, ship_delay,
-    initial_inventory, holding_cost, backlog_cost (node N-1's delays are its production request and
-    production). Inventory position = on hand - backlog + supply line.
-    Outputs [R, T, N]: orders placed, orders received (customer demand at node 0), inventory and backlog
-    after shipping, shipped downstream, received into inventory, goods on the way in, cost.
-    Orders in the first `fixed_weeks` weeks are the initial flow (the board's warm-up).
+    demand [R] this week; theta, alpha_s, beta, s_prime [R, N] (Sterman's rule; theta also smooths
+    forecasts); per node [N]: policy, window (moving-average length; 0 = exponential smoothing with
+    weight theta), cover and safety (ORDER_UP_TO: up to cover x forecast + safety), reorder and target
+    (S_S: at or below `reorder`, up to `target`), reorder and quantity (R_Q: enough lots of `quantity` to
+    exceed `reorder`), period and quantity (T_Q: `quantity` every `period` weeks), mail_delay, ship_delay
+    (node N-1's are its production request and production), costs. Disruptions this week, per node:
+    `capacity` (most it can ship; inf when normal, 0 in an outage), `extra_delay` (weeks added to goods
+    sent to it), `lost_share` (share of its stock destroyed as the week starts).
+    State [R, N, ...]: on hand, backlog, forecast, mail (orders reaching the supplier in j + 1 weeks),
+    pipe (goods arriving in j + 1 weeks), history (recent orders received, a ring).
+    Outputs [R, T, N] at t: orders placed, orders received (customer demand at node 0), inventory and
+    backlog after shipping, shipped downstream, received into inventory, on the way in, destroyed, cost.
+    Orders in the first `fixed_weeks` weeks are the initial flow (the board's warm-up); the inventory
+    position is on hand - backlog + supply line (everything ordered and not yet received).
     """
-    replicates, weeks = demand.shape
-    nodes = s_prime.shape[1]
-    md = mail_delay.max()
-    sd = ship_delay.max()
-    hd = max(window.max(), 1)
+    replicates, nodes = s_prime.shape
+    last = nodes - 1
+    slots = pipe.shape[2]
     for r in range(replicates):
-        inv = initial_inventory.copy()
-        back = np.zeros(nodes)
-        expected = np.full(nodes, initial_flow)
-        # mail[i, j]: order from node i reaching its supplier in j + 1 weeks; pipe[i, j]: goods for node i
-        # arriving in j + 1 weeks (only the first mail_delay[i] / ship_delay[i] slots are used)
-        mail = np.zeros((nodes, md))
-        pipe = np.zeros((nodes, sd))
-        history = np.full((nodes, hd), initial_flow)  # the last `window` orders received, as a ring
+        incoming = np.empty(nodes)
+        production = mail[r, last, 0]  # the last node's request reaching the source this week
         for i in range(nodes):
-            mail[i, : mail_delay[i]] = initial_flow
-            pipe[i, : ship_delay[i]] = initial_flow
-        for t in range(weeks):
-            incoming = np.empty(nodes)
-            last = nodes - 1
-            production = mail[last, 0]  # the last node's request reaching the source this week
-            for i in range(nodes):
-                arrived = pipe[i, 0]
-                inv[i] += arrived
-                received[r, t, i] = arrived
-                pipe[i, : ship_delay[i] - 1] = pipe[i, 1 : ship_delay[i]].copy()
-                pipe[i, ship_delay[i] - 1] = 0.0
-                incoming[i] = demand[r, t] if i == 0 else mail[i - 1, 0]
-                incoming_orders[r, t, i] = incoming[i]
-            for i in range(nodes):  # the mail moves once every supplier has read this week's orders
-                mail[i, : mail_delay[i] - 1] = mail[i, 1 : mail_delay[i]].copy()
-                mail[i, mail_delay[i] - 1] = 0.0
-            for i in range(nodes):
-                want = back[i] + incoming[i]
-                ship = min(inv[i], want)
-                inv[i] -= ship
-                back[i] = want - ship
-                shipped[r, t, i] = ship
-                if i > 0:
-                    pipe[i - 1, ship_delay[i - 1] - 1] = ship
-            pipe[last, ship_delay[last] - 1] = production  # the source ships whatever it is asked
-            for i in range(nodes):
-                inventory[r, t, i] = inv[i]
-                backlog[r, t, i] = back[i]
-                in_transit[r, t, i] = pipe[i, : ship_delay[i]].sum()
-                cost[r, t, i] = holding_cost[i] * inv[i] + backlog_cost[i] * back[i]
-            for i in range(nodes):
-                if window[i] > 0:
-                    history[i, t % window[i]] = incoming[i]
-                    expected[i] = history[i, : window[i]].mean()
-                else:
-                    expected[i] = theta[r, i] * incoming[i] + (1.0 - theta[r, i]) * expected[i]
-                supply_line = 0.0
-                for j in range(mail_delay[i] - 1):
-                    supply_line += mail[i, j]
-                for j in range(ship_delay[i]):
-                    supply_line += pipe[i, j]
-                if i + 1 < nodes:
-                    supply_line += back[i + 1]
-                if t < fixed_weeks:
-                    order = initial_flow
-                elif policy[i] == STERMAN:
-                    gap = s_prime[r, i] - (inv[i] - back[i]) - beta[r, i] * supply_line
-                    order = _round_order(expected[i] + alpha_s[r, i] * gap)
-                else:
-                    position = inv[i] - back[i] + supply_line
-                    order = _round_order(
-                        _policy_order(policy[i], position, expected[i], t - fixed_weeks, cover[i], safety[i],
-                                      reorder[i], target[i], quantity[i], period[i])
-                    )  # fmt: skip
-                orders[r, t, i] = order
-                mail[i, mail_delay[i] - 1] = order
+            destroyed = inv[r, i] * lost_share[i]
+            inv[r, i] -= destroyed
+            lost[r, t, i] = destroyed
+            arrived = pipe[r, i, 0]
+            inv[r, i] += arrived
+            received[r, t, i] = arrived
+            pipe[r, i, : slots - 1] = pipe[r, i, 1:].copy()
+            pipe[r, i, slots - 1] = 0.0
+            incoming[i] = demand[r] if i == 0 else mail[r, i - 1, 0]
+            incoming_orders[r, t, i] = incoming[i]
+        for i in range(nodes):  # the mail moves once every supplier has read this week's orders
+            mail[r, i, : mail_delay[i] - 1] = mail[r, i, 1 : mail_delay[i]].copy()
+            mail[r, i, mail_delay[i] - 1] = 0.0
+        for i in range(nodes):
+            want = back[r, i] + incoming[i]
+            ship = min(inv[r, i], want, capacity[i])
+            inv[r, i] -= ship
+            back[r, i] = want - ship
+            shipped[r, t, i] = ship
+            if i > 0:
+                pipe[r, i - 1, ship_delay[i - 1] + extra_delay[i - 1] - 1] += ship
+        pipe[r, last, ship_delay[last] + extra_delay[last] - 1] += production  # the source ships all
+        for i in range(nodes):
+            inventory[r, t, i] = inv[r, i]
+            backlog[r, t, i] = back[r, i]
+            in_transit[r, t, i] = pipe[r, i].sum()
+            cost[r, t, i] = holding_cost[i] * inv[r, i] + backlog_cost[i] * back[r, i]
+        for i in range(nodes):
+            if window[i] > 0:
+                history[r, i, t % window[i]] = incoming[i]
+                expected[r, i] = history[r, i, : window[i]].mean()
+            else:
+                expected[r, i] = theta[r, i] * incoming[i] + (1.0 - theta[r, i]) * expected[r, i]
+            supply_line = pipe[r, i].sum()
+            for j in range(mail_delay[i] - 1):
+                supply_line += mail[r, i, j]
+            if i + 1 < nodes:
+                supply_line += back[r, i + 1]
+            if t < fixed_weeks:
+                order = initial_flow
+            elif policy[i] == STERMAN:
+                gap = s_prime[r, i] - (inv[r, i] - back[r, i]) - beta[r, i] * supply_line
+                order = _round_order(expected[r, i] + alpha_s[r, i] * gap)
+            else:
+                position = inv[r, i] - back[r, i] + supply_line
+                order = _round_order(
+                    _policy_order(policy[i], position, expected[r, i], t - fixed_weeks, cover[i], safety[i],
+                                  reorder[i], target[i], quantity[i], period[i])
+                )  # fmt: skip
+            orders[r, t, i] = order
+            mail[r, i, mail_delay[i] - 1] = order
+
+
+class ChainState:
+    """What a chain carries from week to week, for R replicates: stock, backlog, forecasts, pipelines.
+    Pipelines have room for `max_extra_delay` more weeks than the longest shipping delay."""
+
+    def __init__(self, replicates: int, initial_inventory, initial_flow: float, mail_delay, ship_delay,
+                 window, max_extra_delay: int = 0):  # fmt: skip
+        nodes = len(mail_delay)
+        self.inv = np.tile(np.asarray(initial_inventory, dtype=np.float64), (replicates, 1))
+        self.back = np.zeros((replicates, nodes))
+        self.expected = np.full((replicates, nodes), float(initial_flow))
+        self.mail = np.zeros((replicates, nodes, max(mail_delay)))
+        self.pipe = np.zeros((replicates, nodes, max(ship_delay) + max_extra_delay))
+        self.history = np.full((replicates, nodes, max(max(window), 1)), float(initial_flow))
+        for i in range(nodes):
+            self.mail[:, i, : mail_delay[i]] = initial_flow
+            self.pipe[:, i, : ship_delay[i]] = initial_flow
+
+    def arrays(self) -> tuple:
+        return self.inv, self.back, self.expected, self.mail, self.pipe, self.history
 
 
 @dataclass(frozen=True)
@@ -149,6 +161,7 @@ class ChainRun:
     shipped: np.ndarray
     received: np.ndarray
     in_transit: np.ndarray
+    lost: np.ndarray
     cost: np.ndarray
 
     @property
@@ -160,34 +173,60 @@ class ChainRun:
         return self.cost_by_node.sum(axis=1)
 
 
-def run_chain(demand, theta, alpha_s, beta, s_prime, mail_delay, ship_delay, initial_inventory,
-              initial_flow, fixed_weeks, holding_cost, backlog_cost, policy=STERMAN, window=0, cover=0.0,
-              safety=0.0, reorder=0.0, target=0.0, quantity=1.0, period=1) -> ChainRun:  # fmt: skip
-    """`simulate_chain` with arguments broadcast: demand to [R, T], policy parameters to [R, N], node
-    settings to [N]. R comes from the demand or the parameters (whichever has replicates)."""
-    nodes = len(np.atleast_1d(mail_delay))
-    shapes = [np.shape(x) for x in (theta, alpha_s, beta, s_prime)]
-    replicates = max(
-        [np.shape(demand)[0] if np.ndim(demand) == 2 else 1] + [s[0] for s in shapes if len(s) == 2]
-    )
-    weeks = np.shape(demand)[-1]
-    demand = np.broadcast_to(np.asarray(demand, dtype=np.float64), (replicates, weeks)).copy()
+class Chain:
+    """A chain's parameters broadcast for the kernel: demand to [R, T], Sterman's parameters to [R, N],
+    everything else to [N]; `week(t, ...)` advances every replicate by one week into `run`."""
 
-    def per_replicate(value) -> np.ndarray:
-        return np.broadcast_to(np.asarray(value, dtype=np.float64), (replicates, nodes)).copy()
+    def __init__(self, demand, theta, alpha_s, beta, s_prime, mail_delay, ship_delay, initial_inventory,
+                 initial_flow, fixed_weeks, holding_cost, backlog_cost, policy=STERMAN, window=0, cover=0.0,
+                 safety=0.0, reorder=0.0, target=0.0, quantity=1.0, period=1, max_extra_delay=0):  # fmt: skip
+        nodes = len(np.atleast_1d(mail_delay))
+        shapes = [np.shape(x) for x in (theta, alpha_s, beta, s_prime)]
+        demand_rows = np.shape(demand)[0] if np.ndim(demand) == 2 else 1
+        self.replicates = r = max([demand_rows] + [s[0] for s in shapes if len(s) == 2])
+        self.weeks = weeks = np.shape(demand)[-1]
+        self.nodes = nodes
+        self.demand = np.broadcast_to(np.asarray(demand, dtype=np.float64), (r, weeks)).copy()
 
-    def per_node(value, dtype=np.float64) -> np.ndarray:
-        return np.broadcast_to(np.asarray(value, dtype=dtype), (nodes,)).copy()
+        def per_replicate(value) -> np.ndarray:
+            return np.broadcast_to(np.asarray(value, dtype=np.float64), (r, nodes)).copy()
 
-    series = [np.zeros((replicates, weeks, nodes)) for _ in range(8)]
-    simulate_chain(
-        demand, per_replicate(theta), per_replicate(alpha_s), per_replicate(beta), per_replicate(s_prime),
-        per_node(policy, np.int64), per_node(window, np.int64), per_node(cover), per_node(safety),
-        per_node(reorder), per_node(target), per_node(quantity), per_node(period, np.int64),
-        per_node(mail_delay, np.int64), per_node(ship_delay, np.int64), per_node(initial_inventory),
-        float(initial_flow), int(fixed_weeks), per_node(holding_cost), per_node(backlog_cost), *series,
-    )  # fmt: skip
-    return ChainRun(*series)
+        def per_node(value, dtype=np.float64) -> np.ndarray:
+            return np.broadcast_to(np.asarray(value, dtype=dtype), (nodes,)).copy()
+
+        self.params = (
+            per_replicate(theta), per_replicate(alpha_s), per_replicate(beta), per_replicate(s_prime),
+            per_node(policy, np.int64), per_node(window, np.int64), per_node(cover), per_node(safety),
+            per_node(reorder), per_node(target), per_node(quantity), per_node(period, np.int64),
+            per_node(mail_delay, np.int64), per_node(ship_delay, np.int64), float(initial_flow),
+            int(fixed_weeks), per_node(holding_cost), per_node(backlog_cost),
+        )  # fmt: skip
+        self.state = ChainState(
+            r, per_node(initial_inventory), float(initial_flow), per_node(mail_delay, int),
+            per_node(ship_delay, int), per_node(window, int), max_extra_delay,
+        )  # fmt: skip
+        self.run = ChainRun(*(np.zeros((r, weeks, nodes)) for _ in range(9)))
+        self.normal = (np.full(nodes, np.inf), np.zeros(nodes, dtype=np.int64), np.zeros(nodes))
+
+    def week(
+        self, t: int, capacity=None, extra_delay=None, lost_share=None, demand_factor: float = 1.0
+    ) -> None:
+        """Advance one week, with this week's disruptions (None: none of that kind)."""
+        normal = self.normal
+        chain_week(
+            t, self.demand[:, t] * demand_factor, *self.params,
+            normal[0] if capacity is None else capacity, normal[1] if extra_delay is None else extra_delay,
+            normal[2] if lost_share is None else lost_share,
+            *self.state.arrays(), *vars(self.run).values(),
+        )  # fmt: skip
+
+
+def run_chain(demand, **settings) -> ChainRun:
+    """A whole run without disruptions (see `Chain` for the settings)."""
+    chain = Chain(demand, **settings)
+    for t in range(chain.weeks):
+        chain.week(t)
+    return chain.run
 
 
 def beer_game(
@@ -202,4 +241,17 @@ def beer_game(
     if demand is None:
         demand = np.where(np.arange(weeks) < 4, 4.0, 8.0)
     demand = np.broadcast_to(np.asarray(demand, dtype=np.float64), (replicates, np.shape(demand)[-1]))
-    return run_chain(demand, theta, alpha_s, beta, s_prime, [2, 2, 2, 1], 2, 12.0, 4.0, 4, 0.5, 1.0)
+    return run_chain(
+        demand,
+        theta=theta,
+        alpha_s=alpha_s,
+        beta=beta,
+        s_prime=s_prime,
+        mail_delay=[2, 2, 2, 1],
+        ship_delay=2,
+        initial_inventory=12.0,
+        initial_flow=4.0,
+        fixed_weeks=4,
+        holding_cost=0.5,
+        backlog_cost=1.0,
+    )
