@@ -49,10 +49,10 @@ def main() -> None:
         scenario = load_scenario(path)
     facade, bare = SimModel(scenario), SimModel(scenario)
     facade.step()  # compile and warm both
-    bare.world.step(0, {}, {})
+    bare.world.step(0, bare.timeline)
     t_facade, t_bare, rows = [], [], 0
     for k in range(1, args.steps + 1):
-        runs = [(t_facade, facade.step), (t_bare, lambda k=k: bare.world.step(k, {}, {}))]
+        runs = [(t_facade, facade.step), (t_bare, lambda k=k: bare.world.step(k, bare.timeline))]
         for times, call in runs if k % 2 else runs[::-1]:  # alternate order: no first-mover bias
             t0 = time.perf_counter()
             call()
@@ -61,7 +61,7 @@ def main() -> None:
 
     # the facade alone: the same model with a world that does nothing
     empty = SimModel(scenario)
-    empty.world.step = lambda k, intensity, campaign: None
+    empty.world.step = lambda k, timeline: None
     t_empty = []
     for _ in range(args.steps):
         t0 = time.perf_counter()

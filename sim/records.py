@@ -53,7 +53,7 @@ EVENTS = pa.schema(
         ("end_step", pa.int32()),
         ("start", pa.timestamp("us")),
         ("end", pa.timestamp("us")),
-        ("population", pa.string()),
+        ("target", pa.string()),
         ("intensity", pa.float64()),
     ]
 )

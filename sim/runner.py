@@ -146,7 +146,7 @@ def _events_table(model: SimModel) -> pa.Table:
         [o.end_step for o in rows],
         [us(o.start_step) for o in rows],
         [us(o.end_step) for o in rows],
-        [o.population for o in rows],
+        [o.target for o in rows],
         [o.intensity for o in rows],
     ]
     arrays = [pa.array(c, type=f.type) for c, f in zip(columns, EVENTS, strict=True)]

@@ -56,7 +56,7 @@ class SimModel(mesa.Model):
     def step(self) -> None:
         k = self.steps - 1  # Mesa has already counted this step
         self.timeline.advance_to(k)
-        self.batch = self.world.step(k, self.timeline.intensity, self.timeline.campaign)
+        self.batch = self.world.step(k, self.timeline)
         self.running = self.steps < self.horizon
 
     def release(self) -> None:

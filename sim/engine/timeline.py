@@ -1,9 +1,10 @@
 """The scenario's event calendar as SimPy processes on a clock measured in steps.
 
 Each event is a process that waits for its start (a fixed step, or a per-step probability drawn from the
-event's own stream), raises its population's intensity for its duration, then restores it. The model
-advances the clock to each step before running that step's kernels, so an event starting at step k
-affects step k, and one lasting d steps affects steps k .. k+d-1.
+event's own stream), is active for its duration, then ends. An event names its `target` (a population,
+a node) and an `intensity` (a rate multiplier, a demand multiplier, ...); worlds read the active ones.
+The model advances the clock to each step before running that step's kernels, so an event starting at
+step k affects step k, and one lasting d steps affects steps k .. k+d-1.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ class Occurrence:
     campaign_id: int
     start_step: int
     end_step: int
-    population: str
+    target: str
     intensity: float
+    spec: object  # the scenario's event, for the fields only its world knows
 
 
 class Timeline:
@@ -44,8 +46,13 @@ class Timeline:
         self.env.run(until=step + 1)
 
     @property
+    def active(self) -> list[Occurrence]:
+        """Occurrences under way at the current step."""
+        return [o for group in self._active.values() for o in group]
+
+    @property
     def intensity(self) -> dict[str, float]:
-        """Multiplier on each population's rate (product of its active events)."""
+        """Multiplier on each target's rate (product of its active events)."""
         out: dict[str, float] = {}
         for population, active in self._active.items():
             value = 1.0
@@ -83,10 +90,11 @@ class Timeline:
             len(self.occurrences) + 1,
             start,
             min(start + duration, self.scenario.horizon.steps),
-            event.population,
+            event.target,
             event.intensity,
+            event,
         )
         self.occurrences.append(occurrence)
-        self._active.setdefault(event.population, []).append(occurrence)
+        self._active.setdefault(event.target, []).append(occurrence)
         yield self.env.timeout(duration)
-        self._active[event.population].remove(occurrence)
+        self._active[event.target].remove(occurrence)

@@ -5,14 +5,22 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter
 
+from sim.scenario.calendar import CalendarEvent
 from sim.scenario.payments import TX_TYPES, Population
-from sim.scenario.supply import SerialChain, SupplyOutputs
-from sim.scenario.types import Duration, Name, Probability, Span, Spec
+from sim.scenario.supply import Disruption, SerialChain, SupplyOutputs
+from sim.scenario.types import Duration, Name, Spec
 
 SCHEMA_VERSION = 1
-__all__ = ["SCENARIO", "SCHEMA_VERSION", "TX_TYPES", "PaymentsScenario", "Scenario", "SupplyScenario"]
+__all__ = [
+    "SCENARIO",
+    "SCHEMA_VERSION",
+    "TX_TYPES",
+    "PaymentsScenario",
+    "Scenario",
+    "SupplyScenario",
+]
 Scalar = bool | int | float | str
 
 
@@ -22,29 +30,16 @@ class Horizon(Spec):
     start: datetime = datetime(2026, 1, 1)
 
 
-class Trigger(Spec):
-    """Fire with a fixed probability in each step (drawn from the event's own stream)."""
-
-    probability_per_step: Probability
-    max_occurrences: Annotated[int, Field(ge=1, strict=True)] = 1
-
-
-class FraudRingAttack(Spec):
+class FraudRingAttack(CalendarEvent):
     """A coordinated campaign: the population's attack rate is multiplied by `intensity` for `duration`."""
 
     kind: Literal["fraud_ring_attack"]
-    name: Name
     population: Name
-    start: datetime | Annotated[int, Field(ge=0, strict=True)] | None = None
-    trigger: Trigger | None = None
-    duration: Span
     intensity: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 
-    @model_validator(mode="after")
-    def _one_way_to_start(self):
-        if (self.start is None) == (self.trigger is None):
-            raise ValueError("give exactly one of 'start' (a date or step) and 'trigger'")
-        return self
+    @property
+    def target(self) -> str:
+        return self.population
 
 
 Event = Annotated[FraudRingAttack, Field(discriminator="kind")]
@@ -94,12 +89,8 @@ class PaymentsScenario(_Scenario):
 class SupplyScenario(_Scenario):
     domain: Literal["supply"]
     chain: SerialChain
+    events: list[Disruption] = Field(default_factory=list)
     outputs: SupplyOutputs = SupplyOutputs()
-
-    @property
-    def events(self) -> list:
-        """No calendar yet: supply disruptions are still to come."""
-        return []
 
 
 class CommonFields(_Scenario):

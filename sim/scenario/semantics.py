@@ -44,6 +44,15 @@ def check_references(body: dict) -> list[tuple[tuple, str]]:
                 if present.count(role) > 1:
                     problems.append((("populations",), f"more than one '{role}' population"))
     events = body.get("events")
+    chain = body.get("chain")
+    if _text(body, "domain") == "supply" and isinstance(chain, dict) and isinstance(events, list):
+        nodes = chain.get("nodes")
+        names = {n.get("name") for n in nodes if isinstance(n, dict)} if isinstance(nodes, list) else set()
+        for i, event in enumerate(events):
+            node = event.get("node") if isinstance(event, dict) else None
+            if isinstance(node, str) and node not in names:
+                known = ", ".join(sorted(n for n in names if isinstance(n, str))) or "none"
+                problems.append((("events", i, "node"), f"no node named {node!r} (nodes: {known})"))
     if isinstance(events, list):
         names: set[str] = set()
         for i, event in enumerate(events):

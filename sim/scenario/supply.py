@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from sim.dists import KernelDist
-from sim.scenario.types import Name, NonNegative, Spec
+from sim.scenario.calendar import CalendarEvent
+from sim.scenario.types import Name, NonNegative, Span, Spec
 
 Weeks = Annotated[int, Field(ge=1, le=1000, strict=True)]
 
@@ -140,4 +141,75 @@ class SupplyOutputs(Spec):
     format: Literal["parquet", "csv"] = "parquet"
     batch_rows: Annotated[int, Field(ge=1_000, le=50_000_000, strict=True)] = 1_000_000
     compression: Literal["zstd", "lz4", "snappy", "none"] = "zstd"
-    tables: list[Literal["timeseries"]] = Field(default_factory=lambda: ["timeseries"])
+    tables: list[Literal["timeseries", "events"]] = Field(default_factory=lambda: ["timeseries", "events"])
+
+
+class NodeOutage(CalendarEvent):
+    """A node ships nothing for `duration`; `stock_destroyed` of its stock is lost as it starts."""
+
+    kind: Literal["node_outage"]
+    node: Name
+    stock_destroyed: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+    @property
+    def target(self) -> str:
+        return self.node
+
+    @property
+    def intensity(self) -> float:
+        return self.stock_destroyed
+
+
+class RouteClosure(CalendarEvent):
+    """Goods on their way to `node` take `extra_delay` longer while the route is closed (a detour):
+    the Ever Given blocked Suez for 6 days (2021); the way round the Cape adds about 12 days."""
+
+    kind: Literal["route_closure"]
+    node: Name
+    extra_delay: Span
+
+    @property
+    def target(self) -> str:
+        return self.node
+
+    @property
+    def intensity(self) -> float:
+        return 0.0
+
+
+class CapacityLoss(CalendarEvent):
+    """A node can ship at most `capacity` units per step while it lasts."""
+
+    kind: Literal["capacity_loss"]
+    node: Name
+    capacity: NonNegative
+
+    @property
+    def target(self) -> str:
+        return self.node
+
+    @property
+    def intensity(self) -> float:
+        return self.capacity
+
+
+class DemandShock(CalendarEvent):
+    """Customer demand times `multiplier` for `duration`, then times `hangover` for `hangover_duration`
+    (panic buying: US toilet paper +845 % over two days in March 2020, then -58 % weeks later)."""
+
+    kind: Literal["demand_shock"]
+    multiplier: Annotated[float, Field(ge=0, le=1000)] = 9.45
+    hangover: Annotated[float, Field(ge=0, le=1000)] = 1.0
+    hangover_duration: Span | None = None
+
+    @property
+    def target(self) -> str:
+        return "demand"
+
+    @property
+    def intensity(self) -> float:
+        return self.multiplier
+
+
+# default magnitudes: ../shared/reference/logistics_targets/rare_event_targets.csv (sources named there)
+Disruption = Annotated[NodeOutage | RouteClosure | CapacityLoss | DemandShock, Field(discriminator="kind")]

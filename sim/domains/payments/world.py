@@ -73,9 +73,9 @@ class PaymentsWorld:
         return self.accounts.account_id
 
     # --- one step -------------------------------------------------------------------------------
-    def step(self, k: int, intensity: dict[str, float], campaign: dict[str, int]) -> pa.RecordBatch:
+    def step(self, k: int, timeline) -> pa.RecordBatch:
         """Draw step k's transactions, settle them in time order and return them as a record batch."""
-        self.fraud.step(k, intensity, campaign)
+        self.fraud.step(k, timeline.intensity, timeline.campaign)
         drawn = self._drawn.pop(k, None)
         legit = drawn.result() if drawn is not None else self.activity.draw(k)
         if k + 1 < self.scenario.horizon.steps:

@@ -13,11 +13,21 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from sim.domains.supply.serial import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, ChainRun, run_chain
+from sim.domains.supply.serial import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, Chain, ChainRun
 from sim.report import write_page
 from sim.rng import Streams
 from sim.scenario.schema import SupplyScenario
-from sim.scenario.supply import MinMax, MovingAverage, OrderUpTo, ReorderPoint, Sterman
+from sim.scenario.supply import (
+    CapacityLoss,
+    DemandShock,
+    MinMax,
+    MovingAverage,
+    NodeOutage,
+    OrderUpTo,
+    ReorderPoint,
+    RouteClosure,
+    Sterman,
+)
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CATEGORY = pa.dictionary(pa.int32(), pa.string())
@@ -35,6 +45,7 @@ TIMESERIES = pa.schema(
         ("inventory", pa.float64()),
         ("backlog", pa.float64()),
         ("in_transit", pa.float64()),
+        ("lost", pa.float64()),
         ("cost", pa.float64()),
     ]
 )
@@ -79,10 +90,12 @@ class SupplyWorld:
         steps = scenario.horizon.steps
         d = chain.demand
         demand = np.where(np.arange(steps) < d.at, d.before, d.after) * scale
+        self.noise = np.ones(steps)
         if d.noise is not None:
-            demand = np.round(demand * d.noise.sample(streams.generator("supply.demand"), steps))
-        params = _policy_arrays([n.policy for n in nodes], scale)
-        self.run: ChainRun = run_chain(
+            self.noise = d.noise.sample(streams.generator("supply.demand"), steps)
+        self.index = {n.name: i for i, n in enumerate(nodes)}
+        detours = [scenario.steps_in(e.extra_delay) for e in scenario.events if isinstance(e, RouteClosure)]
+        self.chain = Chain(
             demand[None, :],
             mail_delay=[n.mail_delay for n in nodes],
             ship_delay=[n.ship_delay for n in nodes],
@@ -91,8 +104,11 @@ class SupplyWorld:
             fixed_weeks=chain.fixed_orders,
             holding_cost=[n.holding_cost for n in nodes],
             backlog_cost=[n.backlog_cost for n in nodes],
-            **params,
+            max_extra_delay=max(detours, default=0),
+            **_policy_arrays([n.policy for n in nodes], scale),
         )
+        self.run: ChainRun = self.chain.run
+        self.occurrences: list = []  # the disruptions seen, for the KPIs and the report
         self.node_names = pa.array([n.name for n in nodes], pa.string())
         self.product = pa.array([chain.product], pa.string())
         h = scenario.horizon
@@ -100,8 +116,34 @@ class SupplyWorld:
         self.start_us = (start - EPOCH) // timedelta(microseconds=1)
         self.step_us = int(h.step.total_seconds() * 1_000_000)
 
-    def step(self, k: int, intensity: dict, campaign: dict) -> pa.RecordBatch:
+    def step(self, k: int, timeline) -> pa.RecordBatch:
+        """One period: this step's disruptions, then the chain kernel; one row per node."""
         n = len(self.node_names)
+        capacity, extra, lost = np.full(n, np.inf), np.zeros(n, dtype=np.int64), np.zeros(n)
+        factor = self.noise[k]
+        for o in timeline.active:
+            spec = o.spec
+            if o not in self.occurrences:
+                self.occurrences.append(o)
+            if isinstance(spec, DemandShock):
+                factor *= spec.multiplier
+                continue
+            i = self.index[spec.node]
+            if isinstance(spec, NodeOutage):
+                capacity[i] = 0.0
+                lost[i] = spec.stock_destroyed if k == o.start_step else 0.0
+            elif isinstance(spec, CapacityLoss):
+                capacity[i] = min(capacity[i], spec.capacity)
+            else:
+                extra[i] = max(extra[i], self.scenario.steps_in(spec.extra_delay))
+        for o in self.occurrences:  # panic buying's hangover, after the shock itself
+            spec = o.spec
+            hangover = isinstance(spec, DemandShock) and spec.hangover_duration is not None
+            if hangover and o.end_step <= k < o.end_step + self.scenario.steps_in(spec.hangover_duration):
+                factor *= spec.hangover
+        demand = self.chain.demand[:, k] * factor
+        self.chain.demand[:, k] = np.round(demand) if self.scenario.chain.demand.noise else demand
+        self.chain.week(k, capacity, extra, lost)
         r = self.run
         external = np.zeros(n)
         external[0] = r.incoming[0, k, 0]  # customer demand reaches the first node only
@@ -112,7 +154,7 @@ class SupplyWorld:
             pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), self.product),
             pa.array(external),
             *(pa.array(series[0, k]) for series in (r.orders, r.incoming, r.shipped, r.received)),
-            *(pa.array(series[0, k]) for series in (r.inventory, r.backlog, r.in_transit, r.cost)),
+            *(pa.array(series[0, k]) for series in (r.inventory, r.backlog, r.in_transit, r.lost, r.cost)),
         ]
         return pa.RecordBatch.from_arrays(columns, schema=TIMESERIES)
 
@@ -145,6 +187,7 @@ class SupplyWorld:
             }
         cost_by_node = {name: k["total_cost"] for name, k in per_node.items()}
         return {
+            "disruptions": [self._recovery(o) for o in self.occurrences],
             "nodes": per_node,
             "cost_by_node": cost_by_node,
             "team_cost": float(sum(cost_by_node.values())),
@@ -153,6 +196,29 @@ class SupplyWorld:
                 "mean_inventory": float(r.inventory[0].sum(axis=1).mean()),
                 "mean_backlog": float(r.backlog[0].sum(axis=1).mean()),
             },
+        }
+
+    def _recovery(self, occurrence) -> dict:
+        """What end customers felt: from the disruption's start (until the next one starts), the first
+        stretch in which the customer-facing node runs a backlog, its peak (`impact`), and the steps from
+        the start until it is cleared (`time_to_recover`; 0 when customers never noticed, None if it does
+        not clear before the next disruption or the end)."""
+        later = [o.start_step for o in self.occurrences if o.start_step > occurrence.start_step]
+        backlog = self.run.backlog[0, occurrence.start_step : min(later, default=None), 0]  # until the next
+        short = np.flatnonzero(backlog > 0)
+        recover, impact = 0, 0.0
+        if len(short):
+            clear = np.flatnonzero(backlog[short[0] :] == 0)
+            recover = int(short[0] + clear[0]) if len(clear) else None
+            impact = float(backlog[short[0] : None if recover is None else recover].max())
+        return {
+            "event": occurrence.event,
+            "kind": occurrence.kind,
+            "target": occurrence.target,
+            "start_step": occurrence.start_step,
+            "end_step": occurrence.end_step,
+            "impact": impact,
+            "time_to_recover": recover,
         }
 
     def report(self, path: Path, kpis: dict) -> dict[str, str]:
@@ -172,6 +238,8 @@ class SupplyWorld:
         axes[2].plot(r.incoming[0, :, 0], "k--", lw=1, label="customer demand")
         for ax, title in zip(axes, ("inventory", "backlog", "orders placed"), strict=True):
             ax.set_title(title, fontsize=10)
+            for o in self.occurrences:  # disruption periods shaded
+                ax.axvspan(o.start_step, o.end_step, color="0.85", zorder=0)
         axes[2].legend(fontsize=8)
         axes[2].set_xlabel("step")
         fig.tight_layout()

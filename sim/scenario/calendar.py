@@ -1,0 +1,32 @@
+"""The calendar's common part: when an event starts (a date, a step or a trigger) and for how long."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from sim.scenario.types import Name, Probability, Span, Spec
+
+
+class Trigger(Spec):
+    """Fire with a fixed probability in each step (drawn from the event's own stream)."""
+
+    probability_per_step: Probability
+    max_occurrences: Annotated[int, Field(ge=1, strict=True)] = 1
+
+
+class CalendarEvent(Spec):
+    """When an event happens: at `start` (a date or a step) or by `trigger`, for `duration`."""
+
+    name: Name
+    start: datetime | Annotated[int, Field(ge=0, strict=True)] | None = None
+    trigger: Trigger | None = None
+    duration: Span
+
+    @model_validator(mode="after")
+    def _one_way_to_start(self):
+        if (self.start is None) == (self.trigger is None):
+            raise ValueError("give exactly one of 'start' (a date or step) and 'trigger'")
+        return self

@@ -1,0 +1,109 @@
+"""Disruptions from the calendar act on the chain as declared, and stock stays accounted for."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.errors import ScenarioError
+from sim.runner import run_scenario
+from sim.scenario import load_scenario
+from tests.conftest import ROOT
+
+CHAIN = """\
+schema_version: 1
+name: disrupted
+domain: supply
+seed: 1
+horizon: {steps: 60, step: 1d, start: 2026-01-01}
+chain:
+  initial_flow: 10
+  fixed_orders: 0
+  demand: {kind: step, before: 10, after: 10, at: 0}
+  nodes:
+    - {name: store, initial_inventory: 60, mail_delay: 1, ship_delay: 2,
+       policy: {kind: order_up_to, cover: 6, forecast: {kind: moving_average, window: 3}}}
+    - {name: dc, initial_inventory: 80, mail_delay: 1, ship_delay: 2,
+       policy: {kind: order_up_to, cover: 6, forecast: {kind: moving_average, window: 3}}}
+events:
+EVENTS
+"""
+
+
+def run(tmp_path, write, events: str) -> tuple[pd.DataFrame, dict]:
+    scenario = load_scenario(write(CHAIN.replace("EVENTS", events)))
+    out = run_scenario(scenario, tmp_path / "run")
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    return ts, json.loads((out / "kpis.json").read_text())
+
+
+def node(ts, name):
+    return ts[ts.node == name].reset_index(drop=True)
+
+
+def assert_stock_accounted(ts, initial):
+    for name, start in initial.items():
+        rows = node(ts, name)
+        before = np.concatenate([[start], rows.inventory[:-1]])
+        assert np.allclose(rows.inventory, before + rows.received - rows.shipped - rows.lost)
+
+
+def test_outage_stops_shipping_and_destroys_stock(tmp_path, write):
+    events = "  - {kind: node_outage, name: fire, node: dc, start: 10, duration: 4, stock_destroyed: 0.5}"
+    ts, kpis = run(tmp_path, write, events)
+    dc = node(ts, "dc")
+    assert (dc.shipped[10:14] == 0).all() and (dc.shipped[14:20] > 0).any()
+    assert dc.lost[10] > 0 and dc.lost.drop(10).eq(0).all()
+    assert dc.lost[10] == pytest.approx(0.5 * dc.inventory[9])  # half the stock it started the day with
+    assert_stock_accounted(ts, {"store": 60, "dc": 80})
+    (fire,) = kpis["disruptions"]
+    assert (fire["event"], fire["start_step"], fire["end_step"]) == ("fire", 10, 14)
+
+
+def test_route_closure_delays_goods_sent_while_it_lasts(tmp_path, write):
+    events = "  - {kind: route_closure, name: canal, node: store, start: 10, duration: 6, extra_delay: 12d}"
+    ts, _ = run(tmp_path, write, events)
+    store, dc = node(ts, "store"), node(ts, "dc")
+    # shipped on days 10-15 arrives on days 24-29; nothing shipped later can arrive before day 18
+    assert (store.received[12:18] == 0).all()
+    assert store.received[24:30].sum() >= dc.shipped[10:16].sum()
+    assert_stock_accounted(ts, {"store": 60, "dc": 80})
+    # nothing is lost: what the DC shipped either arrived or is still on its way
+    initial_pipe = 10 * 2
+    assert dc.shipped.sum() + initial_pipe == pytest.approx(store.received.sum() + store.in_transit.iloc[-1])
+
+
+def test_demand_shock_and_its_hangover_scale_demand(tmp_path, write):
+    events = ("  - {kind: demand_shock, name: panic, start: 20, duration: 2, multiplier: 5, hangover: 0.5, "
+              "hangover_duration: 4}")  # fmt: skip
+    ts, kpis = run(tmp_path, write, events)
+    demand = node(ts, "store").demand
+    assert demand[:20].eq(10).all() and demand[20:22].eq(50).all() and demand[22:26].eq(5).all()
+    assert demand[26:].eq(10).all()
+    (panic,) = kpis["disruptions"]
+    assert panic["impact"] > 0 and panic["time_to_recover"] is not None
+
+
+def test_capacity_loss_caps_shipments(tmp_path, write):
+    events = "  - {kind: capacity_loss, name: strike, node: dc, start: 5, duration: 10, capacity: 4}"
+    ts, _ = run(tmp_path, write, events)
+    dc = node(ts, "dc")
+    assert (dc.shipped[5:15] <= 4).all() and (dc.shipped[5:15] == 4).any()
+
+
+def test_events_must_name_a_node_of_the_chain(write):
+    events = "  - {kind: node_outage, name: fire, node: warehouse, start: 10, duration: 4}"
+    with pytest.raises(ScenarioError, match=r"events.0.node: no node named 'warehouse' \(nodes: dc, store\)"):
+        load_scenario(write(CHAIN.replace("EVENTS", events)))
+
+
+def test_the_shipped_disruption_scenario_runs(tmp_path):
+    scenario = load_scenario(ROOT / "scenarios" / "supply_disruptions.yaml")
+    out = run_scenario(scenario, tmp_path / "run")
+    events = pd.read_parquet(out / "events.parquet")
+    assert list(events.event) == ["canal_closed", "panic_buying", "dc_fire"]
+    kpis = json.loads((out / "kpis.json").read_text())
+    assert [d["event"] for d in kpis["disruptions"]] == list(events.event)
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    assert_stock_accounted(ts, {"store": 1000, "regional_dc": 1500, "importer": 3000})
