@@ -30,6 +30,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def _seed(text: str) -> int:
     try:
         value = int(text)
@@ -41,7 +51,9 @@ def _seed(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="sim", description="Agent-based simulation of payments, fraud and AML.")
+    parser = _Parser(
+        prog="sim", description="Agent-based simulation of payments, fraud, AML and supply chains."
+    )
     parser.add_argument("--version", action="version", version=f"sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -57,6 +69,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="replace an existing run directory")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    stress = sub.add_parser("stress", help="run strategies x seeded replicates and compare their KPIs")
+    stress.add_argument("scenario", type=Path)
+    stress.add_argument("--replicates", type=_positive_int, default=10, help="seeded replicates per strategy")
+    stress.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
+                        help="values of a parameter to compare (repeatable; all combinations)")  # fmt: skip
+    stress.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
+    stress.add_argument("--out", type=Path, help="stress directory (default outputs/<name>-stress/<time>)")
+    stress.add_argument("--force", action="store_true", help="replace an existing stress directory")
+    stress.add_argument("--quiet", action="store_true", help="no progress bar")
+
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
@@ -68,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args)
+        if args.command == "stress":
+            return _stress(args)
         return _run(args)
     except ScenarioError as exc:
         for problem in exc.problems:
@@ -120,6 +144,29 @@ def _run(args) -> int:
         if progress:
             progress.close()
     print(f"seed {scenario.seed}", file=sys.stderr)
+    print(path)
+    return EXIT_OK
+
+
+def _stress(args) -> int:
+    from sim.runner import default_run_dir
+    from sim.scenario import load_scenario
+    from sim.stress import parse_vary, run_stress
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    vary = (
+        parse_vary(args.vary)
+        if args.vary
+        else {k: [str(v) for v in vs] for k, vs in scenario.strategies.items()}
+    )
+    out = args.out or Path("outputs") / f"{scenario.name}-stress" / default_run_dir(scenario).name
+    progress = None if args.quiet else _DelayedProgress(f"{scenario.name} stress")
+    try:
+        path = run_stress(args.scenario, args.replicates, vary, out, overrides=args.overrides,
+                          force=args.force, progress=progress)  # fmt: skip
+    finally:
+        if progress:
+            progress.close()
     print(path)
     return EXIT_OK
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
 from sim.scenario.calendar import CalendarEvent
 from sim.scenario.payments import TX_TYPES, Population
@@ -65,6 +65,15 @@ class _Scenario(Spec):
     parameters: dict[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_]\w*$")], Scalar] = Field(
         default_factory=dict
     )
+    strategies: dict[str, Annotated[list[Scalar], Field(min_length=1)]] = Field(default_factory=dict)
+    """Parameter values `sim stress` compares when not told otherwise (every combination)."""
+
+    @model_validator(mode="after")
+    def _strategies_vary_parameters(self):
+        unknown = sorted(set(self.strategies) - set(self.parameters))
+        if unknown:
+            raise ValueError(f"strategies vary undeclared parameters: {', '.join(unknown)}")
+        return self
 
     def step_of(self, when: datetime | int) -> int:
         """The step containing a date (or a step number given directly)."""

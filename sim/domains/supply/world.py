@@ -167,11 +167,9 @@ class SupplyWorld:
         holding = np.array([n.holding_cost for n in self.scenario.chain.nodes])
         per_node = {}
         for i, name in enumerate(self.node_names.to_pylist()):
-            incoming, shipped = r.incoming[0, :, i], r.shipped[0, :, i]
+            incoming = r.incoming[0, :, i]
             inventory, backlog = r.inventory[0, :, i], r.backlog[0, :, i]
-            backlog_before = backlog - incoming + shipped
-            on_hand_for_new = np.maximum(inventory + shipped - backlog_before, 0.0)
-            filled_at_once = np.minimum(incoming, on_hand_for_new)
+            filled_at_once = self._filled_at_once(i)
             holding_cost = float(holding[i] * inventory.sum())
             total = float(r.cost[0, :, i].sum())
             received_var = float(np.var(incoming))
@@ -197,6 +195,20 @@ class SupplyWorld:
                 "mean_backlog": float(r.backlog[0].sum(axis=1).mean()),
             },
         }
+
+    def _filled_at_once(self, i: int) -> np.ndarray:
+        """Per step, how much of the orders node i received it filled at once (older backlog first)."""
+        r = self.run
+        incoming, shipped = r.incoming[0, :, i], r.shipped[0, :, i]
+        backlog_before = r.backlog[0, :, i] - incoming + shipped
+        on_hand_for_new = np.maximum(r.inventory[0, :, i] + shipped - backlog_before, 0.0)
+        return np.minimum(incoming, on_hand_for_new)
+
+    def service_level(self) -> np.ndarray:
+        """Per step, the share of customer demand filled at once (1 when there was none)."""
+        demand = self.run.incoming[0, :, 0]
+        filled = self._filled_at_once(0)
+        return np.divide(filled, demand, out=np.ones_like(demand), where=demand > 0)
 
     def _recovery(self, occurrence) -> dict:
         """What end customers felt: from the disruption's start (until the next one starts), the first

@@ -1,0 +1,196 @@
+"""Stress tests: every combination of the varied parameters (a strategy) run for N seeded replicates.
+
+Replicate r of every strategy uses the same seed (common random numbers), so strategies are compared on
+the same demand draws and the same triggered events. Writes `stress.parquet` (a row per strategy x
+replicate with every numeric KPI), `summary.json` (per strategy and KPI: best, mean, worst, 5/50/95 %)
+and `report.html` with the risk band of service level over time and the strategies ranked.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from sim.engine.model import SimModel
+from sim.errors import Problem, ScenarioError
+from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
+from sim.records import TableWriter
+from sim.report import write_page
+from sim.scenario.load import load_scenario
+from sim.scenario.parameters import OVERRIDE_SOURCE
+
+LOWER_IS_BETTER = (
+    "cost",
+    "backlog",
+    "inventory",
+    "time_to_recover",
+    "impact",
+    "bullwhip",
+    "declined",
+    "lost",
+)
+Progress = Callable[[int, int], None]
+
+
+def parse_vary(items: Sequence[str]) -> dict[str, list[str]]:
+    """`NAME=v1,v2,...` options as {name: [values]} (values stay text: the scenario types them)."""
+    vary, problems = {}, []
+    for number, item in enumerate(items, start=1):
+        name, sep, values = item.partition("=")
+        options = [v.strip() for v in values.split(",") if v.strip()]
+        if not sep or not name.strip() or not options:
+            problems.append(Problem(OVERRIDE_SOURCE, number, item, "expected NAME=v1,v2,..."))
+        elif name.strip() in vary:
+            problems.append(Problem(OVERRIDE_SOURCE, number, name.strip(), "varied twice"))
+        else:
+            vary[name.strip()] = options
+    if problems:
+        raise ScenarioError(problems)
+    return vary
+
+
+def flatten(kpis: dict, prefix: str = "") -> dict[str, float]:
+    """Numeric KPIs as dotted names; lists of per-event records are keyed by their event's name."""
+    out: dict[str, float] = {}
+    for key, value in kpis.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    out.update(flatten(item, f"{name}.{item.get('event', i)}."))
+        elif isinstance(value, bool):
+            out[name] = float(value)
+        elif isinstance(value, int | float) or value is None:
+            out[name] = math.nan if value is None else float(value)
+    return out
+
+
+def run_stress(
+    path: str | Path,
+    replicates: int,
+    vary: dict[str, list[str]],
+    out: Path,
+    *,
+    overrides: Sequence[str] = (),
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Path:
+    """Run the sweep; returns the published stress directory."""
+    if replicates < 1:
+        raise ValueError("replicates must be at least 1")
+    base = load_scenario(path, overrides)  # validates the file (and the seed) before any work
+    names = list(vary)
+    strategies = list(itertools.product(*(vary[n] for n in names))) or [()]
+    scenarios = {}
+    for combo in strategies:  # every strategy validates before anything runs
+        sets = [*overrides, *(f"{n}={v}" for n, v in zip(names, combo, strict=True))]
+        scenarios[combo] = load_scenario(path, sets, seed=base.seed)
+    started = time.perf_counter()
+    run = RunDirectory(
+        out,
+        {"name": f"{base.name}-stress", "created": now_iso(), "versions": versions(), "seed": base.seed,
+         "replicates": replicates, "vary": vary, "scenario_file": str(path)},
+        force=force,
+    )  # fmt: skip
+    try:
+        rows, bands = [], {}
+        seeds = np.random.SeedSequence(base.seed).generate_state(replicates, np.uint64) >> np.uint64(1)
+        total, done = len(strategies) * replicates, 0
+        for combo, scenario in scenarios.items():
+            label = ", ".join(f"{n}={v}" for n, v in zip(names, combo, strict=True)) or "base"
+            service = []
+            for r, seed in enumerate(seeds):
+                model = SimModel(scenario.model_copy(update={"seed": int(seed)}))
+                try:
+                    while model.running:
+                        model.step()
+                    kpis = model.world.kpis(1.0)
+                    if hasattr(model.world, "service_level"):
+                        service.append(model.world.service_level())
+                finally:
+                    model.release()
+                rows.append({"strategy": label, **dict(zip(names, combo, strict=True)), "replicate": r,
+                             "seed": int(seed), **flatten(kpis)})  # fmt: skip
+                done += 1
+                if progress:
+                    progress(done, total)
+            if service:
+                bands[label] = np.quantile(np.array(service), [0.05, 0.5, 0.95], axis=0)
+        frame = pd.DataFrame(rows)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        writer = TableWriter(run.path / "stress.parquet", table.schema, "parquet", 1_000_000)
+        for batch in table.to_batches():
+            writer.write(batch)
+        run.add_file("stress", "stress.parquet", writer.close(), table.schema)
+        summary = summarise(frame)
+        write_json_atomic(run.path / "summary.json", summary)
+        run.add_file("summary", "summary.json")
+        for name, relative in _report(run.path, base, summary, bands).items():
+            run.add_file(name, relative)
+        return run.finish(finished=now_iso(), wall_seconds=round(time.perf_counter() - started, 3))
+    except BaseException:
+        run.abandon()
+        raise
+
+
+def summarise(frame: pd.DataFrame) -> dict:
+    """Per strategy and KPI: best, mean, worst and the 5/50/95 % quantiles; strategies ranked."""
+    kpis = [
+        c for c in frame.columns if c not in ("strategy", "replicate", "seed") and frame[c].dtype.kind == "f"
+    ]
+    strategies = {}
+    for label, group in frame.groupby("strategy", sort=False):
+        stats = {}
+        for kpi in kpis:
+            values = group[kpi].dropna()
+            if values.empty:
+                continue
+            low, mid, high = np.quantile(values, [0.05, 0.5, 0.95])
+            lower_better = any(word in kpi for word in LOWER_IS_BETTER)
+            best, worst = (values.min(), values.max()) if lower_better else (values.max(), values.min())
+            stats[kpi] = {"best": float(best), "mean": float(values.mean()), "worst": float(worst),
+                          "p5": float(low), "p50": float(mid), "p95": float(high)}  # fmt: skip
+        strategies[label] = stats
+    key = next((k for k in ("team_cost", "total.fill_rate") if k in kpis), kpis[0] if kpis else None)
+    ranking = []
+    if key is not None:
+        lower_better = any(word in key for word in LOWER_IS_BETTER)
+        ranking = sorted(strategies, key=lambda s: strategies[s].get(key, {}).get("mean", math.inf),
+                         reverse=not lower_better)  # fmt: skip
+    return {"ranked_by": key, "ranking": ranking, "strategies": strategies}
+
+
+def _report(path: Path, scenario, summary: dict, bands: dict) -> dict[str, str]:
+    written, figures = {}, {}
+    if bands:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(10, 4))
+        for i, (label, (low, mid, high)) in enumerate(bands.items()):
+            steps = np.arange(len(mid))
+            ax.fill_between(steps, low, high, color=f"C{i}", alpha=0.2)
+            ax.plot(steps, mid, color=f"C{i}", label=label)
+        ax.set_xlabel("step")
+        ax.set_ylabel("service level (5-95 % band)")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        (path / "figures").mkdir(exist_ok=True)
+        fig.savefig(path / "figures" / "service_band.png", dpi=80)
+        plt.close(fig)
+        written["figure_service_band"] = figures["Service level over time, per strategy"] = (
+            "figures/service_band.png"
+        )
+    written["report"] = write_page(path, scenario, summary, figures)
+    return written
