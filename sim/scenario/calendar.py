@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from sim.scenario.types import Name, Probability, Span, Spec
 
@@ -24,6 +24,16 @@ class CalendarEvent(Spec):
     start: datetime | Annotated[int, Field(ge=0, strict=True)] | None = None
     trigger: Trigger | None = None
     duration: Span
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _step_or_date(cls, value):
+        """A number is a step (never seconds since 1970): a whole number from 0 up."""
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if value < 0 or value != int(value):
+                raise ValueError("a start step must be a whole number from 0 up")
+            return int(value)
+        return value
 
     @model_validator(mode="after")
     def _one_way_to_start(self):

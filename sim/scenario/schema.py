@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
@@ -79,7 +79,10 @@ class _Scenario(Spec):
         """The step containing a date (or a step number given directly)."""
         if isinstance(when, int):
             return when
-        return int((when - self.horizon.start) // self.horizon.step)
+        start = self.horizon.start
+        if (when.tzinfo is None) != (start.tzinfo is None):  # naive dates are UTC
+            when, start = (d if d.tzinfo else d.replace(tzinfo=UTC) for d in (when, start))
+        return int((when - start) // self.horizon.step)
 
     def steps_in(self, span: timedelta | int) -> int:
         """Whole steps covering a duration (at least one)."""
