@@ -107,3 +107,24 @@ def test_the_shipped_disruption_scenario_runs(tmp_path):
     assert [d["event"] for d in kpis["disruptions"]] == list(events.event)
     ts = pd.read_parquet(out / "timeseries.parquet")
     assert_stock_accounted(ts, {"store": 1000, "regional_dc": 1500, "importer": 3000})
+
+
+def test_demand_has_its_weekday_pattern_yearly_wave_and_trend():
+    from datetime import datetime, timedelta
+
+    from sim.domains.supply.demand import expected_demand
+    from sim.scenario.supply import StepDemand
+
+    weekly = [1, 1, 1, 1, 1, 2, 0]  # busy Saturdays, closed on Sundays
+    spec = StepDemand(before=100, after=100, at=0, weekly=weekly)
+    days = expected_demand(spec, datetime(2026, 1, 5), timedelta(days=1), 14)  # from a Monday
+    assert (
+        days[5] == pytest.approx(200 / np.mean(weekly)) and days[6] == 0 and days.mean() == pytest.approx(100)
+    )
+    wave = StepDemand(before=100, after=100, at=0, yearly_amplitude=0.3, yearly_peak=355)
+    year = expected_demand(wave, datetime(2026, 1, 1), timedelta(days=1), 365)
+    assert year.argmax() in range(352, 358) and year.min() == pytest.approx(70, abs=0.1)
+    grow = StepDemand(before=100, after=100, at=0, trend=0.01)
+    assert expected_demand(grow, datetime(2026, 1, 1), timedelta(days=1), 3).tolist() == pytest.approx(
+        [100, 101, 102.01]
+    )

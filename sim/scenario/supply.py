@@ -112,14 +112,26 @@ class ChainNode(Spec):
 
 
 class StepDemand(Spec):
-    """Customer demand `before` per step, then `after` from step `at` on (the beer game: 4, then 8 at 4),
-    times an optional i.i.d. `noise` factor per step (a law with mean 1), rounded to whole units."""
+    """Customer demand per step: `before`, then `after` from step `at` on (the beer game: 4, then 8 at 4);
+    times a trend (1 + `trend`) ** step, weekday weights (`weekly`, Monday first, mean 1), a yearly wave
+    1 + `yearly_amplitude` cos(2 pi (day of year - `yearly_peak`) / 365.25), and an optional i.i.d.
+    `noise` factor (a law with mean 1), then rounded to whole units when noisy."""
 
     kind: Literal["step"] = "step"
     before: NonNegative = 4.0
     after: NonNegative = 8.0
     at: Annotated[int, Field(ge=0, strict=True)] = 4
+    trend: Annotated[float, Field(gt=-1, le=1)] = 0.0
+    weekly: Annotated[list[NonNegative], Field(min_length=7, max_length=7)] | None = None
+    yearly_amplitude: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    yearly_peak: Annotated[int, Field(ge=1, le=366, strict=True)] = 355  # just before Christmas
     noise: KernelDist | None = None
+
+    @model_validator(mode="after")
+    def _weekly_has_mass(self):
+        if self.weekly is not None and sum(self.weekly) <= 0:
+            raise ValueError("'weekly' needs at least one positive weight")
+        return self
 
 
 class SerialChain(Spec):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from sim.domains.supply.demand import expected_demand
 from sim.domains.supply.serial import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, Chain, ChainRun
 from sim.report import write_page
 from sim.rng import Streams
@@ -89,7 +90,7 @@ class SupplyWorld:
         nodes = chain.nodes
         steps = scenario.horizon.steps
         d = chain.demand
-        demand = np.where(np.arange(steps) < d.at, d.before, d.after) * scale
+        demand = expected_demand(d, scenario.horizon.start, scenario.horizon.step, steps) * scale
         self.noise = np.ones(steps)
         if d.noise is not None:
             self.noise = d.noise.sample(streams.generator("supply.demand"), steps)
