@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
 from sim.scenario import load_scenario
-from tests.conftest import small_scenario
+from tests.conftest import ROOT, small_scenario
 
 
 def problems_of(path, overrides=()):
@@ -179,7 +179,13 @@ def _paths(node, prefix=()):
             yield from _paths(value, (*prefix, i))
 
 
-_ALL_PATHS = [p for p in _paths(_VALID) if p]
+# fuzz bases: the small payments world, a card world with typologies, a supply chain with disruptions
+_BASES = [
+    _VALID,
+    yaml.safe_load((ROOT / "scenarios" / "card_payments.yaml").read_text()),
+    yaml.safe_load((ROOT / "scenarios" / "supply_disruptions.yaml").read_text()),
+]
+_ALL_PATHS = [(i, p) for i, base in enumerate(_BASES) for p in _paths(base) if p]
 
 
 def _mutate(data, path, value):
@@ -193,11 +199,12 @@ def _mutate(data, path, value):
     return data
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(path=st.sampled_from(_ALL_PATHS), value=_leaves)
-def test_fuzzed_scenarios_fail_cleanly(write, path, value):
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=st.sampled_from(_ALL_PATHS), value=_leaves)
+def test_fuzzed_scenarios_fail_cleanly(write, where, value):
     """Any field replaced by arbitrary data: a Scenario or a located ScenarioError, nothing else."""
-    text = yaml.safe_dump(_mutate(_VALID, path, value), allow_unicode=True)
+    base, path = where
+    text = yaml.safe_dump(_mutate(_BASES[base], path, value), allow_unicode=True)
     file = write(text, "fuzz.yaml")
     try:
         load_scenario(file)

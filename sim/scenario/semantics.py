@@ -47,11 +47,12 @@ def check_references(body: dict) -> list[tuple[tuple, str]]:
     chain = body.get("chain")
     if _text(body, "domain") == "supply" and isinstance(chain, dict) and isinstance(events, list):
         nodes = chain.get("nodes")
-        names = {n.get("name") for n in nodes if isinstance(n, dict)} if isinstance(nodes, list) else set()
+        nodes = nodes if isinstance(nodes, list) else []
+        names = {_text(n, "name") for n in nodes if isinstance(n, dict)} - {None}
         for i, event in enumerate(events):
             node = event.get("node") if isinstance(event, dict) else None
             if isinstance(node, str) and node not in names:
-                known = ", ".join(sorted(n for n in names if isinstance(n, str))) or "none"
+                known = ", ".join(sorted(names)) or "none"
                 problems.append((("events", i, "node"), f"no node named {node!r} (nodes: {known})"))
     if isinstance(events, list):
         names: set[str] = set()
