@@ -235,7 +235,7 @@ def test_payments_typology_errors_point_at_the_field(write):
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     report = str(info.value)
-    assert "populations.bad_ring.typology: typology must be one of account_takeover" in report
+    assert "populations.bad_ring.typology: must be one of account_takeover" in report
     assert "populations.dirty.accounts: population 'merchants' has role 'merchant'" in report
     assert "populations.dirty.size: give [low, high] with low <= high" in report
     fixed = text.replace(", size: [5, 2]", "").replace("accounts: merchants", "accounts: customers")

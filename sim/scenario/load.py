@@ -83,8 +83,11 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
                 missing = "domain" not in body
                 error = {**error, "type": "missing"} if missing else {**error, "msg": DOMAIN_ERROR}
                 loc = ("domain",)
-            if error["type"] == "typology":  # pydantic names the role's tag: point at the field instead
-                loc = (*loc[:-1], "typology")
+            if error["type"].startswith("unknown_"):  # an unknown tag: point at the tag's own field
+                path = _doc_path(body, loc)
+                if path and not _present(body, path):
+                    path = path[:-1]  # a union's label, not the user's field
+                loc = (*path, error["type"].removeprefix("unknown_"))
             if _doc_path(body, loc) not in unresolved:
                 at(loc, _message(error), origins)
     for path, message in check_references(body):
@@ -117,6 +120,18 @@ def _message(error: dict) -> str:
         if len(shown) <= 60:
             message += f" (got {shown})"
     return message
+
+
+def _present(data: Any, path: Sequence) -> bool:
+    node = data
+    for step in path:
+        if (isinstance(node, dict) and step in node) or (
+            isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+        ):
+            node = node[step]
+        else:
+            return False
+    return True
 
 
 def _doc_path(data: Any, loc: Sequence) -> tuple:

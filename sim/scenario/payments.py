@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal, get_args
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Field, model_validator
 
 from sim.dists import Constant, Dist, Gamma, KernelDist, LogNormal, Uniform
-from sim.scenario.types import Count, IntRange, Name, NonNegative, Rate, Share, Span, Spec
+from sim.scenario.types import Count, IntRange, Name, NonNegative, Rate, Share, Span, Spec, tagged_union
 
 TxType = Literal["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]
 AmlTypology = Literal[
@@ -175,26 +175,17 @@ class BustOut(_Fraud):
 FRAUD_CLASSES = (AccountTakeover, AppScam, CardTheft, CardTesting, BustOut)
 
 
-def _typology(value) -> str | None:
-    """A fraudster's typology, account takeover when not given (PaySim's one typology)."""
-    if isinstance(value, dict):
-        typology = value.get("typology", "account_takeover")
-        return typology if typology in FRAUD_TYPES else None
-    return getattr(value, "typology", None)
-
-
-Fraudsters = Annotated[
-    Annotated[AccountTakeover, Tag("account_takeover")]
-    | Annotated[AppScam, Tag("app_scam")]
-    | Annotated[CardTheft, Tag("card_theft")]
-    | Annotated[CardTesting, Tag("card_testing")]
-    | Annotated[BustOut, Tag("bust_out")],
-    Discriminator(
-        _typology,
-        custom_error_type="typology",
-        custom_error_message=f"typology must be one of {', '.join(FRAUD_TYPES)}",
-    ),
-]
+Fraudsters = tagged_union(
+    "typology",
+    "account_takeover",  # PaySim's one typology
+    {
+        "account_takeover": AccountTakeover,
+        "app_scam": AppScam,
+        "card_theft": CardTheft,
+        "card_testing": CardTesting,
+        "bust_out": BustOut,
+    },
+)
 
 
 class Launderers(Spec):

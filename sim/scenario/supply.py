@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Field, model_validator
 
 from sim.dists import KernelDist
 from sim.scenario.calendar import CalendarEvent
-from sim.scenario.types import Name, NonNegative, Span, Spec
+from sim.scenario.types import Name, NonNegative, Span, Spec, tagged_union
 
 Weeks = Annotated[int, Field(ge=1, le=1000, strict=True)]
 
@@ -77,28 +77,11 @@ class Periodic(Spec):
     Q: NonNegative
 
 
-POLICY_KINDS = ("sterman", "order_up_to", "s_S", "R_Q", "T_Q")
-
-
-def _policy_kind(value) -> str | None:
-    """A policy's kind, Sterman's rule when not given (the beer game's)."""
-    if isinstance(value, dict):
-        return value.get("kind", "sterman")
-    return getattr(value, "kind", None)
-
-
-Policy = Annotated[
-    Annotated[Sterman, Tag("sterman")]
-    | Annotated[OrderUpTo, Tag("order_up_to")]
-    | Annotated[MinMax, Tag("s_S")]
-    | Annotated[ReorderPoint, Tag("R_Q")]
-    | Annotated[Periodic, Tag("T_Q")],
-    Discriminator(
-        _policy_kind,
-        custom_error_type="policy",
-        custom_error_message=f"kind must be one of {', '.join(POLICY_KINDS)}",
-    ),
-]
+Policy = tagged_union(
+    "kind",
+    "sterman",  # the beer game's rule
+    {"sterman": Sterman, "order_up_to": OrderUpTo, "s_S": MinMax, "R_Q": ReorderPoint, "T_Q": Periodic},
+)
 
 
 class ChainNode(Spec):

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Union
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainSerializer,
     StringConstraints,
+    Tag,
 )
 
 from sim.scenario.durations import format_duration, parse_duration
@@ -52,3 +54,24 @@ IntRange = Annotated[tuple[SmallInt, SmallInt], BeforeValidator(_as_range), Afte
 
 class Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def tagged_union(field: str, default: str, members: dict[str, type]):
+    """A union chosen by its `field` (`default` when absent, so files stay short); an unknown tag is
+    reported as one problem at that field (`unknown_<field>`), not as one per member."""
+
+    def pick(value):
+        if isinstance(value, dict):
+            tag = value.get(field, default)
+            return tag if isinstance(tag, str) and tag in members else None
+        return getattr(value, field, None)
+
+    union = Union[tuple(Annotated[cls, Tag(tag)] for tag, cls in members.items())]  # noqa: UP007
+    return Annotated[
+        union,
+        Discriminator(
+            pick,
+            custom_error_type=f"unknown_{field}",
+            custom_error_message=f"must be one of {', '.join(members)}",
+        ),
+    ]
