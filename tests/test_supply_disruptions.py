@@ -128,3 +128,30 @@ def test_demand_has_its_weekday_pattern_yearly_wave_and_trend():
     assert expected_demand(grow, datetime(2026, 1, 1), timedelta(days=1), 3).tolist() == pytest.approx(
         [100, 101, 102.01]
     )
+
+
+def test_a_chained_recovery_starts_when_the_failure_ends(tmp_path, write):
+    events = (
+        "  - {kind: node_outage, name: fire, node: dc, trigger: {probability_per_step: 0.2}, duration: 4}\n"
+        "  - {kind: capacity_loss, name: rebuild, node: dc, after: fire, duration: 6, capacity: 5}"
+    )
+    scenario = load_scenario(write(CHAIN.replace("EVENTS", events)))
+    out = run_scenario(scenario, tmp_path / "run")
+    occurred = pd.read_parquet(out / "events.parquet").set_index("event")
+    assert occurred.loc["rebuild", "start_step"] == occurred.loc["fire", "end_step"]
+    dc = node(pd.read_parquet(out / "timeseries.parquet"), "dc")
+    start, end = occurred.loc["rebuild", ["start_step", "end_step"]]
+    assert (dc.shipped[start:end] <= 5).all()
+
+
+def test_chains_must_name_an_event_and_must_not_loop(write):
+    events = (
+        "  - {kind: node_outage, name: a, node: dc, after: b, duration: 4}\n"
+        "  - {kind: node_outage, name: b, node: dc, after: a, duration: 4}\n"
+        "  - {kind: node_outage, name: c, node: dc, after: nothing, duration: 4}"
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(CHAIN.replace("EVENTS", events)))
+    report = str(info.value)
+    assert report.count("wait for each other in a loop") == 2
+    assert "events.2.after: no event named 'nothing' (events: a, b, c)" in report

@@ -1,10 +1,10 @@
 """The scenario's event calendar as SimPy processes on a clock measured in steps.
 
-Each event is a process that waits for its start (a fixed step, or a per-step probability drawn from the
-event's own stream), is active for its duration, then ends. An event names its `target` (a population,
-a node) and an `intensity` (a rate multiplier, a demand multiplier, ...); worlds read the active ones.
-The model advances the clock to each step before running that step's kernels, so an event starting at
-step k affects step k, and one lasting d steps affects steps k .. k+d-1.
+Each event is a process that waits for its start (a fixed step, a per-step probability drawn from the
+event's own stream, or the end of another event), is active for its duration, then ends. An event
+names its `target` (a population, a node) and an `intensity` (a rate or demand multiplier, ...); worlds
+read the active ones. The model advances the clock to each step before running that step's kernels, so
+an event starting at step k affects step k, and one lasting d steps affects steps k .. k+d-1.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ class Timeline:
         self.streams = streams
         self.occurrences: list[Occurrence] = []
         self._active: dict[str, list[Occurrence]] = {}
+        self._ended = {event.name: self.env.event() for event in scenario.events}  # first end of each
         for event in scenario.events:
             self.env.process(self._run(event))
 
@@ -73,6 +74,11 @@ class Timeline:
             yield self.env.timeout(sc.step_of(event.start))
             yield from self._occur(event, duration)
             return
+        if event.after is not None:  # a chain: this one begins when that one ends
+            yield self._ended[event.after]
+            if self.env.now < sc.horizon.steps:
+                yield from self._occur(event, duration)
+            return
         fired = 0
         while fired < event.trigger.max_occurrences and self.env.now < sc.horizon.steps:
             draw = self.streams.generator(f"events.{event.name}", int(self.env.now)).random()
@@ -98,3 +104,5 @@ class Timeline:
         self._active.setdefault(event.target, []).append(occurrence)
         yield self.env.timeout(duration)
         self._active[event.target].remove(occurrence)
+        if not self._ended[event.name].triggered:
+            self._ended[event.name].succeed()

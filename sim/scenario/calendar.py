@@ -18,11 +18,13 @@ class Trigger(Spec):
 
 
 class CalendarEvent(Spec):
-    """When an event happens: at `start` (a date or a step) or by `trigger`, for `duration`."""
+    """When an event happens: at `start` (a date or a step), by `trigger`, or `after` another event ends
+    (a chain: failure, then recovery), for `duration`."""
 
     name: Name
     start: datetime | Annotated[int, Field(ge=0, strict=True)] | None = None
     trigger: Trigger | None = None
+    after: Name | None = None
     duration: Span
 
     @field_validator("start", mode="before")
@@ -37,6 +39,8 @@ class CalendarEvent(Spec):
 
     @model_validator(mode="after")
     def _one_way_to_start(self):
-        if (self.start is None) == (self.trigger is None):
-            raise ValueError("give exactly one of 'start' (a date or step) and 'trigger'")
+        if sum(x is not None for x in (self.start, self.trigger, self.after)) != 1:
+            raise ValueError("give exactly one of 'start' (a date or step), 'trigger' and 'after'")
+        if self.after == self.name:
+            raise ValueError("an event cannot start after itself")
         return self

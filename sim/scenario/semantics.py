@@ -55,6 +55,7 @@ def check_references(body: dict) -> list[tuple[tuple, str]]:
                 known = ", ".join(sorted(names)) or "none"
                 problems.append((("events", i, "node"), f"no node named {node!r} (nodes: {known})"))
     if isinstance(events, list):
+        _check_chains(events, problems)
         names: set[str] = set()
         for i, event in enumerate(events):
             if not isinstance(event, dict):
@@ -71,6 +72,25 @@ def check_references(body: dict) -> list[tuple[tuple, str]]:
                 if problem:
                     problems.append((("events", i, "population"), problem))
     return problems
+
+
+def _check_chains(events: list, problems: list) -> None:
+    """`after` must name another event, and chains must not loop (they would never start)."""
+    after = {_text(e, "name"): _text(e, "after") for e in events if isinstance(e, dict) and _text(e, "name")}
+    for i, event in enumerate(events):
+        target = _text(event, "after") if isinstance(event, dict) else None
+        if target is None:
+            continue
+        if target not in after:
+            known = ", ".join(sorted(after)) or "none"
+            problems.append((("events", i, "after"), f"no event named {target!r} (events: {known})"))
+            continue
+        seen, node = {_text(event, "name")}, target
+        while node is not None and node not in seen:
+            seen.add(node)
+            node = after.get(node)
+        if node is not None:
+            problems.append((("events", i, "after"), "events that wait for each other in a loop never start"))
 
 
 def _text(mapping: dict, key: str) -> str | None:
