@@ -55,6 +55,8 @@ EVENTS = pa.schema(
         ("end", pa.timestamp("us")),
         ("target", pa.string()),
         ("intensity", pa.float64()),
+        ("source", pa.string()),  # flows: who sends (an order's placer is `target`'s customer)
+        ("quantity", pa.float64()),  # flows: units ordered or shipped
     ]
 )
 

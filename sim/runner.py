@@ -132,22 +132,18 @@ def _plain(fmt: str) -> str:
 
 
 def _events_table(model: SimModel) -> pa.Table:
+    """The calendar's occurrences, then any flows the world logs (a supply chain's orders and
+    shipments), in time order."""
     world = model.world
-    rows = model.timeline.occurrences
-
-    def us(step: int) -> int:
-        return world.start_us + step * world.step_us
-
-    columns = [
-        [o.event for o in rows],
-        [o.kind for o in rows],
-        [o.campaign_id for o in rows],
-        [o.start_step for o in rows],
-        [o.end_step for o in rows],
-        [us(o.start_step) for o in rows],
-        [us(o.end_step) for o in rows],
-        [o.target for o in rows],
-        [o.intensity for o in rows],
-    ]
-    arrays = [pa.array(c, type=f.type) for c, f in zip(columns, EVENTS, strict=True)]
-    return pa.Table.from_arrays(arrays, schema=EVENTS)
+    rows = [
+        {"event": o.event, "kind": o.kind, "campaign_id": o.campaign_id, "start_step": o.start_step,
+         "end_step": o.end_step, "target": o.target, "intensity": o.intensity}
+        for o in model.timeline.occurrences
+    ]  # fmt: skip
+    rows += getattr(world, "flows", [])
+    rows.sort(key=lambda r: r["start_step"])  # stable: the calendar first within a step
+    for row in rows:
+        row["start"] = world.start_us + row["start_step"] * world.step_us
+        row["end"] = world.start_us + row["end_step"] * world.step_us
+    columns = {f.name: pa.array([r.get(f.name) for r in rows], type=f.type) for f in EVENTS}
+    return pa.Table.from_pydict(columns, schema=EVENTS)

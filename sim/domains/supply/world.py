@@ -110,6 +110,8 @@ class SupplyWorld:
         )
         self.run: ChainRun = self.chain.run
         self.occurrences: list = []  # the disruptions seen, for the KPIs and the report
+        self.flows: list[dict] = []  # every order and shipment, for the events table
+        self.names = [n.name for n in nodes]
         self.node_names = pa.array([n.name for n in nodes], pa.string())
         self.product = pa.array([chain.product], pa.string())
         h = scenario.horizon
@@ -145,6 +147,7 @@ class SupplyWorld:
         demand = self.chain.demand[:, k] * factor
         self.chain.demand[:, k] = np.round(demand) if self.scenario.chain.demand.noise else demand
         self.chain.week(k, capacity, extra, lost)
+        self._log_flows(k, extra)
         r = self.run
         external = np.zeros(n)
         external[0] = r.incoming[0, k, 0]  # customer demand reaches the first node only
@@ -158,6 +161,29 @@ class SupplyWorld:
             *(pa.array(series[0, k]) for series in (r.inventory, r.backlog, r.in_transit, r.lost, r.cost)),
         ]
         return pa.RecordBatch.from_arrays(columns, schema=TIMESERIES)
+
+    def _log_flows(self, k: int, extra: np.ndarray) -> None:
+        """This step's orders (reaching the supplier after the mail delay) and shipments (arriving after
+        the shipping delay plus any detour); the last node's supplier is the `source`."""
+        r, nodes = self.run, self.scenario.chain.nodes
+        for i, node in enumerate(nodes):
+            supplier = self.names[i + 1] if i + 1 < len(nodes) else "source"
+            if r.orders[0, k, i] > 0:
+                self.flows.append({"event": f"order:{node.name}", "kind": "order", "start_step": k,
+                                   "end_step": k + node.mail_delay, "target": supplier, "source": node.name,
+                                   "quantity": float(r.orders[0, k, i])})  # fmt: skip
+            # what the supplier put on the way to this node this step arrives after its delay
+            sent = r.shipped[0, k, i + 1] if i + 1 < len(nodes) else self._production(k)
+            if sent > 0:
+                self.flows.append({"event": f"shipment:{node.name}", "kind": "shipment", "start_step": k,
+                                   "end_step": k + node.ship_delay + int(extra[i]), "target": node.name,
+                                   "source": supplier, "quantity": float(sent)})  # fmt: skip
+
+    def _production(self, k: int) -> float:
+        """What the source ships to the last node at step k: that node's order from `mail_delay` ago."""
+        last = self.scenario.chain.nodes[-1]
+        placed = k - last.mail_delay
+        return float(self.run.orders[0, placed, -1]) if placed >= 0 else self.scenario.chain.initial_flow
 
     def tables(self) -> dict:
         return {}
