@@ -175,3 +175,46 @@ def test_events_log_every_order_and_shipment_and_shipments_arrive_as_logged(tmp_
         received = node(ts, name).received
         for t in range(2, 60):  # after the initial pipeline has arrived
             assert received[t] == arriving.get((name, t), 0.0), (name, t)
+
+
+TREE = """\
+schema_version: 1
+name: tree
+domain: supply
+seed: 3
+horizon: {steps: 60, step: 1d, start: 2026-01-01}
+chain:
+  initial_flow: 10
+  fixed_orders: 0
+  demand: {kind: step, before: 10, after: 10, at: 0}
+  nodes:
+    - {name: north, supplier: dc, initial_inventory: 40, mail_delay: 1, ship_delay: 2,
+       policy: {kind: order_up_to, cover: 5, forecast: {kind: moving_average, window: 3}}}
+    - {name: south, supplier: dc, initial_inventory: 40, mail_delay: 1, ship_delay: 3,
+       demand: {kind: step, before: 30, after: 30, at: 0},
+       policy: {kind: order_up_to, cover: 6, forecast: {kind: moving_average, window: 3}}}
+    - {name: dc, supplier: source, initial_inventory: 100, mail_delay: 1, ship_delay: 5,
+       policy: {kind: s_S, s: 150, S: 400}}
+events:
+  - {kind: node_outage, name: dc_down, node: dc, start: 20, duration: 5}
+"""
+
+
+def test_a_distribution_tree_serves_each_store_and_shares_shortages(tmp_path, write):
+    scenario = load_scenario(write(TREE))
+    assert scenario.chain.suppliers() == [2, 2, -1]
+    out = run_scenario(scenario, tmp_path / "run")
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    log = pd.read_parquet(out / "events.parquet")
+    north, south, dc = node(ts, "north"), node(ts, "south"), node(ts, "dc")
+    assert north.demand.eq(10).all() and south.demand.eq(30).all() and dc.demand.eq(0).all()
+    assert_stock_accounted(ts, {"north": 40, "south": 40, "dc": 100})
+    # the DC's shipments are exactly what its two stores were sent; each store gets its share
+    shipments = log[(log.kind == "shipment") & (log.source == "dc")]
+    sent = shipments.groupby("start_step").quantity.sum().reindex(range(60), fill_value=0.0)
+    assert np.allclose(sent.to_numpy(), dc.shipped.to_numpy())
+    assert (dc.shipped[20:25] == 0).all()
+    after = shipments[shipments.start_step.between(25, 30)]
+    assert set(after.target) == {"north", "south"}  # both stores are served once the DC is back
+    # stores order what they sell: south (3x the demand) receives about 3x what north does
+    assert 2 < south.received[30:].sum() / north.received[30:].sum() < 4

@@ -84,16 +84,6 @@ Policy = tagged_union(
 )
 
 
-class ChainNode(Spec):
-    name: Name
-    initial_inventory: NonNegative = 12.0
-    mail_delay: Weeks = 2  # weeks before its order reaches the supplier (last node: production request)
-    ship_delay: Weeks = 2  # weeks goods travel from the supplier (last node: production)
-    holding_cost: NonNegative = 0.5  # per unit on hand per step
-    backlog_cost: NonNegative = 1.0  # per unit backlogged per step
-    policy: Policy = Sterman()
-
-
 class StepDemand(Spec):
     """Customer demand per step: `before`, then `after` from step `at` on (the beer game: 4, then 8 at 4);
     times a trend (1 + `trend`) ** step, weekday weights (`weekly`, Monday first, mean 1), a yearly wave
@@ -117,6 +107,22 @@ class StepDemand(Spec):
         return self
 
 
+class ChainNode(Spec):
+    """A stocking node. It orders from `supplier` (default: the next node listed; the last listed orders
+    from the unlimited source; `source` says so explicitly) and may face its own customers' `demand`
+    (default: the chain's `demand` if no node orders from it, none otherwise)."""
+
+    name: Name
+    supplier: Name | None = None
+    demand: StepDemand | None = None
+    initial_inventory: NonNegative = 12.0
+    mail_delay: Weeks = 2  # weeks before its order reaches the supplier (last node: production request)
+    ship_delay: Weeks = 2  # weeks goods travel from the supplier (last node: production)
+    holding_cost: NonNegative = 0.5  # per unit on hand per step
+    backlog_cost: NonNegative = 1.0  # per unit backlogged per step
+    policy: Policy = Sterman()
+
+
 class SerialChain(Spec):
     product: Name = "product"
     nodes: Annotated[list[ChainNode], Field(min_length=1, max_length=100)]
@@ -125,11 +131,38 @@ class SerialChain(Spec):
     demand: StepDemand = StepDemand()
 
     @model_validator(mode="after")
-    def _unique_names(self):
+    def _a_tree(self):
         names = [n.name for n in self.nodes]
         if len(set(names)) != len(names):
             raise ValueError("node names must be unique")
+        for node in self.nodes:
+            if node.supplier not in (None, "source", *names) or node.supplier == node.name:
+                raise ValueError(f"node {node.name!r}: supplier must be another node or 'source'")
+        supplier = self.suppliers()
+        for i in range(len(names)):  # following suppliers must reach the source
+            seen, j = set(), i
+            while j >= 0:
+                if j in seen:
+                    raise ValueError("suppliers form a loop: some node must order from 'source'")
+                seen.add(j)
+                j = supplier[j]
         return self
+
+    def suppliers(self) -> list[int]:
+        """Each node's supplier as an index (-1: the source)."""
+        index = {n.name: i for i, n in enumerate(self.nodes)}
+        out = []
+        for i, node in enumerate(self.nodes):
+            if node.supplier is None:
+                out.append(i + 1 if i + 1 < len(self.nodes) else -1)
+            else:
+                out.append(-1 if node.supplier == "source" else index[node.supplier])
+        return out
+
+    def demands(self) -> list[StepDemand | None]:
+        """Each node's customers' demand: its own, or the chain's if no node orders from it."""
+        supplied = set(self.suppliers())
+        return [n.demand or (self.demand if i not in supplied else None) for i, n in enumerate(self.nodes)]
 
 
 class SupplyOutputs(Spec):

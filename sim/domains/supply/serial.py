@@ -46,35 +46,37 @@ def _policy_order(kind, position, forecast, t, cover, safety, reorder, target, q
 
 @numba.njit(cache=True, nogil=True)
 def chain_week(
-    t, demand, theta, alpha_s, beta, s_prime, policy, window, cover, safety, reorder, target, quantity,
-    period, mail_delay, ship_delay, initial_flow, fixed_weeks, holding_cost, backlog_cost,
+    t, demand, supplier, theta, alpha_s, beta, s_prime, policy, window, cover, safety, reorder, target,
+    quantity, period, mail_delay, ship_delay, initial_flow, fixed_weeks, holding_cost, backlog_cost,
     capacity, extra_delay, lost_share,
-    inv, back, expected, mail, pipe, history,
-    orders, incoming_orders, inventory, backlog, shipped, received, in_transit, lost, cost,
+    inv, ext_back, owed, expected, mail, pipe, history,
+    orders, incoming_orders, inventory, backlog, shipped, received, in_transit, lost, cost, external,
 ):  # fmt: skip
-    """Advance R replicates of an N-node chain by week t (state arrays are updated in place).
+    """Advance R replicates of an N-node supply tree by week t (state arrays are updated in place).
 
-    demand [R] this week; theta, alpha_s, beta, s_prime [R, N] (Sterman's rule; theta also smooths
-    forecasts); per node [N]: policy, window (moving-average length; 0 = exponential smoothing with
-    weight theta), cover and safety (ORDER_UP_TO: up to cover x forecast + safety), reorder and target
-    (S_S: at or below `reorder`, up to `target`), reorder and quantity (R_Q: enough lots of `quantity` to
-    exceed `reorder`), period and quantity (T_Q: `quantity` every `period` weeks), mail_delay, ship_delay
-    (node N-1's are its production request and production), costs. Disruptions this week, per node:
-    `capacity` (most it can ship; inf when normal, 0 in an outage), `extra_delay` (weeks added to goods
-    sent to it), `lost_share` (share of its stock destroyed as the week starts).
-    State [R, N, ...]: on hand, backlog, forecast, mail (orders reaching the supplier in j + 1 weeks),
-    pipe (goods arriving in j + 1 weeks), history (recent orders received, a ring).
-    Outputs [R, T, N] at t: orders placed, orders received (customer demand at node 0), inventory and
-    backlog after shipping, shipped downstream, received into inventory, on the way in, destroyed, cost.
+    demand [R, N] this week (customers' demand at each node); supplier [N] (the node each orders from,
+    -1 for the unlimited source; a chain is i -> i + 1); theta, alpha_s, beta, s_prime [R, N] (Sterman's
+    rule; theta also smooths forecasts); per node [N]: policy, window (moving-average length; 0 =
+    exponential smoothing with weight theta), cover and safety (ORDER_UP_TO: up to cover x forecast +
+    safety), reorder and target (S_S: at or below `reorder`, up to `target`), reorder and quantity (R_Q:
+    enough lots of `quantity` to exceed `reorder`), period and quantity (T_Q: `quantity` every `period`
+    weeks), mail_delay and ship_delay (from the source: production request and production), costs.
+    Disruptions this week, per node: `capacity` (most it can ship; inf when normal, 0 in an outage),
+    `extra_delay` (weeks added to goods sent to it), `lost_share` (share of its stock destroyed as the
+    week starts). A node short of stock shares what it has among its claimants (its customers' demand
+    and each customer node's order plus what it already owes them) in proportion to their claims.
+    State [R, N, ...]: on hand, backlog to customers, what its supplier owes it, forecast, mail (orders
+    reaching the supplier in j + 1 weeks), pipe (goods arriving in j + 1 weeks), history (recent orders
+    received, a ring). Outputs [R, T, N] at t: orders placed, orders received (all claims: customers'
+    and customer nodes'), inventory and backlog after shipping, shipped, received into inventory, on
+    the way in, destroyed, cost, and customers' demand filled at once (`external`).
     Orders in the first `fixed_weeks` weeks are the initial flow (the board's warm-up); the inventory
     position is on hand - backlog + supply line (everything ordered and not yet received).
     """
     replicates, nodes = s_prime.shape
-    last = nodes - 1
     slots = pipe.shape[2]
     for r in range(replicates):
-        incoming = np.empty(nodes)
-        production = mail[r, last, 0]  # the last node's request reaching the source this week
+        arriving = np.empty(nodes)  # each node's order reaching its supplier this week
         for i in range(nodes):
             destroyed = inv[r, i] * lost_share[i]
             inv[r, i] -= destroyed
@@ -84,46 +86,77 @@ def chain_week(
             received[r, t, i] = arrived
             pipe[r, i, : slots - 1] = pipe[r, i, 1:].copy()
             pipe[r, i, slots - 1] = 0.0
-            incoming[i] = demand[r] if i == 0 else mail[r, i - 1, 0]
-            incoming_orders[r, t, i] = incoming[i]
-        for i in range(nodes):  # the mail moves once every supplier has read this week's orders
+            arriving[i] = mail[r, i, 0]
             mail[r, i, : mail_delay[i] - 1] = mail[r, i, 1 : mail_delay[i]].copy()
             mail[r, i, mail_delay[i] - 1] = 0.0
+        incoming = demand[r].copy()
+        for c in range(nodes):
+            if supplier[c] >= 0:
+                incoming[supplier[c]] += arriving[c]
+        for j in range(nodes):
+            claims = ext_back[r, j] + demand[r, j]
+            for c in range(nodes):
+                if supplier[c] == j:
+                    claims += owed[r, c] + arriving[c]
+            available = min(inv[r, j], capacity[j])
+            left = min(available, claims)  # what j ships in all; the last claimant gets the remainder
+            share = left / claims if claims > 0 else 0.0
+            want = ext_back[r, j] + demand[r, j]
+            ship = min(want * share, left)
+            external[r, t, j] = min(demand[r, j], max(ship - ext_back[r, j], 0.0))
+            ext_back[r, j] = want - ship
+            left -= ship
+            sent = ship
+            for c in range(nodes):
+                if supplier[c] == j:
+                    want = owed[r, c] + arriving[c]
+                    ship = min(want * share, left)
+                    owed[r, c] = want - ship
+                    left -= ship
+                    sent += ship
+                    pipe[r, c, ship_delay[c] + extra_delay[c] - 1] += ship
+            if left > 0.0:  # rounding: the remainder goes to whoever still waits
+                for c in range(nodes):
+                    if supplier[c] == j and owed[r, c] > 0.0 and left > 0.0:
+                        extra = min(owed[r, c], left)
+                        owed[r, c] -= extra
+                        left -= extra
+                        sent += extra
+                        pipe[r, c, ship_delay[c] + extra_delay[c] - 1] += extra
+            inv[r, j] -= sent
+            shipped[r, t, j] = sent
+        for c in range(nodes):
+            if supplier[c] < 0:  # the source ships whatever it is asked
+                pipe[r, c, ship_delay[c] + extra_delay[c] - 1] += arriving[c]
         for i in range(nodes):
-            want = back[r, i] + incoming[i]
-            ship = min(inv[r, i], want, capacity[i])
-            inv[r, i] -= ship
-            back[r, i] = want - ship
-            shipped[r, t, i] = ship
-            if i > 0:
-                pipe[r, i - 1, ship_delay[i - 1] + extra_delay[i - 1] - 1] += ship
-        pipe[r, last, ship_delay[last] + extra_delay[last] - 1] += production  # the source ships all
-        for i in range(nodes):
+            owing = ext_back[r, i]
+            for c in range(nodes):
+                if supplier[c] == i:
+                    owing += owed[r, c]
+            incoming_orders[r, t, i] = incoming[i]
             inventory[r, t, i] = inv[r, i]
-            backlog[r, t, i] = back[r, i]
+            backlog[r, t, i] = owing
             in_transit[r, t, i] = pipe[r, i].sum()
-            cost[r, t, i] = holding_cost[i] * inv[r, i] + backlog_cost[i] * back[r, i]
+            cost[r, t, i] = holding_cost[i] * inv[r, i] + backlog_cost[i] * owing
         for i in range(nodes):
             if window[i] > 0:
                 history[r, i, t % window[i]] = incoming[i]
                 expected[r, i] = history[r, i, : window[i]].mean()
             else:
                 expected[r, i] = theta[r, i] * incoming[i] + (1.0 - theta[r, i]) * expected[r, i]
-            supply_line = pipe[r, i].sum()
+            supply_line = pipe[r, i].sum() + owed[r, i]
             for j in range(mail_delay[i] - 1):
                 supply_line += mail[r, i, j]
-            if i + 1 < nodes:
-                supply_line += back[r, i + 1]
+            net = inv[r, i] - backlog[r, t, i]
             if t < fixed_weeks:
                 order = initial_flow
             elif policy[i] == STERMAN:
-                gap = s_prime[r, i] - (inv[r, i] - back[r, i]) - beta[r, i] * supply_line
+                gap = s_prime[r, i] - net - beta[r, i] * supply_line
                 order = _round_order(expected[r, i] + alpha_s[r, i] * gap)
             else:
-                position = inv[r, i] - back[r, i] + supply_line
                 order = _round_order(
-                    _policy_order(policy[i], position, expected[r, i], t - fixed_weeks, cover[i], safety[i],
-                                  reorder[i], target[i], quantity[i], period[i])
+                    _policy_order(policy[i], net + supply_line, expected[r, i], t - fixed_weeks, cover[i],
+                                  safety[i], reorder[i], target[i], quantity[i], period[i])
                 )  # fmt: skip
             orders[r, t, i] = order
             mail[r, i, mail_delay[i] - 1] = order
@@ -137,7 +170,8 @@ class ChainState:
                  window, max_extra_delay: int = 0):  # fmt: skip
         nodes = len(mail_delay)
         self.inv = np.tile(np.asarray(initial_inventory, dtype=np.float64), (replicates, 1))
-        self.back = np.zeros((replicates, nodes))
+        self.ext_back = np.zeros((replicates, nodes))
+        self.owed = np.zeros((replicates, nodes))
         self.expected = np.full((replicates, nodes), float(initial_flow))
         self.mail = np.zeros((replicates, nodes, max(mail_delay)))
         self.pipe = np.zeros((replicates, nodes, max(ship_delay) + max_extra_delay))
@@ -147,7 +181,7 @@ class ChainState:
             self.pipe[:, i, : ship_delay[i]] = initial_flow
 
     def arrays(self) -> tuple:
-        return self.inv, self.back, self.expected, self.mail, self.pipe, self.history
+        return self.inv, self.ext_back, self.owed, self.expected, self.mail, self.pipe, self.history
 
 
 @dataclass(frozen=True)
@@ -163,6 +197,7 @@ class ChainRun:
     in_transit: np.ndarray
     lost: np.ndarray
     cost: np.ndarray
+    external: np.ndarray  # customers' demand filled at once
 
     @property
     def cost_by_node(self) -> np.ndarray:
@@ -174,19 +209,28 @@ class ChainRun:
 
 
 class Chain:
-    """A chain's parameters broadcast for the kernel: demand to [R, T], Sterman's parameters to [R, N],
-    everything else to [N]; `week(t, ...)` advances every replicate by one week into `run`."""
+    """A supply tree's parameters broadcast for the kernel and its state; `week(t, ...)` advances every
+    replicate by one week into `run`. `demand` is [T] or [R, T] for node 0 (a chain's customer end), or
+    [R, T, N] per node; `supplier` defaults to a chain (node i orders from i + 1, the last from the
+    source); Sterman's parameters broadcast to [R, N], everything else to [N]."""
 
     def __init__(self, demand, theta, alpha_s, beta, s_prime, mail_delay, ship_delay, initial_inventory,
                  initial_flow, fixed_weeks, holding_cost, backlog_cost, policy=STERMAN, window=0, cover=0.0,
-                 safety=0.0, reorder=0.0, target=0.0, quantity=1.0, period=1, max_extra_delay=0):  # fmt: skip
+                 safety=0.0, reorder=0.0, target=0.0, quantity=1.0, period=1, max_extra_delay=0,
+                 supplier=None):  # fmt: skip
         nodes = len(np.atleast_1d(mail_delay))
+        demand = np.asarray(demand, dtype=np.float64)
         shapes = [np.shape(x) for x in (theta, alpha_s, beta, s_prime)]
-        demand_rows = np.shape(demand)[0] if np.ndim(demand) == 2 else 1
+        demand_rows = demand.shape[0] if demand.ndim >= 2 else 1
         self.replicates = r = max([demand_rows] + [s[0] for s in shapes if len(s) == 2])
-        self.weeks = weeks = np.shape(demand)[-1]
         self.nodes = nodes
-        self.demand = np.broadcast_to(np.asarray(demand, dtype=np.float64), (r, weeks)).copy()
+        if demand.ndim < 3:  # customers only at node 0
+            self.weeks = weeks = demand.shape[-1]
+            self.demand = np.zeros((r, weeks, nodes))
+            self.demand[:, :, 0] = np.broadcast_to(demand, (r, weeks))
+        else:
+            self.weeks = weeks = demand.shape[1]
+            self.demand = np.broadcast_to(demand, (r, weeks, nodes)).copy()
 
         def per_replicate(value) -> np.ndarray:
             return np.broadcast_to(np.asarray(value, dtype=np.float64), (r, nodes)).copy()
@@ -194,27 +238,27 @@ class Chain:
         def per_node(value, dtype=np.float64) -> np.ndarray:
             return np.broadcast_to(np.asarray(value, dtype=dtype), (nodes,)).copy()
 
+        chain = np.append(np.arange(1, nodes), -1)
+        self.supplier = chain if supplier is None else per_node(supplier, np.int64)
         self.params = (
-            per_replicate(theta), per_replicate(alpha_s), per_replicate(beta), per_replicate(s_prime),
-            per_node(policy, np.int64), per_node(window, np.int64), per_node(cover), per_node(safety),
-            per_node(reorder), per_node(target), per_node(quantity), per_node(period, np.int64),
-            per_node(mail_delay, np.int64), per_node(ship_delay, np.int64), float(initial_flow),
-            int(fixed_weeks), per_node(holding_cost), per_node(backlog_cost),
+            self.supplier, per_replicate(theta), per_replicate(alpha_s), per_replicate(beta),
+            per_replicate(s_prime), per_node(policy, np.int64), per_node(window, np.int64), per_node(cover),
+            per_node(safety), per_node(reorder), per_node(target), per_node(quantity),
+            per_node(period, np.int64), per_node(mail_delay, np.int64), per_node(ship_delay, np.int64),
+            float(initial_flow), int(fixed_weeks), per_node(holding_cost), per_node(backlog_cost),
         )  # fmt: skip
         self.state = ChainState(
             r, per_node(initial_inventory), float(initial_flow), per_node(mail_delay, int),
             per_node(ship_delay, int), per_node(window, int), max_extra_delay,
         )  # fmt: skip
-        self.run = ChainRun(*(np.zeros((r, weeks, nodes)) for _ in range(9)))
+        self.run = ChainRun(*(np.zeros((r, weeks, nodes)) for _ in range(10)))
         self.normal = (np.full(nodes, np.inf), np.zeros(nodes, dtype=np.int64), np.zeros(nodes))
 
-    def week(
-        self, t: int, capacity=None, extra_delay=None, lost_share=None, demand_factor: float = 1.0
-    ) -> None:
-        """Advance one week, with this week's disruptions (None: none of that kind)."""
+    def week(self, t: int, capacity=None, extra_delay=None, lost_share=None) -> None:
+        """Advance one week (demand: `self.demand[:, t]`) with its disruptions (None: none of that kind)."""
         normal = self.normal
         chain_week(
-            t, self.demand[:, t] * demand_factor, *self.params,
+            t, self.demand[:, t], *self.params,
             normal[0] if capacity is None else capacity, normal[1] if extra_delay is None else extra_delay,
             normal[2] if lost_share is None else lost_share,
             *self.state.arrays(), *vars(self.run).values(),

@@ -89,15 +89,22 @@ class SupplyWorld:
         chain = scenario.chain
         nodes = chain.nodes
         steps = scenario.horizon.steps
-        d = chain.demand
-        demand = expected_demand(d, scenario.horizon.start, scenario.horizon.step, steps) * scale
-        self.noise = np.ones(steps)
-        if d.noise is not None:
-            self.noise = d.noise.sample(streams.generator("supply.demand"), steps)
+        h = scenario.horizon
+        demand = np.zeros((1, steps, len(nodes)))
+        self.noise = np.ones((steps, len(nodes)))
+        self.noisy = np.zeros(len(nodes), dtype=bool)
+        for i, spec in enumerate(chain.demands()):
+            if spec is not None:
+                demand[0, :, i] = expected_demand(spec, h.start, h.step, steps) * scale
+                if spec.noise is not None:
+                    self.noise[:, i] = spec.noise.sample(streams.generator("supply.demand", i), steps)
+                    self.noisy[i] = True
+        self.customers = np.flatnonzero(demand[0].sum(axis=0) > 0)  # nodes facing customers
         self.index = {n.name: i for i, n in enumerate(nodes)}
         detours = [scenario.steps_in(e.extra_delay) for e in scenario.events if isinstance(e, RouteClosure)]
         self.chain = Chain(
-            demand[None, :],
+            demand,
+            supplier=chain.suppliers(),
             mail_delay=[n.mail_delay for n in nodes],
             ship_delay=[n.ship_delay for n in nodes],
             initial_inventory=[n.initial_inventory * scale for n in nodes],
@@ -112,6 +119,7 @@ class SupplyWorld:
         self.occurrences: list = []  # the disruptions seen, for the KPIs and the report
         self.flows: list[dict] = []  # every order and shipment, for the events table
         self.names = [n.name for n in nodes]
+        self.supplier = chain.suppliers()
         self.node_names = pa.array([n.name for n in nodes], pa.string())
         self.product = pa.array([chain.product], pa.string())
         h = scenario.horizon
@@ -123,7 +131,7 @@ class SupplyWorld:
         """One period: this step's disruptions, then the chain kernel; one row per node."""
         n = len(self.node_names)
         capacity, extra, lost = np.full(n, np.inf), np.zeros(n, dtype=np.int64), np.zeros(n)
-        factor = self.noise[k]
+        factor = 1.0
         for o in timeline.active:
             spec = o.spec
             if o not in self.occurrences:
@@ -144,13 +152,12 @@ class SupplyWorld:
             hangover = isinstance(spec, DemandShock) and spec.hangover_duration is not None
             if hangover and o.end_step <= k < o.end_step + self.scenario.steps_in(spec.hangover_duration):
                 factor *= spec.hangover
-        demand = self.chain.demand[:, k] * factor
-        self.chain.demand[:, k] = np.round(demand) if self.scenario.chain.demand.noise else demand
+        demand = self.chain.demand[:, k] * factor * self.noise[k]
+        self.chain.demand[:, k] = np.where(self.noisy, np.round(demand), demand)
         self.chain.week(k, capacity, extra, lost)
         self._log_flows(k, extra)
         r = self.run
-        external = np.zeros(n)
-        external[0] = r.incoming[0, k, 0]  # customer demand reaches the first node only
+        external = self.chain.demand[0, k]  # customers' demand at each node
         columns = [
             pa.array(np.full(n, k, dtype=np.int32)),
             pa.array(np.full(n, self.start_us + k * self.step_us), pa.timestamp("us")),
@@ -167,23 +174,19 @@ class SupplyWorld:
         the shipping delay plus any detour); the last node's supplier is the `source`."""
         r, nodes = self.run, self.scenario.chain.nodes
         for i, node in enumerate(nodes):
-            supplier = self.names[i + 1] if i + 1 < len(nodes) else "source"
+            j = self.supplier[i]
+            supplier = self.names[j] if j >= 0 else "source"
             if r.orders[0, k, i] > 0:
                 self.flows.append({"event": f"order:{node.name}", "kind": "order", "start_step": k,
                                    "end_step": k + node.mail_delay, "target": supplier, "source": node.name,
                                    "quantity": float(r.orders[0, k, i])})  # fmt: skip
-            # what the supplier put on the way to this node this step arrives after its delay
-            sent = r.shipped[0, k, i + 1] if i + 1 < len(nodes) else self._production(k)
-            if sent > 0:
+            # goods put on the way to this node this step (its pipeline's growth plus what arrived)
+            before = r.in_transit[0, k - 1, i] if k else self.scenario.chain.initial_flow * node.ship_delay
+            sent = r.in_transit[0, k, i] - before + r.received[0, k, i]
+            if sent > 1e-9:
                 self.flows.append({"event": f"shipment:{node.name}", "kind": "shipment", "start_step": k,
                                    "end_step": k + node.ship_delay + int(extra[i]), "target": node.name,
                                    "source": supplier, "quantity": float(sent)})  # fmt: skip
-
-    def _production(self, k: int) -> float:
-        """What the source ships to the last node at step k: that node's order from `mail_delay` ago."""
-        last = self.scenario.chain.nodes[-1]
-        placed = k - last.mail_delay
-        return float(self.run.orders[0, placed, -1]) if placed >= 0 else self.scenario.chain.initial_flow
 
     def tables(self) -> dict:
         return {}
@@ -217,7 +220,7 @@ class SupplyWorld:
             "cost_by_node": cost_by_node,
             "team_cost": float(sum(cost_by_node.values())),
             "total": {
-                "fill_rate": per_node[next(iter(per_node))]["fill_rate"],  # what the end customer sees
+                "fill_rate": float(self.run.external[0].sum() / max(self.chain.demand[0].sum(), 1e-12)),
                 "mean_inventory": float(r.inventory[0].sum(axis=1).mean()),
                 "mean_backlog": float(r.backlog[0].sum(axis=1).mean()),
             },
@@ -232,18 +235,19 @@ class SupplyWorld:
         return np.minimum(incoming, on_hand_for_new)
 
     def service_level(self) -> np.ndarray:
-        """Per step, the share of customer demand filled at once (1 when there was none)."""
-        demand = self.run.incoming[0, :, 0]
-        filled = self._filled_at_once(0)
+        """Per step, the share of customers' demand (at every node facing customers) filled at once."""
+        demand = self.chain.demand[0].sum(axis=1)
+        filled = self.run.external[0].sum(axis=1)
         return np.divide(filled, demand, out=np.ones_like(demand), where=demand > 0)
 
     def _recovery(self, occurrence) -> dict:
         """What end customers felt: from the disruption's start (until the next one starts), the first
-        stretch in which the customer-facing node runs a backlog, its peak (`impact`), and the steps from
+        stretch in which the nodes facing customers run a backlog, its peak (`impact`), and the steps from
         the start until it is cleared (`time_to_recover`; 0 when customers never noticed, None if it does
         not clear before the next disruption or the end)."""
         later = [o.start_step for o in self.occurrences if o.start_step > occurrence.start_step]
-        backlog = self.run.backlog[0, occurrence.start_step : min(later, default=None), 0]  # until the next
+        stop = min(later, default=None)  # until the next disruption starts
+        backlog = self.run.backlog[0, occurrence.start_step : stop][:, self.customers].sum(axis=1)
         short = np.flatnonzero(backlog > 0)
         recover, impact = 0, 0.0
         if len(short):
@@ -274,7 +278,7 @@ class SupplyWorld:
             axes[0].plot(r.inventory[0, :, i], label=name)
             axes[1].plot(r.backlog[0, :, i], label=name)
             axes[2].plot(r.orders[0, :, i], label=name)
-        axes[2].plot(r.incoming[0, :, 0], "k--", lw=1, label="customer demand")
+        axes[2].plot(self.chain.demand[0].sum(axis=1), "k--", lw=1, label="customer demand")
         for ax, title in zip(axes, ("inventory", "backlog", "orders placed"), strict=True):
             ax.set_title(title, fontsize=10)
             for o in self.occurrences:  # disruption periods shaded
