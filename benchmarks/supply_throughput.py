@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.domains.supply.serial import beer_game
+from sim.domains.supply.chain import beer_game
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Supply-chain scenarios (domain `supply`): a serial chain of stocking nodes, its demand and policies.
+"""Supply-chain scenarios (domain `supply`): a chain or distribution tree of stocking nodes, demand, policies.
 
 The chain is listed from the customer-facing node upstream; the last node orders from an unlimited
 source (a factory's production). Defaults are the beer game board (Sterman 1989; Edali & Yasarcan 2014).

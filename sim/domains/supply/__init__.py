@@ -1,1 +1,1 @@
-"""Supply chains: serial and networked inventory systems under ordering policies and disruptions."""
+"""Supply chains and distribution trees under ordering policies and disruptions."""

@@ -1,8 +1,6 @@
-"""The supply world: a serial chain stepped period by period, one `timeseries` row per node and step.
-
-Without disruptions the chain's future depends only on its demand, so the kernel runs the whole horizon
-once at build time and each step hands out its rows; the Mesa facade and the outputs stay the same as
-for any world.
+"""The supply world: a chain or distribution tree stepped period by period, one `timeseries` row per node
+and step. Each step reads the calendar's active disruptions, turns them into the kernel's capacities,
+detours, losses and demand factors, advances the kernel one period and logs orders and shipments.
 """
 
 from __future__ import annotations
@@ -13,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from sim.domains.supply.chain import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, Chain, ChainRun
 from sim.domains.supply.demand import expected_demand
-from sim.domains.supply.serial import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, Chain, ChainRun
 from sim.report import write_page
 from sim.rng import Streams
 from sim.scenario.schema import SupplyScenario

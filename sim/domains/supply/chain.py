@@ -1,12 +1,14 @@
-"""A serial supply chain (the beer game's board) for many replicates at once, as one Numba kernel.
+"""Supply chains and distribution trees (the beer game's board among them) for many replicates at once,
+as one Numba kernel.
 
-Node 0 faces customer demand, node i orders from node i + 1, and the last node orders from an unlimited
-source (a factory's production). Each week, in this order (Sterman 1989; the exact board timing of
-Edali & Yasarcan 2014):
+Each node orders from one supplier: by default node i from node i + 1 and the last from an unlimited
+source (a factory's production); a tree names each node's supplier. Customers' demand may reach any
+node. Each week, in this order (Sterman 1989; the exact board timing of Edali & Yasarcan 2014):
 
 1. the shipment due this week joins inventory, and every pipeline moves one slot;
-2. the order due this week arrives (customer demand at node 0, the mail from downstream elsewhere);
-3. a node ships what it can of its backlog plus that order; the rest waits as backlog;
+2. the orders due this week arrive (customers' demand, and the mail from customer nodes);
+3. a node ships what it can of its backlog plus those orders (short, it shares in proportion to the
+   claims); the rest waits as backlog;
 4. costs are charged on the inventory and backlog left;
 5. each node decides its order, which reaches its supplier after `mail_delay` weeks; what the supplier
    ships travels `ship_delay` weeks. The source ships whatever it is asked.
