@@ -48,16 +48,17 @@ def _policy_order(kind, position, forecast, t, cover, safety, reorder, target, q
 
 @numba.njit(cache=True, nogil=True)
 def chain_week(
-    t, demand, supplier, theta, alpha_s, beta, s_prime, policy, window, cover, safety, reorder, target,
-    quantity, period, mail_delay, ship_delay, initial_flow, fixed_weeks, holding_cost, backlog_cost,
-    capacity, extra_delay, lost_share,
+    t, demand, supplier, child_start, children, theta, alpha_s, beta, s_prime, policy, window, cover,
+    safety, reorder, target, quantity, period, mail_delay, ship_delay, initial_flow, fixed_weeks,
+    holding_cost, backlog_cost, capacity, extra_delay, lost_share,
     inv, ext_back, owed, expected, mail, pipe, history,
     orders, incoming_orders, inventory, backlog, shipped, received, in_transit, lost, cost, external,
 ):  # fmt: skip
     """Advance R replicates of an N-node supply tree by week t (state arrays are updated in place).
 
     demand [R, N] this week (customers' demand at each node); supplier [N] (the node each orders from,
-    -1 for the unlimited source; a chain is i -> i + 1); theta, alpha_s, beta, s_prime [R, N] (Sterman's
+    -1 for the unlimited source; a chain is i -> i + 1) and, for each node j, its customer nodes
+    children[child_start[j] : child_start[j + 1]]; theta, alpha_s, beta, s_prime [R, N] (Sterman's
     rule; theta also smooths forecasts); per node [N]: policy, window (moving-average length; 0 =
     exponential smoothing with weight theta), cover and safety (ORDER_UP_TO: up to cover x forecast +
     safety), reorder and target (S_S: at or below `reorder`, up to `target`), reorder and quantity (R_Q:
@@ -97,9 +98,8 @@ def chain_week(
                 incoming[supplier[c]] += arriving[c]
         for j in range(nodes):
             claims = ext_back[r, j] + demand[r, j]
-            for c in range(nodes):
-                if supplier[c] == j:
-                    claims += owed[r, c] + arriving[c]
+            for c in children[child_start[j] : child_start[j + 1]]:
+                claims += owed[r, c] + arriving[c]
             available = min(inv[r, j], capacity[j])
             left = min(available, claims)  # what j ships in all; the last claimant gets the remainder
             share = left / claims if claims > 0 else 0.0
@@ -109,17 +109,16 @@ def chain_week(
             ext_back[r, j] = want - ship
             left -= ship
             sent = ship
-            for c in range(nodes):
-                if supplier[c] == j:
-                    want = owed[r, c] + arriving[c]
-                    ship = min(want * share, left)
-                    owed[r, c] = want - ship
-                    left -= ship
-                    sent += ship
-                    pipe[r, c, ship_delay[c] + extra_delay[c] - 1] += ship
+            for c in children[child_start[j] : child_start[j + 1]]:
+                want = owed[r, c] + arriving[c]
+                ship = min(want * share, left)
+                owed[r, c] = want - ship
+                left -= ship
+                sent += ship
+                pipe[r, c, ship_delay[c] + extra_delay[c] - 1] += ship
             if left > 0.0:  # rounding: the remainder goes to whoever still waits
-                for c in range(nodes):
-                    if supplier[c] == j and owed[r, c] > 0.0 and left > 0.0:
+                for c in children[child_start[j] : child_start[j + 1]]:
+                    if owed[r, c] > 0.0 and left > 0.0:
                         extra = min(owed[r, c], left)
                         owed[r, c] -= extra
                         left -= extra
@@ -132,9 +131,8 @@ def chain_week(
                 pipe[r, c, ship_delay[c] + extra_delay[c] - 1] += arriving[c]
         for i in range(nodes):
             owing = ext_back[r, i]
-            for c in range(nodes):
-                if supplier[c] == i:
-                    owing += owed[r, c]
+            for c in children[child_start[i] : child_start[i + 1]]:
+                owing += owed[r, c]
             incoming_orders[r, t, i] = incoming[i]
             inventory[r, t, i] = inv[r, i]
             backlog[r, t, i] = owing
@@ -242,12 +240,16 @@ class Chain:
 
         chain = np.append(np.arange(1, nodes), -1)
         self.supplier = chain if supplier is None else per_node(supplier, np.int64)
+        order = np.argsort(self.supplier, kind="stable")  # customer nodes grouped by their supplier
+        children = order[self.supplier[order] >= 0]
+        child_start = np.searchsorted(self.supplier[children], np.arange(nodes + 1))
         self.params = (
-            self.supplier, per_replicate(theta), per_replicate(alpha_s), per_replicate(beta),
-            per_replicate(s_prime), per_node(policy, np.int64), per_node(window, np.int64), per_node(cover),
-            per_node(safety), per_node(reorder), per_node(target), per_node(quantity),
-            per_node(period, np.int64), per_node(mail_delay, np.int64), per_node(ship_delay, np.int64),
-            float(initial_flow), int(fixed_weeks), per_node(holding_cost), per_node(backlog_cost),
+            self.supplier, child_start.astype(np.int64), children.astype(np.int64),
+            per_replicate(theta), per_replicate(alpha_s), per_replicate(beta), per_replicate(s_prime),
+            per_node(policy, np.int64), per_node(window, np.int64), per_node(cover), per_node(safety),
+            per_node(reorder), per_node(target), per_node(quantity), per_node(period, np.int64),
+            per_node(mail_delay, np.int64), per_node(ship_delay, np.int64), float(initial_flow),
+            int(fixed_weeks), per_node(holding_cost), per_node(backlog_cost),
         )  # fmt: skip
         self.state = ChainState(
             r, per_node(initial_inventory), float(initial_flow), per_node(mail_delay, int),
