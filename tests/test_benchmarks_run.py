@@ -9,7 +9,7 @@ from tests.conftest import ROOT
 
 SCRIPTS = {
     "engine_overhead.py": ["--customers", "2000", "--steps", "5"],
-    "supply_throughput.py": ["--replicates", "500"],
+    "supply_throughput.py": ["--replicates", "500", "--nodes", "30", "--days", "20"],
     "payments_throughput.py": ["--scale", "0.002", "--mesa-scale", "0.0005", "--mesa-steps", "3",
                                "--rss-rows", "20000"],
 }  # fmt: skip
