@@ -100,9 +100,10 @@ class SupplyWorld:
         self.customers = np.flatnonzero(demand[0].sum(axis=0) > 0)  # nodes facing customers
         self.index = {n.name: i for i, n in enumerate(nodes)}
         detours = [scenario.steps_in(e.extra_delay) for e in scenario.events if isinstance(e, RouteClosure)]
+        self.supplier = chain.suppliers()
         self.chain = Chain(
             demand,
-            supplier=chain.suppliers(),
+            supplier=self.supplier,
             mail_delay=[n.mail_delay for n in nodes],
             ship_delay=[n.ship_delay for n in nodes],
             initial_inventory=[n.initial_inventory * scale for n in nodes],
@@ -117,10 +118,8 @@ class SupplyWorld:
         self.occurrences: list = []  # the disruptions seen, for the KPIs and the report
         self.flows: list[dict] = []  # every order and shipment, for the events table
         self.names = [n.name for n in nodes]
-        self.supplier = chain.suppliers()
-        self.node_names = pa.array([n.name for n in nodes], pa.string())
+        self.node_names = pa.array(self.names, pa.string())
         self.product = pa.array([chain.product], pa.string())
-        h = scenario.horizon
         start = h.start if h.start.tzinfo else h.start.replace(tzinfo=UTC)
         self.start_us = (start - EPOCH) // timedelta(microseconds=1)
         self.step_us = int(h.step.total_seconds() * 1_000_000)
