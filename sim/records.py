@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from sim.errors import SimError
 
 CATEGORY = pa.dictionary(pa.int8(), pa.string())  # few distinct strings: small, fast, categorical
+NAME = pa.dictionary(pa.int32(), pa.string())  # names that may be many (supply nodes)
 
 TRANSACTIONS = pa.schema(
     [
@@ -41,6 +42,37 @@ TRANSACTIONS = pa.schema(
         ("typology", CATEGORY),
         ("pattern_id", pa.int64()),
         ("category", CATEGORY),
+    ]
+)
+
+PATTERNS = pa.schema(
+    [
+        ("pattern_id", pa.int64()),
+        ("kind", pa.string()),
+        ("typology", pa.string()),
+        ("account", pa.int64()),
+        ("member_role", pa.string()),
+        ("campaign_id", pa.int64()),
+        ("start", pa.timestamp("us")),
+    ]
+)
+
+TIMESERIES = pa.schema(
+    [
+        ("t", pa.int32()),
+        ("date", pa.timestamp("us")),
+        ("node", NAME),
+        ("product", NAME),
+        ("demand", pa.float64()),
+        ("orders_placed", pa.float64()),
+        ("orders_received", pa.float64()),
+        ("shipped", pa.float64()),
+        ("received", pa.float64()),
+        ("inventory", pa.float64()),
+        ("backlog", pa.float64()),
+        ("in_transit", pa.float64()),
+        ("lost", pa.float64()),
+        ("cost", pa.float64()),
     ]
 )
 

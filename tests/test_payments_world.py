@@ -32,7 +32,7 @@ def test_money_is_conserved_and_flows_explain_every_balance(small):
     # replay: each account's closing balance is its opening balance plus its recorded flows
     ok = ~tx.declined
     sign_origin = np.where(tx.type == "CASH_IN", 1.0, -1.0)
-    index = {acc: i for i, acc in enumerate(world.account_id)}
+    index = {acc: i for i, acc in enumerate(world.accounts.account_id)}
     delta = np.zeros(world.accounts.n)
     np.add.at(delta, tx.origin[ok].map(index).to_numpy(), (sign_origin * tx.amount)[ok].to_numpy())
     np.add.at(delta, tx.dest[ok].map(index).to_numpy(), (-sign_origin * tx.amount)[ok].to_numpy())
@@ -109,9 +109,9 @@ def test_ids_do_not_reveal_roles(write):
     model, _ = run_model(write(small_scenario(customers=3000)))
     world = model.world
     blocks = world.accounts.blocks
-    mules = world.account_id[blocks["mules"].start : blocks["mules"].stop]
-    merchants = world.account_id[blocks["merchants"].start : blocks["merchants"].stop]
-    everyone = np.sort(world.account_id)
+    mules = world.accounts.account_id[blocks["mules"].start : blocks["mules"].stop]
+    merchants = world.accounts.account_id[blocks["merchants"].start : blocks["merchants"].stop]
+    everyone = np.sort(world.accounts.account_id)
     # the special accounts are scattered through the id range, not a block at either end
     for special in (mules, merchants):
         ranks = np.searchsorted(everyone, special) / len(everyone)
@@ -169,7 +169,7 @@ def test_each_customer_transacts_in_proportion_to_its_rate(write):
     rates = world.accounts.rate_per_day[c.start : c.stop]
     exposure = world.activity.day_share.sum()
     legit = tx[~tx.is_fraud]
-    index = {acc: i - c.start for i, acc in enumerate(world.account_id) if c.start <= i < c.stop}
+    index = {acc: i - c.start for i, acc in enumerate(world.accounts.account_id) if c.start <= i < c.stop}
     counts = np.bincount(legit.origin.map(index).dropna().astype(int), minlength=c.size)
     quartile = np.searchsorted(np.quantile(rates, [0.25, 0.5, 0.75]), rates)
     for q in range(4):

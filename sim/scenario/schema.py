@@ -29,6 +29,16 @@ class Horizon(Spec):
     step: Duration = timedelta(hours=1)
     start: datetime = datetime(2026, 1, 1)
 
+    @property
+    def start_us(self) -> int:
+        """The start as microseconds since 1970 (naive dates are UTC), as output timestamps count."""
+        start = self.start if self.start.tzinfo else self.start.replace(tzinfo=UTC)
+        return (start - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+
+    @property
+    def step_us(self) -> int:
+        return self.step // timedelta(microseconds=1)
+
 
 class FraudRingAttack(CalendarEvent):
     """A coordinated campaign: the population's attack rate is multiplied by `intensity` for `duration`."""

@@ -172,49 +172,44 @@ class SupplyOutputs(Spec):
     tables: list[Literal["timeseries", "events"]] = Field(default_factory=lambda: ["timeseries", "events"])
 
 
-class NodeOutage(CalendarEvent):
-    """A node ships nothing for `duration`; `stock_destroyed` of its stock is lost as it starts."""
+class _NodeEvent(CalendarEvent):
+    """A disruption that strikes one node of the chain."""
 
-    kind: Literal["node_outage"]
     node: Name
-    stock_destroyed: Annotated[float, Field(ge=0, le=1)] = 0.0
 
     @property
     def target(self) -> str:
         return self.node
+
+
+class NodeOutage(_NodeEvent):
+    """A node ships nothing for `duration`; `stock_destroyed` of its stock is lost as it starts."""
+
+    kind: Literal["node_outage"]
+    stock_destroyed: Annotated[float, Field(ge=0, le=1)] = 0.0
 
     @property
     def intensity(self) -> float:
         return self.stock_destroyed
 
 
-class RouteClosure(CalendarEvent):
+class RouteClosure(_NodeEvent):
     """Goods on their way to `node` take `extra_delay` longer while the route is closed (a detour):
     the Ever Given blocked Suez for 6 days (2021); the way round the Cape adds about 12 days."""
 
     kind: Literal["route_closure"]
-    node: Name
     extra_delay: Span
-
-    @property
-    def target(self) -> str:
-        return self.node
 
     @property
     def intensity(self) -> float:
         return 0.0
 
 
-class CapacityLoss(CalendarEvent):
+class CapacityLoss(_NodeEvent):
     """A node can ship at most `capacity` units per step while it lasts."""
 
     kind: Literal["capacity_loss"]
-    node: Name
     capacity: NonNegative
-
-    @property
-    def target(self) -> str:
-        return self.node
 
     @property
     def intensity(self) -> float:

@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from sim.engine.kernels import FIXED
+from sim.records import PATTERNS
 
 FIELDS = {
     "time": (np.float64, None),
@@ -72,19 +73,6 @@ class Agenda:
         rows = concat(self._due.pop(k, []))
         order = np.argsort(rows["time"], kind="stable")
         return {name: values[order] for name, values in rows.items()}
-
-
-PATTERNS = pa.schema(
-    [
-        ("pattern_id", pa.int64()),
-        ("kind", pa.string()),
-        ("typology", pa.string()),
-        ("account", pa.int64()),
-        ("member_role", pa.string()),
-        ("campaign_id", pa.int64()),
-        ("start", pa.timestamp("us")),
-    ]
-)
 
 
 @dataclass

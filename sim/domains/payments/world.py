@@ -8,7 +8,6 @@ populations: merchant categories make PAYMENT a card purchase in a category.
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -26,7 +25,6 @@ from sim.rng import Streams
 from sim.scenario.payments import AML_TYPOLOGIES, FRAUD_TYPES, TX_TYPES
 from sim.scenario.schema import Scenario
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TX_TYPE_DICTIONARY = pa.array(TX_TYPES, pa.string())
 FRAUD_DICTIONARY = pa.array(FRAUD_TYPES, pa.string())
 TYPOLOGY_DICTIONARY = pa.array(AML_TYPOLOGIES, pa.string())
@@ -56,9 +54,7 @@ class PaymentsWorld:
         self.overdraft[self.public] = self.accounts.overdraft  # after the bust-outs got their credit
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
         self.schema = TRANSACTIONS
-        start = h.start if h.start.tzinfo else h.start.replace(tzinfo=UTC)  # naive dates are UTC
-        self.start_us = (start - EPOCH) // timedelta(microseconds=1)
-        self.step_us = int(h.step.total_seconds() * 1_000_000)
+        self.start_us, self.step_us = h.start_us, h.step_us
         self.tally = HourlyTally(self.step_us)
         # customers' draws do not depend on balances, so step k+1's are drawn on a second core while
         # step k settles (each step has its own stream: the bytes do not change)
@@ -67,10 +63,6 @@ class PaymentsWorld:
         self.counts = {"transactions": 0, "declined": 0}
         self.fraud_rows = np.zeros(len(FRAUD_TYPES) + 1, dtype=np.int64)
         self.laundering_rows = np.zeros(len(AML_TYPOLOGIES) + 1, dtype=np.int64)
-
-    @property
-    def account_id(self) -> np.ndarray:
-        return self.accounts.account_id
 
     # --- one step -------------------------------------------------------------------------------
     def step(self, k: int, timeline) -> pa.RecordBatch:

@@ -5,7 +5,6 @@ detours, losses and demand factors, advances the kernel one period and logs orde
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import pyarrow as pa
 
 from sim.domains.supply.chain import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, Chain, ChainRun
 from sim.domains.supply.demand import expected_demand
+from sim.records import TIMESERIES
 from sim.report import write_page
 from sim.rng import Streams
 from sim.scenario.schema import SupplyScenario
@@ -26,27 +26,6 @@ from sim.scenario.supply import (
     ReorderPoint,
     RouteClosure,
     Sterman,
-)
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-CATEGORY = pa.dictionary(pa.int32(), pa.string())
-TIMESERIES = pa.schema(
-    [
-        ("t", pa.int32()),
-        ("date", pa.timestamp("us")),
-        ("node", CATEGORY),
-        ("product", CATEGORY),
-        ("demand", pa.float64()),
-        ("orders_placed", pa.float64()),
-        ("orders_received", pa.float64()),
-        ("shipped", pa.float64()),
-        ("received", pa.float64()),
-        ("inventory", pa.float64()),
-        ("backlog", pa.float64()),
-        ("in_transit", pa.float64()),
-        ("lost", pa.float64()),
-        ("cost", pa.float64()),
-    ]
 )
 
 
@@ -120,9 +99,7 @@ class SupplyWorld:
         self.names = [n.name for n in nodes]
         self.node_names = pa.array(self.names, pa.string())
         self.product = pa.array([chain.product], pa.string())
-        start = h.start if h.start.tzinfo else h.start.replace(tzinfo=UTC)
-        self.start_us = (start - EPOCH) // timedelta(microseconds=1)
-        self.step_us = int(h.step.total_seconds() * 1_000_000)
+        self.start_us, self.step_us = h.start_us, h.step_us
 
     def step(self, k: int, timeline) -> pa.RecordBatch:
         """One period: this step's disruptions, then the chain kernel; one row per node."""
