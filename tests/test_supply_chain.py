@@ -152,3 +152,28 @@ def test_R_Q_orders_whole_lots_until_above_R(r, q, demand):
 def test_T_Q_orders_Q_every_T_steps():
     orders, _ = single_node(T_Q, np.full(20, 10), period=3, quantity=25)
     assert orders.tolist() == [25 if t % 3 == 0 else 0 for t in range(20)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    lead=st.integers(1, 5), s=st.integers(0, 100), extra=st.integers(1, 200),
+    demand=st.lists(st.integers(0, 60), min_size=8, max_size=60),
+)  # fmt: skip
+def test_orders_straight_to_the_source_arrive_after_the_shipping_delay(lead, s, extra, demand):
+    """mail_delay 0: the source ships in the step the order is placed; stock is conserved."""
+    demand = np.asarray(demand, float)
+    run = run_chain(
+        demand[None, :], theta=0, alpha_s=0, beta=0, s_prime=0, mail_delay=[0], ship_delay=[lead],
+        initial_inventory=50, initial_flow=0, fixed_weeks=0, holding_cost=1, backlog_cost=1, policy=S_S,
+        reorder=s, target=s + extra,
+    )  # fmt: skip
+    orders, received, shipped, inv, back, sold, in_transit = (
+        x[0, :, 0] for x in (run.orders, run.received, run.shipped, run.inventory, run.backlog, run.sold,
+                             run.in_transit)
+    )  # fmt: skip
+    assert (received[:lead] == 0).all() and np.array_equal(received[lead:], orders[:-lead])
+    placed = np.concatenate([np.zeros(lead - 1), orders])
+    assert np.array_equal(in_transit, [placed[t : t + lead].sum() for t in range(len(demand))])
+    assert np.array_equal(inv, 50 + np.cumsum(received - shipped))
+    assert np.array_equal(shipped, sold)  # a node with no customer nodes ships only to customers
+    assert np.allclose(back, np.cumsum(demand - sold))  # what customers asked for, shipped or owed

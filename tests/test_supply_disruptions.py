@@ -98,6 +98,15 @@ def test_events_must_name_a_node_of_the_chain(write):
         load_scenario(write(CHAIN.replace("EVENTS", events)))
 
 
+def test_only_the_source_takes_orders_at_once(write):
+    text = CHAIN.replace("EVENTS", "").replace(
+        "{name: store, initial_inventory: 60, mail_delay: 1",
+        "{name: store, initial_inventory: 60, mail_delay: 0",
+    )
+    with pytest.raises(ScenarioError, match="node 'store': mail_delay 0 needs supplier 'source'"):
+        load_scenario(write(text.replace("events:\n", "")))
+
+
 def test_the_shipped_disruption_scenario_runs(tmp_path):
     scenario = load_scenario(ROOT / "scenarios" / "supply_disruptions.yaml")
     out = run_scenario(scenario, tmp_path / "run")

@@ -15,6 +15,8 @@ from sim.scenario.calendar import CalendarEvent
 from sim.scenario.types import Name, NonNegative, Span, Spec, tagged_union
 
 Weeks = Annotated[int, Field(ge=1, le=1000, strict=True)]
+Steps = Annotated[int, Field(ge=0, le=1000, strict=True)]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class Sterman(Spec):
@@ -48,11 +50,13 @@ class OrderUpTo(Spec):
 
 
 class MinMax(Spec):
-    """(s, S): when the inventory position is at or below `s`, order up to `S`."""
+    """(s, S): when the inventory position is at or below `s` + `safety`, order up to `S` + `safety`
+    (anyLogistix's min-max policy with safety stock)."""
 
     kind: Literal["s_S"]
     s: NonNegative
     S: NonNegative
+    safety: NonNegative = 0.0
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -84,11 +88,19 @@ Policy = tagged_union(
 )
 
 
-class StepDemand(Spec):
+class _Demand(Spec):
+    """A stream of customer orders at one node: one order in each step it asks for a positive quantity.
+    Orders shipped reach the customer `delivery_time` steps later; each shipment costs `delivery_cost`."""
+
+    delivery_time: Steps = 0
+    delivery_cost: Money = 0.0
+    noise: KernelDist | None = None  # an i.i.d. factor with mean 1; noisy demand is rounded to units
+
+
+class StepDemand(_Demand):
     """Customer demand per step: `before`, then `after` from step `at` on (the beer game: 4, then 8 at 4);
     times a trend (1 + `trend`) ** step, weekday weights (`weekly`, Monday first, mean 1), a yearly wave
-    1 + `yearly_amplitude` cos(2 pi (day of year - `yearly_peak`) / 365.25), and an optional i.i.d.
-    `noise` factor (a law with mean 1), then rounded to whole units when noisy."""
+    1 + `yearly_amplitude` cos(2 pi (day of year - `yearly_peak`) / 365.25)."""
 
     kind: Literal["step"] = "step"
     before: NonNegative = 4.0
@@ -98,7 +110,6 @@ class StepDemand(Spec):
     weekly: Annotated[list[NonNegative], Field(min_length=7, max_length=7)] | None = None
     yearly_amplitude: Annotated[float, Field(ge=0, lt=1)] = 0.0
     yearly_peak: Annotated[int, Field(ge=1, le=366, strict=True)] = 355  # just before Christmas
-    noise: KernelDist | None = None
 
     @model_validator(mode="after")
     def _weekly_has_mass(self):
@@ -107,19 +118,40 @@ class StepDemand(Spec):
         return self
 
 
+class PeriodicDemand(_Demand):
+    """An order of `quantity` every `every` steps from step `first` (anyLogistix's periodic demand)."""
+
+    kind: Literal["periodic"]
+    quantity: NonNegative
+    every: Annotated[int, Field(ge=1, le=100_000, strict=True)] = 1
+    first: Annotated[int, Field(ge=0, strict=True)] = 0
+
+
+Demand = tagged_union("kind", "step", {"step": StepDemand, "periodic": PeriodicDemand})
+Demands = Demand | Annotated[list[Demand], Field(min_length=1, max_length=100)]
+
+
 class ChainNode(Spec):
     """A stocking node. It orders from `supplier` (default: the next node listed; the last listed orders
-    from the unlimited source; `source` says so explicitly) and may face its own customers' `demand`
-    (default: the chain's `demand` if no node orders from it, none otherwise)."""
+    from the unlimited source; `source` says so explicitly) and may face its own customers' `demand`, one
+    stream or several (default: the chain's `demand` if no node orders from it, none otherwise).
+    Money: it pays `buy_price` per unit received, `order_cost` per order placed and `transport_cost` per
+    shipment sent to it; it earns `sell_price` per unit shipped to its customers."""
 
     name: Name
     supplier: Name | None = None
-    demand: StepDemand | None = None
+    demand: Demands | None = None
     initial_inventory: NonNegative = 12.0
-    mail_delay: Weeks = 2  # weeks before its order reaches the supplier (last node: production request)
-    ship_delay: Weeks = 2  # weeks goods travel from the supplier (last node: production)
+    # steps before its order reaches the supplier (last node: production request); 0 only from the
+    # source, which then ships in the step the order is placed
+    mail_delay: Steps = 2
+    ship_delay: Weeks = 2  # steps goods travel from the supplier (last node: production)
     holding_cost: NonNegative = 0.5  # per unit on hand per step
     backlog_cost: NonNegative = 1.0  # per unit backlogged per step
+    buy_price: Money = 0.0
+    sell_price: Money = 0.0
+    order_cost: Money = 0.0
+    transport_cost: Money = 0.0
     policy: Policy = Sterman()
 
 
@@ -128,7 +160,7 @@ class SerialChain(Spec):
     nodes: Annotated[list[ChainNode], Field(min_length=1, max_length=100)]
     initial_flow: NonNegative = 4.0  # every pipeline slot and every expectation at the start
     fixed_orders: Annotated[int, Field(ge=0, strict=True)] = 4  # warm-up steps ordering the initial flow
-    demand: StepDemand = StepDemand()
+    demand: Demands = StepDemand()
 
     @model_validator(mode="after")
     def _a_tree(self):
@@ -139,6 +171,10 @@ class SerialChain(Spec):
             if node.supplier not in (None, "source", *names) or node.supplier == node.name:
                 raise ValueError(f"node {node.name!r}: supplier must be another node or 'source'")
         supplier = self.suppliers()
+        for node, j in zip(self.nodes, supplier, strict=True):
+            if node.mail_delay == 0 and j >= 0:
+                raise ValueError(f"node {node.name!r}: mail_delay 0 needs supplier 'source' (a stocking "
+                                 "supplier handles orders in its next step)")  # fmt: skip
         for i in range(len(names)):  # following suppliers must reach the source
             seen, j = set(), i
             while j >= 0:
@@ -159,10 +195,14 @@ class SerialChain(Spec):
                 out.append(-1 if node.supplier == "source" else index[node.supplier])
         return out
 
-    def demands(self) -> list[StepDemand | None]:
-        """Each node's customers' demand: its own, or the chain's if no node orders from it."""
+    def demands(self) -> list[list[StepDemand | PeriodicDemand]]:
+        """Each node's streams of customer orders: its own, or the chain's if no node orders from it."""
         supplied = set(self.suppliers())
-        return [n.demand or (self.demand if i not in supplied else None) for i, n in enumerate(self.nodes)]
+        out = []
+        for i, node in enumerate(self.nodes):
+            streams = node.demand if node.demand is not None else (self.demand if i not in supplied else [])
+            out.append(streams if isinstance(streams, list) else [streams])
+        return out
 
 
 class SupplyOutputs(Spec):

@@ -11,7 +11,8 @@ node. Each week, in this order (Sterman 1989; the exact board timing of Edali & 
    claims); the rest waits as backlog;
 4. costs are charged on the inventory and backlog left;
 5. each node decides its order, which reaches its supplier after `mail_delay` weeks; what the supplier
-   ships travels `ship_delay` weeks. The source ships whatever it is asked.
+   ships travels `ship_delay` weeks. The source ships whatever it is asked (at once when `mail_delay`
+   is 0, so that an order placed in week t arrives in week t + `ship_delay`).
 
 Each node orders by its policy, rounded half away from zero and never below zero: Sterman's anchoring
 and adjustment, O = Lhat + alpha_s (S' - S - beta SL), where Lhat is exponentially smoothed incoming
@@ -52,7 +53,7 @@ def chain_week(
     safety, reorder, target, quantity, period, mail_delay, ship_delay, initial_flow, fixed_weeks,
     holding_cost, backlog_cost, capacity, extra_delay, lost_share,
     inv, ext_back, owed, expected, mail, pipe, history,
-    orders, incoming_orders, inventory, backlog, shipped, received, in_transit, lost, cost, external,
+    orders, incoming_orders, inventory, backlog, shipped, received, in_transit, lost, cost, external, sold,
 ):  # fmt: skip
     """Advance R replicates of an N-node supply tree by week t (state arrays are updated in place).
 
@@ -72,7 +73,8 @@ def chain_week(
     reaching the supplier in j + 1 weeks), pipe (goods arriving in j + 1 weeks), history (recent orders
     received, a ring). Outputs [R, T, N] at t: orders placed, orders received (all claims: customers'
     and customer nodes'), inventory and backlog after shipping, shipped, received into inventory, on
-    the way in, destroyed, cost, and customers' demand filled at once (`external`).
+    the way in, destroyed, cost, customers' demand filled at once (`external`) and everything shipped
+    to customers (`sold`, their backlog included).
     Orders in the first `fixed_weeks` weeks are the initial flow (the board's warm-up); the inventory
     position is on hand - backlog + supply line (everything ordered and not yet received).
     """
@@ -89,9 +91,12 @@ def chain_week(
             received[r, t, i] = arrived
             pipe[r, i, : slots - 1] = pipe[r, i, 1:].copy()
             pipe[r, i, slots - 1] = 0.0
-            arriving[i] = mail[r, i, 0]
-            mail[r, i, : mail_delay[i] - 1] = mail[r, i, 1 : mail_delay[i]].copy()
-            mail[r, i, mail_delay[i] - 1] = 0.0
+            if mail_delay[i] > 0:
+                arriving[i] = mail[r, i, 0]
+                mail[r, i, : mail_delay[i] - 1] = mail[r, i, 1 : mail_delay[i]].copy()
+                mail[r, i, mail_delay[i] - 1] = 0.0
+            else:
+                arriving[i] = 0.0
         incoming = demand[r].copy()
         for c in range(nodes):
             if supplier[c] >= 0:
@@ -104,8 +109,10 @@ def chain_week(
             left = min(available, claims)  # what j ships in all; the last claimant gets the remainder
             share = left / claims if claims > 0 else 0.0
             want = ext_back[r, j] + demand[r, j]
-            ship = min(want * share, left)
+            alone = child_start[j + 1] == child_start[j]  # customers are its only claimants
+            ship = min(want, left) if alone else min(want * share, left)
             external[r, t, j] = min(demand[r, j], max(ship - ext_back[r, j], 0.0))
+            sold[r, t, j] = ship
             ext_back[r, j] = want - ship
             left -= ship
             sent = ship
@@ -136,7 +143,6 @@ def chain_week(
             incoming_orders[r, t, i] = incoming[i]
             inventory[r, t, i] = inv[r, i]
             backlog[r, t, i] = owing
-            in_transit[r, t, i] = pipe[r, i].sum()
             cost[r, t, i] = holding_cost[i] * inv[r, i] + backlog_cost[i] * owing
         for i in range(nodes):
             if window[i] > 0:
@@ -159,7 +165,11 @@ def chain_week(
                                   safety[i], reorder[i], target[i], quantity[i], period[i])
                 )  # fmt: skip
             orders[r, t, i] = order
-            mail[r, i, mail_delay[i] - 1] = order
+            if mail_delay[i] > 0:
+                mail[r, i, mail_delay[i] - 1] = order
+            else:  # straight to the source, which ships at once
+                pipe[r, i, ship_delay[i] + extra_delay[i] - 1] += order
+            in_transit[r, t, i] = pipe[r, i].sum()
 
 
 class ChainState:
@@ -173,7 +183,7 @@ class ChainState:
         self.ext_back = np.zeros((replicates, nodes))
         self.owed = np.zeros((replicates, nodes))
         self.expected = np.full((replicates, nodes), float(initial_flow))
-        self.mail = np.zeros((replicates, nodes, max(mail_delay)))
+        self.mail = np.zeros((replicates, nodes, max(max(mail_delay), 1)))
         self.pipe = np.zeros((replicates, nodes, max(ship_delay) + max_extra_delay))
         self.history = np.full((replicates, nodes, max(max(window), 1)), float(initial_flow))
         for i in range(nodes):
@@ -198,6 +208,7 @@ class ChainRun:
     lost: np.ndarray
     cost: np.ndarray
     external: np.ndarray  # customers' demand filled at once
+    sold: np.ndarray  # everything shipped to customers (their backlog included)
 
     @property
     def cost_by_node(self) -> np.ndarray:
@@ -255,7 +266,7 @@ class Chain:
             r, per_node(initial_inventory), float(initial_flow), per_node(mail_delay, int),
             per_node(ship_delay, int), per_node(window, int), max_extra_delay,
         )  # fmt: skip
-        self.run = ChainRun(*(np.zeros((r, weeks, nodes)) for _ in range(10)))
+        self.run = ChainRun(*(np.zeros((r, weeks, nodes)) for _ in range(11)))
         self.normal = (np.full(nodes, np.inf), np.zeros(nodes, dtype=np.int64), np.zeros(nodes))
 
     def week(self, t: int, capacity=None, extra_delay=None, lost_share=None) -> None:

@@ -1,4 +1,4 @@
-"""Customer demand of a supply scenario: its mean per step (the noise is drawn by the world)."""
+"""Customer demand of a supply scenario: each stream's mean per step (the noise is drawn by the world)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from sim.scenario.supply import StepDemand
+from sim.scenario.supply import PeriodicDemand, StepDemand
 
 
-def expected_demand(spec: StepDemand, start: datetime, step: timedelta, steps: int) -> np.ndarray:
-    """Level (with its step change and trend) x weekday weight x yearly wave, per step."""
+def expected_demand(
+    spec: StepDemand | PeriodicDemand, start: datetime, step: timedelta, steps: int
+) -> np.ndarray:
+    """Periodic orders; or level (with its step change and trend) x weekday weight x yearly wave."""
     t = np.arange(steps)
+    if isinstance(spec, PeriodicDemand):
+        return np.where((t >= spec.first) & ((t - spec.first) % spec.every == 0), spec.quantity, 0.0)
     level = np.where(t < spec.at, spec.before, spec.after) * (1.0 + spec.trend) ** t
     when = [start + k * step for k in range(steps)]
     if spec.weekly is not None:

@@ -47,7 +47,7 @@ def _policy_arrays(policies: list, scale: float) -> dict[str, list]:
             else:
                 row["theta"] = p.forecast.alpha
         elif isinstance(p, MinMax):
-            row.update(policy=S_S, reorder=p.s * scale, target=p.S * scale)
+            row.update(policy=S_S, reorder=(p.s + p.safety) * scale, target=(p.S + p.safety) * scale)
         elif isinstance(p, ReorderPoint):
             row.update(policy=R_Q, reorder=p.R * scale, quantity=p.Q * scale)
         else:
@@ -67,16 +67,17 @@ class SupplyWorld:
         nodes = chain.nodes
         steps = scenario.horizon.steps
         h = scenario.horizon
-        demand = np.zeros((1, steps, len(nodes)))
-        self.noise = np.ones((steps, len(nodes)))
-        self.noisy = np.zeros(len(nodes), dtype=bool)
-        for i, spec in enumerate(chain.demands()):
-            if spec is not None:
-                demand[0, :, i] = expected_demand(spec, h.start, h.step, steps) * scale
+        # each stream of customer orders: its node, expected orders per step, noise factors, its spec
+        self.streams = []
+        for i, specs in enumerate(chain.demands()):
+            for j, spec in enumerate(specs):
+                noise = None
                 if spec.noise is not None:
-                    self.noise[:, i] = spec.noise.sample(streams.generator("supply.demand", i), steps)
-                    self.noisy[i] = True
-        self.customers = np.flatnonzero(demand[0].sum(axis=0) > 0)  # nodes facing customers
+                    noise = spec.noise.sample(streams.generator("supply.demand", i, j), steps)
+                self.streams.append((i, expected_demand(spec, h.start, h.step, steps) * scale, noise, spec))
+        demand = np.zeros((1, steps, len(nodes)))
+        self.stream_orders = np.zeros((steps, len(self.streams)))  # what each stream orders, per step
+        self.customers = np.unique([i for i, *_ in self.streams]).astype(np.int64)  # nodes facing customers
         self.index = {n.name: i for i, n in enumerate(nodes)}
         detours = [scenario.steps_in(e.extra_delay) for e in scenario.events if isinstance(e, RouteClosure)]
         self.supplier = chain.suppliers()
@@ -126,8 +127,12 @@ class SupplyWorld:
             hangover = isinstance(spec, DemandShock) and spec.hangover_duration is not None
             if hangover and o.end_step <= k < o.end_step + self.scenario.steps_in(spec.hangover_duration):
                 factor *= spec.hangover
-        demand = self.chain.demand[:, k] * factor * self.noise[k]
-        self.chain.demand[:, k] = np.where(self.noisy, np.round(demand), demand)
+        demand = np.zeros(n)
+        for j, (i, expected, noise, _) in enumerate(self.streams):
+            wanted = expected[k] * factor
+            self.stream_orders[k, j] = wanted if noise is None else np.round(wanted * noise[k])
+            demand[i] += self.stream_orders[k, j]
+        self.chain.demand[0, k] = demand
         self.chain.week(k, capacity, extra, lost)
         self._log_flows(k, extra)
         r = self.run
@@ -166,39 +171,84 @@ class SupplyWorld:
         return {}
 
     def kpis(self, scale: float) -> dict:
-        """Per node and for the chain: service, stock, costs and the bullwhip ratio."""
+        """Per node and for the chain: service, stock, flows, money and the bullwhip ratio."""
         r = self.run
-        holding = np.array([n.holding_cost for n in self.scenario.chain.nodes])
         per_node = {}
-        for i, name in enumerate(self.node_names.to_pylist()):
+        for i, (name, node) in enumerate(zip(self.names, self.scenario.chain.nodes, strict=True)):
             incoming = r.incoming[0, :, i]
             inventory, backlog = r.inventory[0, :, i], r.backlog[0, :, i]
-            filled_at_once = self._filled_at_once(i)
-            holding_cost = float(holding[i] * inventory.sum())
-            total = float(r.cost[0, :, i].sum())
             received_var = float(np.var(incoming))
-            per_node[name] = {
-                "fill_rate": float(filled_at_once.sum() / incoming.sum()) if incoming.sum() > 0 else None,
+            kpis = {
+                "fill_rate": float(self._filled_at_once(i).sum() / incoming.sum())
+                if incoming.sum() > 0
+                else None,
                 "cycle_service_level": float(np.mean(backlog == 0)),
                 "mean_inventory": float(inventory.mean()),
                 "mean_backlog": float(backlog.mean()),
-                "holding_cost": holding_cost,
-                "backlog_cost": total - holding_cost,
-                "total_cost": total,
+                "end_inventory": float(inventory[-1]),
                 "bullwhip": float(np.var(r.orders[0, :, i]) / received_var) if received_var > 0 else None,
+                **self._flows(i),
+                "holding_cost": float(node.holding_cost * inventory.sum()),
+                "backlog_cost": float(node.backlog_cost * backlog.sum()),
             }
+            kpis["purchase_cost"] = node.buy_price * kpis["units_received"]
+            kpis["ordering_cost"] = node.order_cost * kpis["orders_placed"]
+            kpis["revenue"] = node.sell_price * float(r.sold[0, :, i].sum())
+            costs = ("holding_cost", "backlog_cost", "purchase_cost", "ordering_cost", "transport_cost")
+            kpis["total_cost"] = float(sum(kpis[c] for c in costs))
+            kpis["profit"] = kpis["revenue"] - kpis["total_cost"]
+            per_node[name] = kpis
         cost_by_node = {name: k["total_cost"] for name, k in per_node.items()}
+        summed = ("end_inventory", "orders_placed", "units_ordered", "deliveries_received", "units_received",
+                  "customer_orders", "customer_units", "customer_orders_delivered", "customer_units_delivered",
+                  "holding_cost", "backlog_cost", "purchase_cost", "ordering_cost", "transport_cost",
+                  "total_cost", "revenue", "profit")  # fmt: skip
+        total = {key: float(sum(k[key] for k in per_node.values())) for key in summed}
+        orders = total["customer_orders"] + total["orders_placed"]  # every order placed, by anyone
+        units = total["customer_units"] + total["units_ordered"]
+        total.update(
+            fill_rate=float(self.run.external[0].sum() / max(self.chain.demand[0].sum(), 1e-12)),
+            mean_inventory=float(r.inventory[0].sum(axis=1).mean()),
+            mean_backlog=float(r.backlog[0].sum(axis=1).mean()),
+            cost_per_order=total["total_cost"] / orders if orders else None,
+            cost_per_unit=total["total_cost"] / units if units else None,
+        )
         return {
             "disruptions": [self._recovery(o) for o in self.occurrences],
             "nodes": per_node,
             "cost_by_node": cost_by_node,
             "team_cost": float(sum(cost_by_node.values())),
-            "total": {
-                "fill_rate": float(self.run.external[0].sum() / max(self.chain.demand[0].sum(), 1e-12)),
-                "mean_inventory": float(r.inventory[0].sum(axis=1).mean()),
-                "mean_backlog": float(r.backlog[0].sum(axis=1).mean()),
-            },
+            "total": total,
         }
+
+    def _flows(self, i: int) -> dict:
+        """Node i's orders and deliveries, in counts and units, and their transport cost. A delivery is a
+        step in which goods arrived; a customer order is delivered when it is filled in full at once and
+        reaches the customer (after its stream's `delivery_time`) within the horizon."""
+        r, node, steps = self.run, self.scenario.chain.nodes[i], self.chain.weeks
+        orders, received = r.orders[0, :, i], r.received[0, :, i]
+        before = np.concatenate(
+            [[self.scenario.chain.initial_flow * node.ship_delay], r.in_transit[0, :-1, i]]
+        )
+        shipments = np.count_nonzero(r.in_transit[0, :, i] - before + received > 1e-9)  # sent to node i
+        demand, filled = self.chain.demand[0, :, i], r.external[0, :, i]
+        in_full = filled >= demand - 1e-9
+        share = np.divide(filled, demand, out=np.zeros(steps), where=demand > 0)
+        flows = {"orders_placed": int(np.count_nonzero(orders)), "units_ordered": float(orders.sum()),
+                 "deliveries_received": int(np.count_nonzero(received)), "units_received": float(received.sum()),
+                 "customer_orders": 0, "customer_units": 0.0, "customer_orders_delivered": 0,
+                 "customer_units_delivered": 0.0, "transport_cost": node.transport_cost * shipments}  # fmt: skip
+        for j, (node_index, _, _, spec) in enumerate(self.streams):
+            if node_index != i:
+                continue
+            placed = self.stream_orders[:, j]
+            arrives = np.arange(steps) + spec.delivery_time < steps
+            flows["customer_orders"] += int(np.count_nonzero(placed))
+            flows["customer_units"] += float(placed.sum())
+            flows["customer_orders_delivered"] += int(np.count_nonzero((placed > 0) & in_full & arrives))
+            flows["customer_units_delivered"] += float((placed * share)[arrives].sum())
+            flows["transport_cost"] += spec.delivery_cost * int(np.count_nonzero((placed > 0) & (filled > 0)))
+        return flows
 
     def _filled_at_once(self, i: int) -> np.ndarray:
         """Per step, how much of the orders node i received it filled at once (older backlog first)."""
