@@ -68,9 +68,9 @@ def check(m: int, text: dict[str, str]) -> None:
     k = {name: float(value) for name, value in text.items()}
     total = k["Total cost"]
     orders, units = k["Demand received (orders) Total"], k["Demand received (products) Total"]
+    spent = k["Inventory carrying (holding) cost"] + k["Inventory spend (replenishment cost)"]
     identities = {
-        "total cost": (total, k["Inventory carrying (holding) cost"] + k["Inventory spend (replenishment cost)"]
-                       + k["Tranportation cost"]),
+        "total cost": (total, spent + k["Tranportation cost"]),
         "profit": (k["Profit"], k["Revenue"] - total),
         "cost per order": (k["Average cost per order"], total / orders),
         "cost per item": (k["Average cost per item"], total / units),

@@ -199,10 +199,10 @@ class SupplyWorld:
             kpis["profit"] = kpis["revenue"] - kpis["total_cost"]
             per_node[name] = kpis
         cost_by_node = {name: k["total_cost"] for name, k in per_node.items()}
-        summed = ("end_inventory", "orders_placed", "units_ordered", "deliveries_received", "units_received",
-                  "customer_orders", "customer_units", "customer_orders_delivered", "customer_units_delivered",
-                  "holding_cost", "backlog_cost", "purchase_cost", "ordering_cost", "transport_cost",
-                  "total_cost", "revenue", "profit")  # fmt: skip
+        summed = ("end_inventory", "orders_placed", "units_ordered", "deliveries_received",
+                  "units_received", "customer_orders", "customer_units", "customer_orders_delivered",
+                  "customer_units_delivered", "holding_cost", "backlog_cost", "purchase_cost", "ordering_cost",
+                  "transport_cost", "total_cost", "revenue", "profit")  # fmt: skip
         total = {key: float(sum(k[key] for k in per_node.values())) for key in summed}
         orders = total["customer_orders"] + total["orders_placed"]  # every order placed, by anyone
         units = total["customer_units"] + total["units_ordered"]
@@ -235,9 +235,10 @@ class SupplyWorld:
         in_full = filled >= demand - 1e-9
         share = np.divide(filled, demand, out=np.zeros(steps), where=demand > 0)
         flows = {"orders_placed": int(np.count_nonzero(orders)), "units_ordered": float(orders.sum()),
-                 "deliveries_received": int(np.count_nonzero(received)), "units_received": float(received.sum()),
-                 "customer_orders": 0, "customer_units": 0.0, "customer_orders_delivered": 0,
-                 "customer_units_delivered": 0.0, "transport_cost": node.transport_cost * shipments}  # fmt: skip
+                 "deliveries_received": int(np.count_nonzero(received)),
+                 "units_received": float(received.sum()), "customer_orders": 0, "customer_units": 0.0,
+                 "customer_orders_delivered": 0, "customer_units_delivered": 0.0,
+                 "transport_cost": node.transport_cost * shipments}  # fmt: skip
         for j, (node_index, _, _, spec) in enumerate(self.streams):
             if node_index != i:
                 continue
