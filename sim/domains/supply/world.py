@@ -201,8 +201,8 @@ class SupplyWorld:
         cost_by_node = {name: k["total_cost"] for name, k in per_node.items()}
         summed = ("end_inventory", "orders_placed", "units_ordered", "deliveries_received",
                   "units_received", "customer_orders", "customer_units", "customer_orders_delivered",
-                  "customer_units_delivered", "holding_cost", "backlog_cost", "purchase_cost", "ordering_cost",
-                  "transport_cost", "total_cost", "revenue", "profit")  # fmt: skip
+                  "customer_units_delivered", "holding_cost", "backlog_cost", "purchase_cost",
+                  "ordering_cost", "transport_cost", "total_cost", "revenue", "profit")  # fmt: skip
         total = {key: float(sum(k[key] for k in per_node.values())) for key in summed}
         orders = total["customer_orders"] + total["orders_placed"]  # every order placed, by anyone
         units = total["customer_units"] + total["units_ordered"]
