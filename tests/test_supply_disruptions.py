@@ -211,7 +211,7 @@ events:
 
 def test_a_distribution_tree_serves_each_store_and_shares_shortages(tmp_path, write):
     scenario = load_scenario(write(TREE))
-    assert scenario.chain.suppliers() == [2, 2, -1]
+    assert [j for j, _, _ in scenario.chain.lanes()] == [2, 2, -1]
     out = run_scenario(scenario, tmp_path / "run")
     ts = pd.read_parquet(out / "timeseries.parquet")
     log = pd.read_parquet(out / "events.parquet")

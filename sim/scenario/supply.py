@@ -12,10 +12,10 @@ from pydantic import Field, model_validator
 
 from sim.dists import KernelDist
 from sim.scenario.calendar import CalendarEvent
-from sim.scenario.types import Name, NonNegative, Span, Spec, tagged_union
+from sim.scenario.types import Name, NonNegative, Share, Span, Spec, tagged_union
 
 Weeks = Annotated[int, Field(ge=1, le=1000, strict=True)]
-Steps = Annotated[int, Field(ge=0, le=1000, strict=True)]
+Delay = Annotated[int, Field(ge=0, le=1000, strict=True)]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
@@ -92,7 +92,7 @@ class _Demand(Spec):
     """A stream of customer orders at one node: one order in each step it asks for a positive quantity.
     Orders shipped reach the customer `delivery_time` steps later; each shipment costs `delivery_cost`."""
 
-    delivery_time: Steps = 0
+    delivery_time: Delay = 0
     delivery_cost: Money = 0.0
     noise: KernelDist | None = None  # an i.i.d. factor with mean 1; noisy demand is rounded to units
 
@@ -131,12 +131,48 @@ Demand = tagged_union("kind", "step", {"step": StepDemand, "periodic": PeriodicD
 Demands = Demand | Annotated[list[Demand], Field(min_length=1, max_length=100)]
 
 
+class Lane(Spec):
+    """A lane into a node from `supplier` (another node or `source`): its `share` of the node's orders,
+    `mail_delay` (0 only from the source: it ships at once), `ship_delay`, an optional drawn `delay` (whole
+    steps added to each shipment: lead-time uncertainty), `capacity` (units a step), `transport_cost`
+    per shipment and `unit_cost` per unit carried. Goods may pass `via` a facility (a port, a production
+    line): `ship_delay` takes them there, they queue for one of its servers, then take `onward_delay`."""
+
+    supplier: Name
+    share: Share = 1.0
+    mail_delay: Delay = 1
+    ship_delay: Weeks = 2
+    delay: KernelDist | None = None
+    capacity: Annotated[float, Field(gt=0)] | None = None
+    transport_cost: Money = 0.0
+    unit_cost: Money = 0.0
+    via: Name | None = None
+    onward_delay: Delay = 0
+
+    @model_validator(mode="after")
+    def _onward_needs_a_facility(self):
+        if self.onward_delay and self.via is None:
+            raise ValueError("onward_delay is the time after a facility: it needs 'via'")
+        return self
+
+
+class Facility(Spec):
+    """A port or production line shared by the lanes through it: `servers` shipments handled at once,
+    each for `handling` steps plus one step per `units_per_step` units (first come, first served)."""
+
+    name: Name
+    servers: Annotated[int, Field(ge=1, le=10_000, strict=True)] = 1
+    handling: Delay = 1
+    units_per_step: Annotated[float, Field(gt=0)] | None = None
+
+
 class ChainNode(Spec):
     """A stocking node. It orders from `supplier` (default: the next node listed; the last listed orders
-    from the unlimited source; `source` says so explicitly) and may face its own customers' `demand`, one
-    stream or several (default: the chain's `demand` if no node orders from it, none otherwise).
-    Money: it pays `buy_price` per unit received, `order_cost` per order placed and `transport_cost` per
-    shipment sent to it; it earns `sell_price` per unit shipped to its customers."""
+    from the unlimited source; `source` says so explicitly) over one lane with the node's `mail_delay`,
+    `ship_delay` and `transport_cost` per shipment, or splits its orders over `lanes` (dual sourcing). It
+    may face its own customers' `demand`, one stream or several (default: the chain's `demand` if no node
+    orders from it, none otherwise). Money: it pays `buy_price` per unit received and `order_cost` per
+    order placed; it earns `sell_price` per unit shipped to its customers."""
 
     name: Name
     supplier: Name | None = None
@@ -144,7 +180,7 @@ class ChainNode(Spec):
     initial_inventory: NonNegative = 12.0
     # steps before its order reaches the supplier (last node: production request); 0 only from the
     # source, which then ships in the step the order is placed
-    mail_delay: Steps = 2
+    mail_delay: Delay = 2
     ship_delay: Weeks = 2  # steps goods travel from the supplier (last node: production)
     holding_cost: NonNegative = 0.5  # per unit on hand per step
     backlog_cost: NonNegative = 1.0  # per unit backlogged per step
@@ -153,51 +189,87 @@ class ChainNode(Spec):
     order_cost: Money = 0.0
     transport_cost: Money = 0.0
     policy: Policy = Sterman()
+    lanes: Annotated[list[Lane], Field(min_length=1, max_length=20)] | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_say_where_from(self):
+        if self.lanes is not None:
+            single = {"supplier", "mail_delay", "ship_delay", "transport_cost"} & self.model_fields_set
+            if single:
+                raise ValueError(f"give 'lanes' or {', '.join(sorted(single))}, not both")
+            if abs(sum(lane.share for lane in self.lanes) - 1.0) > 1e-9:
+                raise ValueError("the lanes' shares must add up to 1")
+        return self
+
+    def inbound(self, default_supplier: str) -> list[Lane]:
+        """The lanes into this node (one, from its supplier, unless it lists them)."""
+        if self.lanes is not None:
+            return self.lanes
+        return [Lane(supplier=self.supplier or default_supplier, mail_delay=self.mail_delay,
+                     ship_delay=self.ship_delay, transport_cost=self.transport_cost)]  # fmt: skip
 
 
 class SerialChain(Spec):
+    """The network: its nodes, listed from the customer end upstream, and the facilities its lanes pass."""
+
     product: Name = "product"
     nodes: Annotated[list[ChainNode], Field(min_length=1, max_length=100)]
+    facilities: Annotated[list[Facility], Field(max_length=100)] = Field(default_factory=list)
     initial_flow: NonNegative = 4.0  # every pipeline slot and every expectation at the start
     fixed_orders: Annotated[int, Field(ge=0, strict=True)] = 4  # warm-up steps ordering the initial flow
     demand: Demands = StepDemand()
 
     @model_validator(mode="after")
-    def _a_tree(self):
+    def _a_network(self):
         names = [n.name for n in self.nodes]
         if len(set(names)) != len(names):
             raise ValueError("node names must be unique")
-        for node in self.nodes:
-            if node.supplier not in (None, "source", *names) or node.supplier == node.name:
-                raise ValueError(f"node {node.name!r}: supplier must be another node or 'source'")
-        supplier = self.suppliers()
-        for node, j in zip(self.nodes, supplier, strict=True):
-            if node.mail_delay == 0 and j >= 0:
-                raise ValueError(f"node {node.name!r}: mail_delay 0 needs supplier 'source' (a stocking "
-                                 "supplier handles orders in its next step)")  # fmt: skip
-        for i in range(len(names)):  # following suppliers must reach the source
-            seen, j = set(), i
-            while j >= 0:
-                if j in seen:
+        facilities = [f.name for f in self.facilities]
+        if len(set(facilities)) != len(facilities):
+            raise ValueError("facility names must be unique")
+        for i, node in enumerate(self.nodes):
+            for lane in self.inbound(i):
+                if lane.supplier not in ("source", *names) or lane.supplier == node.name:
+                    raise ValueError(f"node {node.name!r}: supplier must be another node or 'source'")
+                if lane.mail_delay == 0 and lane.supplier != "source":
+                    raise ValueError(f"node {node.name!r}: mail_delay 0 needs supplier 'source' (a stocking "
+                                     "supplier handles orders in its next step)")  # fmt: skip
+                if lane.via is not None and lane.via not in facilities:
+                    raise ValueError(f"node {node.name!r}: no facility named {lane.via!r}")
+        upstream = {i: [j for j, to, _ in self.lanes() if to == i and j >= 0] for i in range(len(names))}
+        state = [0] * len(names)  # 0 unseen, 1 on the path, 2 done: a loop is a path back to itself
+
+        def visit(i: int) -> None:
+            state[i] = 1
+            for j in upstream[i]:
+                if state[j] == 1:
                     raise ValueError("suppliers form a loop: some node must order from 'source'")
-                seen.add(j)
-                j = supplier[j]
+                if state[j] == 0:
+                    visit(j)
+            state[i] = 2
+
+        for i in range(len(names)):
+            if state[i] == 0:
+                visit(i)
         return self
 
-    def suppliers(self) -> list[int]:
-        """Each node's supplier as an index (-1: the source)."""
+    def inbound(self, i: int) -> list[Lane]:
+        """Node i's lanes (by default from the next node listed; the last from the source)."""
+        default = self.nodes[i + 1].name if i + 1 < len(self.nodes) else "source"
+        return self.nodes[i].inbound(default)
+
+    def lanes(self) -> list[tuple[int, int, Lane]]:
+        """Every lane as (supplier index, -1 for the source; node index; the lane), node by node."""
         index = {n.name: i for i, n in enumerate(self.nodes)}
-        out = []
-        for i, node in enumerate(self.nodes):
-            if node.supplier is None:
-                out.append(i + 1 if i + 1 < len(self.nodes) else -1)
-            else:
-                out.append(-1 if node.supplier == "source" else index[node.supplier])
-        return out
+        return [
+            (index.get(lane.supplier, -1), i, lane)
+            for i in range(len(self.nodes))
+            for lane in self.inbound(i)
+        ]
 
     def demands(self) -> list[list[StepDemand | PeriodicDemand]]:
         """Each node's streams of customer orders: its own, or the chain's if no node orders from it."""
-        supplied = set(self.suppliers())
+        supplied = {j for j, _, _ in self.lanes()}
         out = []
         for i, node in enumerate(self.nodes):
             streams = node.demand if node.demand is not None else (self.demand if i not in supplied else [])

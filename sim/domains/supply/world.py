@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import simpy
 
-from sim.domains.supply.chain import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, Chain, ChainRun
+from sim.domains.supply.chain import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, Chain, ChainRun, Lanes
 from sim.domains.supply.demand import expected_demand
 from sim.records import TIMESERIES
 from sim.report import write_page
@@ -79,21 +80,38 @@ class SupplyWorld:
         self.stream_orders = np.zeros((steps, len(self.streams)))  # what each stream orders, per step
         self.customers = np.unique([i for i, *_ in self.streams]).astype(np.int64)  # nodes facing customers
         self.index = {n.name: i for i, n in enumerate(nodes)}
+        self.lanes = chain.lanes()  # (supplier index or -1, node index, lane)
+        self.lane_delay = np.zeros((steps, len(self.lanes)), dtype=np.int64)  # drawn extra steps
+        for k, (_, _, lane) in enumerate(self.lanes):
+            if lane.delay is not None:
+                drawn = lane.delay.sample(streams.generator("supply.lane_delay", k), steps)
+                self.lane_delay[:, k] = np.maximum(np.round(drawn), 0)
         detours = [scenario.steps_in(e.extra_delay) for e in scenario.events if isinstance(e, RouteClosure)]
-        self.supplier = chain.suppliers()
+        room = max(detours, default=0) + int(self.lane_delay.max(initial=0))
+        room = max([room] + [lane.onward_delay for *_, lane in self.lanes])
         self.chain = Chain(
             demand,
-            supplier=self.supplier,
-            mail_delay=[n.mail_delay for n in nodes],
-            ship_delay=[n.ship_delay for n in nodes],
+            lanes=Lanes.build(
+                [j for j, _, _ in self.lanes],
+                [i for _, i, _ in self.lanes],
+                [x.share for *_, x in self.lanes],
+                [x.mail_delay for *_, x in self.lanes],
+                [x.ship_delay for *_, x in self.lanes],
+                [x.capacity * scale if x.capacity else np.inf for *_, x in self.lanes],
+                [x.via is not None for *_, x in self.lanes],
+            ),
+            nodes=len(nodes),
             initial_inventory=[n.initial_inventory * scale for n in nodes],
             initial_flow=chain.initial_flow * scale,
             fixed_weeks=chain.fixed_orders,
             holding_cost=[n.holding_cost for n in nodes],
             backlog_cost=[n.backlog_cost for n in nodes],
-            max_extra_delay=max(detours, default=0),
+            max_extra_delay=room,
             **_policy_arrays([n.policy for n in nodes], scale),
         )
+        self.facilities = {f.name: f for f in chain.facilities}
+        self.queues: dict[str, simpy.Resource] = {}  # made on the timeline's clock at the first step
+        self.waits: dict[str, list[int]] = {f.name: [] for f in chain.facilities}  # steps queued
         self.run: ChainRun = self.chain.run
         self.occurrences: list = []  # the disruptions seen, for the KPIs and the report
         self.flows: list[dict] = []  # every order and shipment, for the events table
@@ -103,7 +121,8 @@ class SupplyWorld:
         self.start_us, self.step_us = h.start_us, h.step_us
 
     def step(self, k: int, timeline) -> pa.RecordBatch:
-        """One period: this step's disruptions, then the chain kernel; one row per node."""
+        """One period: this step's disruptions, then the network kernel, then goods sent through
+        facilities join their queues; one row per node."""
         n = len(self.node_names)
         capacity, extra, lost = np.full(n, np.inf), np.zeros(n, dtype=np.int64), np.zeros(n)
         factor = 1.0
@@ -133,39 +152,62 @@ class SupplyWorld:
             self.stream_orders[k, j] = wanted if noise is None else np.round(wanted * noise[k])
             demand[i] += self.stream_orders[k, j]
         self.chain.demand[0, k] = demand
-        self.chain.week(k, capacity, extra, lost)
-        self._log_flows(k, extra)
+        lane_extra = extra[[i for _, i, _ in self.lanes]] + self.lane_delay[k]  # detours into a node
+        self.chain.week(k, capacity, lane_extra, lost)
+        self._log_flows(k, lane_extra, timeline.env)
         r = self.run
-        external = self.chain.demand[0, k]  # customers' demand at each node
         columns = [
             pa.array(np.full(n, k, dtype=np.int32)),
             pa.array(np.full(n, self.start_us + k * self.step_us), pa.timestamp("us")),
             pa.DictionaryArray.from_arrays(pa.array(np.arange(n, dtype=np.int32)), self.node_names),
             pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), self.product),
-            pa.array(external),
+            pa.array(demand),
             *(pa.array(series[0, k]) for series in (r.orders, r.incoming, r.shipped, r.received)),
             *(pa.array(series[0, k]) for series in (r.inventory, r.backlog, r.in_transit, r.lost, r.cost)),
         ]
         return pa.RecordBatch.from_arrays(columns, schema=TIMESERIES)
 
-    def _log_flows(self, k: int, extra: np.ndarray) -> None:
+    def _log_flows(self, k: int, extra: np.ndarray, env: simpy.Environment) -> None:
         """This step's orders (reaching the supplier after the mail delay) and shipments (arriving after
-        the shipping delay plus any detour); the last node's supplier is the `source`."""
-        r, nodes = self.run, self.scenario.chain.nodes
-        for i, node in enumerate(nodes):
-            j = self.supplier[i]
-            supplier = self.names[j] if j >= 0 else "source"
-            if r.orders[0, k, i] > 0:
-                self.flows.append({"event": f"order:{node.name}", "kind": "order", "start_step": k,
-                                   "end_step": k + node.mail_delay, "target": supplier, "source": node.name,
-                                   "quantity": float(r.orders[0, k, i])})  # fmt: skip
-            # goods put on the way to this node this step (its pipeline's growth plus what arrived)
-            before = r.in_transit[0, k - 1, i] if k else self.scenario.chain.initial_flow * node.ship_delay
-            sent = r.in_transit[0, k, i] - before + r.received[0, k, i]
-            if sent > 1e-9:
-                self.flows.append({"event": f"shipment:{node.name}", "kind": "shipment", "start_step": k,
-                                   "end_step": k + node.ship_delay + int(extra[i]), "target": node.name,
-                                   "source": supplier, "quantity": float(sent)})  # fmt: skip
+        the shipping delay plus any detour or drawn delay; through a facility, when they clear it)."""
+        r = self.run
+        for index, (j, i, lane) in enumerate(self.lanes):
+            supplier, node = self.names[j] if j >= 0 else "source", self.names[i]
+            ordered, sent = float(r.lane_orders[0, k, index]), float(r.lane_shipped[0, k, index])
+            if ordered > 0:
+                self.flows.append({"event": f"order:{node}", "kind": "order", "start_step": k,
+                                   "end_step": k + lane.mail_delay, "target": supplier, "source": node,
+                                   "quantity": ordered})  # fmt: skip
+            if sent <= 0:
+                continue
+            shipment = {"event": f"shipment:{node}", "kind": "shipment", "start_step": k, "target": node,
+                        "source": supplier, "quantity": sent}  # fmt: skip
+            if lane.via is None:
+                self.flows.append({**shipment, "end_step": k + lane.ship_delay + int(extra[index])})
+            else:
+                env.process(self._through_facility(env, index, lane, shipment, int(extra[index])))
+
+    def _through_facility(self, env: simpy.Environment, index: int, lane, shipment: dict, extra: int):
+        """A SimPy process: goods sent at step k (the clock reads k + 1) reach the facility after the
+        lane's shipping delay, wait for a free server, are handled, and then take the onward delay."""
+        facility = self.facilities[lane.via]
+        if lane.via not in self.queues:
+            self.queues[lane.via] = simpy.Resource(env, capacity=facility.servers)
+        yield env.timeout(lane.ship_delay - 1 + extra)
+        arrived = env.now
+        handling = facility.handling
+        if facility.units_per_step is not None:
+            handling += int(np.ceil(shipment["quantity"] / facility.units_per_step))
+        with self.queues[lane.via].request() as request:
+            yield request
+            waited = int(env.now - arrived)
+            yield env.timeout(handling)
+        self.waits[lane.via].append(waited)
+        cleared = int(env.now)  # before this step's kernel: the goods arrive `onward_delay` steps on
+        state = self.chain.state
+        state.held[0, index] -= shipment["quantity"]
+        state.pipe[0, index, lane.onward_delay] += shipment["quantity"]
+        self.flows.append({**shipment, "end_step": cleared + lane.onward_delay})
 
     def tables(self) -> dict:
         return {}
@@ -219,18 +261,27 @@ class SupplyWorld:
             "cost_by_node": cost_by_node,
             "team_cost": float(sum(cost_by_node.values())),
             "total": total,
+            "facilities": {
+                name: {
+                    "shipments": len(waits),
+                    "mean_wait": float(np.mean(waits)) if waits else None,
+                    "max_wait": max(waits, default=None),
+                }
+                for name, waits in self.waits.items()
+            },
         }
 
     def _flows(self, i: int) -> dict:
         """Node i's orders and deliveries, in counts and units, and their transport cost. A delivery is a
         step in which goods arrived; a customer order is delivered when it is filled in full at once and
         reaches the customer (after its stream's `delivery_time`) within the horizon."""
-        r, node, steps = self.run, self.scenario.chain.nodes[i], self.chain.weeks
+        r, steps = self.run, self.chain.weeks
         orders, received = r.orders[0, :, i], r.received[0, :, i]
-        before = np.concatenate(
-            [[self.scenario.chain.initial_flow * node.ship_delay], r.in_transit[0, :-1, i]]
-        )
-        shipments = np.count_nonzero(r.in_transit[0, :, i] - before + received > 1e-9)  # sent to node i
+        transport = 0.0
+        for index, (_, to, lane) in enumerate(self.lanes):
+            if to == i:  # per shipment sent to node i, and per unit carried
+                sent = r.lane_shipped[0, :, index]
+                transport += lane.transport_cost * np.count_nonzero(sent) + lane.unit_cost * float(sent.sum())
         demand, filled = self.chain.demand[0, :, i], r.external[0, :, i]
         in_full = filled >= demand - 1e-9
         share = np.divide(filled, demand, out=np.zeros(steps), where=demand > 0)
@@ -238,7 +289,7 @@ class SupplyWorld:
                  "deliveries_received": int(np.count_nonzero(received)),
                  "units_received": float(received.sum()), "customer_orders": 0, "customer_units": 0.0,
                  "customer_orders_delivered": 0, "customer_units_delivered": 0.0,
-                 "transport_cost": node.transport_cost * shipments}  # fmt: skip
+                 "transport_cost": transport}  # fmt: skip
         for j, (node_index, _, _, spec) in enumerate(self.streams):
             if node_index != i:
                 continue
