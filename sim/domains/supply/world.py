@@ -94,7 +94,7 @@ class SupplyWorld:
             lanes=Lanes.build(
                 [j for j, _, _ in self.lanes],
                 [i for _, i, _ in self.lanes],
-                [x.share for *_, x in self.lanes],
+                [x.share / sum(y.share for y in chain.inbound(i)) for _, i, x in self.lanes],
                 [x.mail_delay for *_, x in self.lanes],
                 [x.ship_delay for *_, x in self.lanes],
                 [x.capacity * scale if x.capacity else np.inf for *_, x in self.lanes],
