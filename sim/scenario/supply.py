@@ -210,10 +210,23 @@ class ChainNode(Spec):
                      ship_delay=self.ship_delay, transport_cost=self.transport_cost)]  # fmt: skip
 
 
-class SerialChain(Spec):
-    """The network: its nodes, listed from the customer end upstream, and the facilities its lanes pass."""
+class Product(Spec):
+    """A product moving through the network: `scale` times the scenario's quantities (demand, stock,
+    policy levels; lane and node capacities are shared in proportion to the products' scales), `value`
+    times its money per unit (prices, holding and backlog costs)."""
 
-    product: Name = "product"
+    name: Name
+    scale: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+    value: Annotated[float, Field(gt=0, le=1e6)] = 1.0
+
+
+class SerialChain(Spec):
+    """The network: its nodes, listed from the customer end upstream, the facilities its lanes pass
+    through, and the products that move through it (each on its own stock, lanes shared)."""
+
+    products: Annotated[list[Product], Field(min_length=1, max_length=100)] = Field(
+        default_factory=lambda: [Product(name="product")]
+    )
     nodes: Annotated[list[ChainNode], Field(min_length=1, max_length=100)]
     facilities: Annotated[list[Facility], Field(max_length=100)] = Field(default_factory=list)
     initial_flow: NonNegative = 4.0  # every pipeline slot and every expectation at the start
@@ -225,6 +238,9 @@ class SerialChain(Spec):
         names = [n.name for n in self.nodes]
         if len(set(names)) != len(names):
             raise ValueError("node names must be unique")
+        products = [p.name for p in self.products]
+        if len(set(products)) != len(products):
+            raise ValueError("product names must be unique")
         facilities = [f.name for f in self.facilities]
         if len(set(facilities)) != len(facilities):
             raise ValueError("facility names must be unique")

@@ -189,7 +189,7 @@ def chain_week(
                     supply_line += mail[r, lane, j]
             net = inv[r, i] - backlog[r, t, i]
             if t < fixed_weeks:
-                order = initial_flow
+                order = initial_flow[i]
             elif policy[i] == STERMAN:
                 gap = s_prime[r, i] - net - beta[r, i] * supply_line
                 order = _round_order(expected[r, i] + alpha_s[r, i] * gap)
@@ -224,21 +224,23 @@ class ChainState:
     weeks than the longest shipping delay; the initial flow (times each lane's share) fills every slot of
     the mail and pipelines."""
 
-    def __init__(self, replicates: int, initial_inventory, initial_flow: float, mail_delay, ship_delay,
-                 window, max_extra_delay: int = 0, share=None):  # fmt: skip
+    def __init__(self, replicates: int, initial_inventory, initial_flow, mail_delay, ship_delay, window,
+                 max_extra_delay: int = 0, share=None, to=None):  # fmt: skip
         nodes, lanes = len(initial_inventory), len(mail_delay)
         share = np.ones(lanes) if share is None else share
+        to = np.arange(lanes) if to is None else to
+        initial_flow = np.broadcast_to(np.asarray(initial_flow, dtype=np.float64), (nodes,))
         self.inv = np.tile(np.asarray(initial_inventory, dtype=np.float64), (replicates, 1))
         self.ext_back = np.zeros((replicates, nodes))
         self.owed = np.zeros((replicates, lanes))
-        self.expected = np.full((replicates, nodes), float(initial_flow))
+        self.expected = np.tile(initial_flow, (replicates, 1))
         self.mail = np.zeros((replicates, lanes, max(max(mail_delay), 1)))
         self.pipe = np.zeros((replicates, lanes, max(ship_delay) + max_extra_delay + 1))
         self.held = np.zeros((replicates, lanes))
-        self.history = np.full((replicates, nodes, max(max(window), 1)), float(initial_flow))
+        self.history = np.repeat(self.expected[:, :, None], max(max(window), 1), axis=2)
         for lane in range(lanes):  # each lane carries its share of the initial flow
-            self.mail[:, lane, : mail_delay[lane]] = initial_flow * share[lane]
-            self.pipe[:, lane, : ship_delay[lane]] = initial_flow * share[lane]
+            self.mail[:, lane, : mail_delay[lane]] = initial_flow[to[lane]] * share[lane]
+            self.pipe[:, lane, : ship_delay[lane]] = initial_flow[to[lane]] * share[lane]
 
     def arrays(self) -> tuple:
         return (
@@ -359,12 +361,12 @@ class Chain:
             lanes.via, per_replicate(theta), per_replicate(alpha_s), per_replicate(beta),
             per_replicate(s_prime), per_node(policy, np.int64), per_node(window, np.int64), per_node(cover),
             per_node(safety), per_node(reorder), per_node(target), per_node(quantity),
-            per_node(period, np.int64), lanes.mail_delay, lanes.ship_delay, float(initial_flow),
+            per_node(period, np.int64), lanes.mail_delay, lanes.ship_delay, per_node(initial_flow),
             int(fixed_weeks), per_node(holding_cost), per_node(backlog_cost),
         )  # fmt: skip
         self.state = ChainState(
-            r, per_node(initial_inventory), float(initial_flow), lanes.mail_delay.tolist(),
-            lanes.ship_delay.tolist(), per_node(window, int).tolist(), max_extra_delay, lanes.share,
+            r, per_node(initial_inventory), per_node(initial_flow), lanes.mail_delay.tolist(),
+            lanes.ship_delay.tolist(), per_node(window, int).tolist(), max_extra_delay, lanes.share, lanes.to,
         )  # fmt: skip
         count = len(lanes.to)
         self.run = ChainRun(*(np.zeros((r, weeks, nodes)) for _ in range(11)),

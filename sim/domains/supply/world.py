@@ -63,51 +63,67 @@ class SupplyWorld:
     schema = TIMESERIES
 
     def __init__(self, scenario: SupplyScenario, streams: Streams, scale: float = 1.0):
+        """The kernel runs one copy of the network per product: node i of product p is kernel node
+        p * N + i, lane l of product p kernel lane p * L + l."""
         self.scenario = scenario
         chain = scenario.chain
-        nodes = chain.nodes
+        nodes, products = chain.nodes, chain.products
         steps = scenario.horizon.steps
         h = scenario.horizon
-        # each stream of customer orders: its node, expected orders per step, noise factors, its spec
-        self.streams = []
-        for i, specs in enumerate(chain.demands()):
-            for j, spec in enumerate(specs):
-                noise = None
-                if spec.noise is not None:
-                    noise = spec.noise.sample(streams.generator("supply.demand", i, j), steps)
-                self.streams.append((i, expected_demand(spec, h.start, h.step, steps) * scale, noise, spec))
-        demand = np.zeros((1, steps, len(nodes)))
-        self.stream_orders = np.zeros((steps, len(self.streams)))  # what each stream orders, per step
-        self.customers = np.unique([i for i, *_ in self.streams]).astype(np.int64)  # nodes facing customers
+        self.names = [n.name for n in nodes]
+        self.product_names = [p.name for p in products]
         self.index = {n.name: i for i, n in enumerate(nodes)}
-        self.lanes = chain.lanes()  # (supplier index or -1, node index, lane)
+        n_nodes = len(nodes)
+        volume = np.array([p.scale for p in products])
+        self.portion = volume / volume.sum()  # each product's part of a shared capacity
+        self.value = np.repeat([p.value for p in products], n_nodes)  # per kernel node
+        self.spec_nodes = [nodes[k % n_nodes] for k in range(len(products) * n_nodes)]
+        # each stream of customer orders: kernel node, expected orders per step, noise factors, its spec
+        self.streams = []
+        for p, product in enumerate(products):
+            for i, specs in enumerate(chain.demands()):
+                for j, spec in enumerate(specs):
+                    noise = None
+                    if spec.noise is not None:
+                        noise = spec.noise.sample(streams.generator("supply.demand", p, i, j), steps)
+                    expected = expected_demand(spec, h.start, h.step, steps) * scale * product.scale
+                    self.streams.append((p * n_nodes + i, expected, noise, spec))
+        self.stream_orders = np.zeros((steps, len(self.streams)))  # what each stream orders, per step
+        self.customers = np.unique([k for k, *_ in self.streams]).astype(np.int64)  # kernel nodes facing them
+        spec_lanes = chain.lanes()  # (supplier index or -1, node index, lane)
+        # every product's lanes: (supplier kernel node or -1, kernel node, lane, product)
+        self.lanes = [(j + p * n_nodes if j >= 0 else -1, i + p * n_nodes, lane, p)
+                      for p in range(len(products)) for j, i, lane in spec_lanes]  # fmt: skip
         self.lane_delay = np.zeros((steps, len(self.lanes)), dtype=np.int64)  # drawn extra steps
-        for k, (_, _, lane) in enumerate(self.lanes):
+        for k, (_, _, lane, _) in enumerate(self.lanes):
             if lane.delay is not None:
                 drawn = lane.delay.sample(streams.generator("supply.lane_delay", k), steps)
                 self.lane_delay[:, k] = np.maximum(np.round(drawn), 0)
         detours = [scenario.steps_in(e.extra_delay) for e in scenario.events if isinstance(e, RouteClosure)]
         room = max(detours, default=0) + int(self.lane_delay.max(initial=0))
-        room = max([room] + [lane.onward_delay for *_, lane in self.lanes])
+        room = max([room] + [lane.onward_delay for _, _, lane, _ in self.lanes])
+        weight = {i: sum(x.share for x in chain.inbound(i)) for i in range(n_nodes)}
+        sizes = [scale * p.scale for p in products]
+        policy = [_policy_arrays([n.policy for n in nodes], size) for size in sizes]
         self.chain = Chain(
-            demand,
+            np.zeros((1, steps, len(self.spec_nodes))),
             lanes=Lanes.build(
-                [j for j, _, _ in self.lanes],
-                [i for _, i, _ in self.lanes],
-                [x.share / sum(y.share for y in chain.inbound(i)) for _, i, x in self.lanes],
-                [x.mail_delay for *_, x in self.lanes],
-                [x.ship_delay for *_, x in self.lanes],
-                [x.capacity * scale if x.capacity else np.inf for *_, x in self.lanes],
-                [x.via is not None for *_, x in self.lanes],
+                [j for j, _, _, _ in self.lanes],
+                [i for _, i, _, _ in self.lanes],
+                [x.share / weight[i % n_nodes] for _, i, x, _ in self.lanes],
+                [x.mail_delay for _, _, x, _ in self.lanes],
+                [x.ship_delay for _, _, x, _ in self.lanes],
+                [x.capacity * scale * self.portion[p] if x.capacity else np.inf for _, _, x, p in self.lanes],
+                [x.via is not None for _, _, x, _ in self.lanes],
             ),
-            nodes=len(nodes),
-            initial_inventory=[n.initial_inventory * scale for n in nodes],
-            initial_flow=chain.initial_flow * scale,
+            nodes=len(self.spec_nodes),
+            initial_inventory=[n.initial_inventory * size for size in sizes for n in nodes],
+            initial_flow=[chain.initial_flow * size for size in sizes for _ in nodes],
             fixed_weeks=chain.fixed_orders,
-            holding_cost=[n.holding_cost for n in nodes],
-            backlog_cost=[n.backlog_cost for n in nodes],
+            holding_cost=[n.holding_cost * v for n, v in zip(self.spec_nodes, self.value, strict=True)],
+            backlog_cost=[n.backlog_cost * v for n, v in zip(self.spec_nodes, self.value, strict=True)],
             max_extra_delay=room,
-            **_policy_arrays([n.policy for n in nodes], scale),
+            **{key: [x for arrays in policy for x in arrays[key]] for key in policy[0]},
         )
         self.facilities = {f.name: f for f in chain.facilities}
         self.queues: dict[str, simpy.Resource] = {}  # made on the timeline's clock at the first step
@@ -115,16 +131,26 @@ class SupplyWorld:
         self.run: ChainRun = self.chain.run
         self.occurrences: list = []  # the disruptions seen, for the KPIs and the report
         self.flows: list[dict] = []  # every order and shipment, for the events table
-        self.names = [n.name for n in nodes]
-        self.node_names = pa.array(self.names, pa.string())
-        self.product = pa.array([chain.product], pa.string())
+        count = len(self.spec_nodes)
+        self.node_column = pa.DictionaryArray.from_arrays(
+            pa.array(np.arange(count, dtype=np.int32) % n_nodes), pa.array(self.names, pa.string())
+        )
+        self.product_column = pa.DictionaryArray.from_arrays(
+            pa.array(np.arange(count, dtype=np.int32) // n_nodes), pa.array(self.product_names, pa.string())
+        )
         self.start_us, self.step_us = h.start_us, h.step_us
+
+    def _label(self, k: int) -> str:
+        """Kernel node k's name in the events table: the node, and its product when there are several."""
+        name = self.names[k % len(self.names)]
+        return name if len(self.product_names) == 1 else f"{name}/{self.product_names[k // len(self.names)]}"
 
     def step(self, k: int, timeline) -> pa.RecordBatch:
         """One period: this step's disruptions, then the network kernel, then goods sent through
-        facilities join their queues; one row per node."""
-        n = len(self.node_names)
-        capacity, extra, lost = np.full(n, np.inf), np.zeros(n, dtype=np.int64), np.zeros(n)
+        facilities join their queues; one row per node and product. A node's capacity is shared by its
+        products in proportion to their scales."""
+        n_nodes, n = len(self.names), len(self.spec_nodes)
+        capacity, extra, lost = np.full(n_nodes, np.inf), np.zeros(n_nodes, dtype=np.int64), np.zeros(n_nodes)
         factor = 1.0
         for o in timeline.active:
             spec = o.spec
@@ -152,15 +178,16 @@ class SupplyWorld:
             self.stream_orders[k, j] = wanted if noise is None else np.round(wanted * noise[k])
             demand[i] += self.stream_orders[k, j]
         self.chain.demand[0, k] = demand
-        lane_extra = extra[[i for _, i, _ in self.lanes]] + self.lane_delay[k]  # detours into a node
-        self.chain.week(k, capacity, lane_extra, lost)
+        lane_extra = extra[[i % n_nodes for _, i, _, _ in self.lanes]] + self.lane_delay[k]  # detours
+        shared = (self.portion[:, None] * capacity[None, :]).ravel()  # inf stays inf
+        self.chain.week(k, shared, lane_extra, np.tile(lost, len(self.product_names)))
         self._log_flows(k, lane_extra, timeline.env)
         r = self.run
         columns = [
             pa.array(np.full(n, k, dtype=np.int32)),
             pa.array(np.full(n, self.start_us + k * self.step_us), pa.timestamp("us")),
-            pa.DictionaryArray.from_arrays(pa.array(np.arange(n, dtype=np.int32)), self.node_names),
-            pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), self.product),
+            self.node_column,
+            self.product_column,
             pa.array(demand),
             *(pa.array(series[0, k]) for series in (r.orders, r.incoming, r.shipped, r.received)),
             *(pa.array(series[0, k]) for series in (r.inventory, r.backlog, r.in_transit, r.lost, r.cost)),
@@ -171,8 +198,8 @@ class SupplyWorld:
         """This step's orders (reaching the supplier after the mail delay) and shipments (arriving after
         the shipping delay plus any detour or drawn delay; through a facility, when they clear it)."""
         r = self.run
-        for index, (j, i, lane) in enumerate(self.lanes):
-            supplier, node = self.names[j] if j >= 0 else "source", self.names[i]
+        for index, (j, i, lane, _) in enumerate(self.lanes):
+            supplier, node = self._label(j) if j >= 0 else "source", self._label(i)
             ordered, sent = float(r.lane_orders[0, k, index]), float(r.lane_shipped[0, k, index])
             if ordered > 0:
                 self.flows.append({"event": f"order:{node}", "kind": "order", "start_step": k,
@@ -212,55 +239,26 @@ class SupplyWorld:
     def tables(self) -> dict:
         return {}
 
+    ADDITIVE = ("end_inventory", "orders_placed", "units_ordered", "deliveries_received", "units_received",
+                "customer_orders", "customer_units", "customer_orders_delivered", "customer_units_delivered",
+                "holding_cost", "backlog_cost", "purchase_cost", "ordering_cost", "transport_cost",
+                "total_cost", "revenue", "profit")  # fmt: skip
+
     def kpis(self, scale: float) -> dict:
-        """Per node and for the chain: service, stock, flows, money and the bullwhip ratio."""
-        r = self.run
-        per_node = {}
-        for i, (name, node) in enumerate(zip(self.names, self.scenario.chain.nodes, strict=True)):
-            incoming = r.incoming[0, :, i]
-            inventory, backlog = r.inventory[0, :, i], r.backlog[0, :, i]
-            received_var = float(np.var(incoming))
-            kpis = {
-                "fill_rate": float(self._filled_at_once(i).sum() / incoming.sum())
-                if incoming.sum() > 0
-                else None,
-                "cycle_service_level": float(np.mean(backlog == 0)),
-                "mean_inventory": float(inventory.mean()),
-                "mean_backlog": float(backlog.mean()),
-                "end_inventory": float(inventory[-1]),
-                "bullwhip": float(np.var(r.orders[0, :, i]) / received_var) if received_var > 0 else None,
-                **self._flows(i),
-                "holding_cost": float(node.holding_cost * inventory.sum()),
-                "backlog_cost": float(node.backlog_cost * backlog.sum()),
-            }
-            kpis["purchase_cost"] = node.buy_price * kpis["units_received"]
-            kpis["ordering_cost"] = node.order_cost * kpis["orders_placed"]
-            kpis["revenue"] = node.sell_price * float(r.sold[0, :, i].sum())
-            costs = ("holding_cost", "backlog_cost", "purchase_cost", "ordering_cost", "transport_cost")
-            kpis["total_cost"] = float(sum(kpis[c] for c in costs))
-            kpis["profit"] = kpis["revenue"] - kpis["total_cost"]
-            per_node[name] = kpis
+        """Per node (its products together) and for the network: service, stock, flows, money and the
+        bullwhip ratio; per product too when there are several."""
+        n_nodes, n_products = len(self.names), len(self.product_names)
+        per_node = {
+            name: self._kpis_of([p * n_nodes + i for p in range(n_products)])
+            for i, name in enumerate(self.names)
+        }
         cost_by_node = {name: k["total_cost"] for name, k in per_node.items()}
-        summed = ("end_inventory", "orders_placed", "units_ordered", "deliveries_received",
-                  "units_received", "customer_orders", "customer_units", "customer_orders_delivered",
-                  "customer_units_delivered", "holding_cost", "backlog_cost", "purchase_cost",
-                  "ordering_cost", "transport_cost", "total_cost", "revenue", "profit")  # fmt: skip
-        total = {key: float(sum(k[key] for k in per_node.values())) for key in summed}
-        orders = total["customer_orders"] + total["orders_placed"]  # every order placed, by anyone
-        units = total["customer_units"] + total["units_ordered"]
-        total.update(
-            fill_rate=float(self.run.external[0].sum() / max(self.chain.demand[0].sum(), 1e-12)),
-            mean_inventory=float(r.inventory[0].sum(axis=1).mean()),
-            mean_backlog=float(r.backlog[0].sum(axis=1).mean()),
-            cost_per_order=total["total_cost"] / orders if orders else None,
-            cost_per_unit=total["total_cost"] / units if units else None,
-        )
-        return {
+        out = {
             "disruptions": [self._recovery(o) for o in self.occurrences],
             "nodes": per_node,
             "cost_by_node": cost_by_node,
             "team_cost": float(sum(cost_by_node.values())),
-            "total": total,
+            "total": self._total(per_node, range(n_nodes * n_products)),
             "facilities": {
                 name: {
                     "shipments": len(waits),
@@ -270,37 +268,92 @@ class SupplyWorld:
                 for name, waits in self.waits.items()
             },
         }
+        if n_products > 1:
+            out["products"] = {}
+            for p, product in enumerate(self.product_names):
+                nodes = {name: self._kpis_of([p * n_nodes + i]) for i, name in enumerate(self.names)}
+                out["products"][product] = {
+                    "nodes": nodes,
+                    "total": self._total(nodes, range(p * n_nodes, (p + 1) * n_nodes)),
+                }
+        return out
 
-    def _flows(self, i: int) -> dict:
-        """Node i's orders and deliveries, in counts and units, and their transport cost. A delivery is a
-        step in which goods arrived; a customer order is delivered when it is filled in full at once and
-        reaches the customer (after its stream's `delivery_time`) within the horizon."""
-        r, steps = self.run, self.chain.weeks
-        orders, received = r.orders[0, :, i], r.received[0, :, i]
+    def _total(self, per_node: dict, kernel_nodes) -> dict:
+        """The network's KPIs from its nodes' (sums) and from the kernel nodes' series (service, stock)."""
+        r, ks = self.run, list(kernel_nodes)
+        total = {key: float(sum(k[key] for k in per_node.values())) for key in self.ADDITIVE}
+        orders = total["customer_orders"] + total["orders_placed"]  # every order placed, by anyone
+        units = total["customer_units"] + total["units_ordered"]
+        total.update(
+            fill_rate=float(r.external[0][:, ks].sum() / max(self.chain.demand[0][:, ks].sum(), 1e-12)),
+            mean_inventory=float(r.inventory[0][:, ks].sum(axis=1).mean()),
+            mean_backlog=float(r.backlog[0][:, ks].sum(axis=1).mean()),
+            cost_per_order=total["total_cost"] / orders if orders else None,
+            cost_per_unit=total["total_cost"] / units if units else None,
+        )
+        return total
+
+    def _kpis_of(self, ks: list[int]) -> dict:
+        """KPIs of kernel nodes `ks` taken together (one node's products, or one product at one node)."""
+        r = self.run
+
+        def summed(series: np.ndarray) -> np.ndarray:
+            return series[0][:, ks].sum(axis=1)
+
+        incoming, inventory, backlog = summed(r.incoming), summed(r.inventory), summed(r.backlog)
+        received_var = float(np.var(incoming))
+        kpis = {
+            "fill_rate": float(sum(self._filled_at_once(k).sum() for k in ks) / incoming.sum())
+            if incoming.sum() > 0
+            else None,
+            "cycle_service_level": float(np.mean(backlog == 0)),
+            "mean_inventory": float(inventory.mean()),
+            "mean_backlog": float(backlog.mean()),
+            "bullwhip": float(np.var(summed(r.orders)) / received_var) if received_var > 0 else None,
+        }
+        money = [self._flows_and_money(k) for k in ks]
+        kpis.update({key: float(sum(m[key] for m in money)) for key in self.ADDITIVE})
+        return kpis
+
+    def _flows_and_money(self, k: int) -> dict:
+        """Kernel node k's orders and deliveries, in counts and units, and its money. A delivery is a step
+        in which goods arrived; a customer order is delivered when it is filled in full at once and reaches
+        the customer (after its stream's `delivery_time`) within the horizon."""
+        r, steps, node, value = self.run, self.chain.weeks, self.spec_nodes[k], self.value[k]
+        orders, received = r.orders[0, :, k], r.received[0, :, k]
+        inventory, backlog = r.inventory[0, :, k], r.backlog[0, :, k]
         transport = 0.0
-        for index, (_, to, lane) in enumerate(self.lanes):
-            if to == i:  # per shipment sent to node i, and per unit carried
+        for index, (_, to, lane, _) in enumerate(self.lanes):
+            if to == k:  # per shipment sent to node k, and per unit carried
                 sent = r.lane_shipped[0, :, index]
                 transport += lane.transport_cost * np.count_nonzero(sent) + lane.unit_cost * float(sent.sum())
-        demand, filled = self.chain.demand[0, :, i], r.external[0, :, i]
+        demand, filled = self.chain.demand[0, :, k], r.external[0, :, k]
         in_full = filled >= demand - 1e-9
         share = np.divide(filled, demand, out=np.zeros(steps), where=demand > 0)
-        flows = {"orders_placed": int(np.count_nonzero(orders)), "units_ordered": float(orders.sum()),
-                 "deliveries_received": int(np.count_nonzero(received)),
-                 "units_received": float(received.sum()), "customer_orders": 0, "customer_units": 0.0,
-                 "customer_orders_delivered": 0, "customer_units_delivered": 0.0,
-                 "transport_cost": transport}  # fmt: skip
+        out = {"end_inventory": float(inventory[-1]), "orders_placed": int(np.count_nonzero(orders)),
+               "units_ordered": float(orders.sum()), "deliveries_received": int(np.count_nonzero(received)),
+               "units_received": float(received.sum()), "customer_orders": 0, "customer_units": 0.0,
+               "customer_orders_delivered": 0, "customer_units_delivered": 0.0,
+               "transport_cost": transport}  # fmt: skip
         for j, (node_index, _, _, spec) in enumerate(self.streams):
-            if node_index != i:
+            if node_index != k:
                 continue
             placed = self.stream_orders[:, j]
             arrives = np.arange(steps) + spec.delivery_time < steps
-            flows["customer_orders"] += int(np.count_nonzero(placed))
-            flows["customer_units"] += float(placed.sum())
-            flows["customer_orders_delivered"] += int(np.count_nonzero((placed > 0) & in_full & arrives))
-            flows["customer_units_delivered"] += float((placed * share)[arrives].sum())
-            flows["transport_cost"] += spec.delivery_cost * int(np.count_nonzero((placed > 0) & (filled > 0)))
-        return flows
+            out["customer_orders"] += int(np.count_nonzero(placed))
+            out["customer_units"] += float(placed.sum())
+            out["customer_orders_delivered"] += int(np.count_nonzero((placed > 0) & in_full & arrives))
+            out["customer_units_delivered"] += float((placed * share)[arrives].sum())
+            out["transport_cost"] += spec.delivery_cost * int(np.count_nonzero((placed > 0) & (filled > 0)))
+        out["holding_cost"] = float(node.holding_cost * value * inventory.sum())
+        out["backlog_cost"] = float(node.backlog_cost * value * backlog.sum())
+        out["purchase_cost"] = node.buy_price * value * out["units_received"]
+        out["ordering_cost"] = node.order_cost * out["orders_placed"]
+        out["revenue"] = node.sell_price * value * float(r.sold[0, :, k].sum())
+        costs = ("holding_cost", "backlog_cost", "purchase_cost", "ordering_cost", "transport_cost")
+        out["total_cost"] = float(sum(out[c] for c in costs))
+        out["profit"] = out["revenue"] - out["total_cost"]
+        return out
 
     def _filled_at_once(self, i: int) -> np.ndarray:
         """Per step, how much of the orders node i received it filled at once (older backlog first)."""
@@ -341,19 +394,23 @@ class SupplyWorld:
         }
 
     def report(self, path: Path, kpis: dict) -> dict[str, str]:
-        """Inventory, backlog and orders per node over time (`figures/chain.png`)."""
+        """Inventory, backlog and orders per node (its products together) over time (`figures/chain.png`)."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        r = self.run
-        names = self.node_names.to_pylist()
+        r, steps = self.run, self.chain.weeks
+
+        def by_node(series: np.ndarray) -> np.ndarray:  # [T, N]: products summed
+            return series[0].reshape(steps, len(self.product_names), len(self.names)).sum(axis=1)
+
         fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
-        for i, name in enumerate(names):
-            axes[0].plot(r.inventory[0, :, i], label=name)
-            axes[1].plot(r.backlog[0, :, i], label=name)
-            axes[2].plot(r.orders[0, :, i], label=name)
+        inventory, backlog, orders = by_node(r.inventory), by_node(r.backlog), by_node(r.orders)
+        for i, name in enumerate(self.names):
+            axes[0].plot(inventory[:, i], label=name)
+            axes[1].plot(backlog[:, i], label=name)
+            axes[2].plot(orders[:, i], label=name)
         axes[2].plot(self.chain.demand[0].sum(axis=1), "k--", lw=1, label="customer demand")
         for ax, title in zip(axes, ("inventory", "backlog", "orders placed"), strict=True):
             ax.set_title(title, fontsize=10)
