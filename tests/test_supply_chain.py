@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.domains.supply.chain import ORDER_UP_TO, R_Q, S_S, T_Q, beer_game, run_chain
+from sim.domains.supply.chain import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, Chain, Lanes, beer_game, run_chain
 
 
 def test_sterman_benchmark_costs_exactly():
@@ -177,3 +177,48 @@ def test_orders_straight_to_the_source_arrive_after_the_shipping_delay(lead, s, 
     assert np.array_equal(inv, 50 + np.cumsum(received - shipped))
     assert np.array_equal(shipped, sold)  # a node with no customer nodes ships only to customers
     assert np.allclose(back, np.cumsum(demand - sold))  # what customers asked for, shipped or owed
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), nodes=st.integers(2, 5), weeks=st.integers(5, 40))
+def test_stock_is_conserved_on_random_networks_with_dual_sourcing(data, nodes, weeks):
+    """Any network (node i's lanes come from higher-numbered nodes or the source), any lane capacities
+    and delays: every unit is on hand, on the way, delivered to customers, or destroyed."""
+    source, to, share, mail, ship, cap = [], [], [], [], [], []
+    for i in range(nodes):
+        suppliers = data.draw(st.lists(st.integers(i + 1, nodes), min_size=1, max_size=2, unique=True))
+        for j in suppliers:
+            source.append(j if j < nodes else -1)
+            to.append(i)
+            share.append(1.0 / len(suppliers))
+            mail.append(data.draw(st.integers(0 if j == nodes else 1, 3)))
+            ship.append(data.draw(st.integers(1, 4)))
+            cap.append(data.draw(st.sampled_from([np.inf, 5.0, 20.0])))
+    lanes = Lanes.build(source, to, share, mail, ship, cap)
+    demand = np.asarray(data.draw(st.lists(st.integers(0, 30), min_size=weeks, max_size=weeks)), float)
+    per_node = np.zeros((1, weeks, nodes))
+    per_node[0, :, 0] = demand
+    policy = data.draw(st.sampled_from([STERMAN, S_S, R_Q]))
+    chain = Chain(per_node, theta=0.3, alpha_s=0.5, beta=0.5, s_prime=40, initial_inventory=25,
+                  initial_flow=4, fixed_weeks=2, holding_cost=1, backlog_cost=2, lanes=lanes, nodes=nodes,
+                  policy=policy, reorder=15, target=60, quantity=20)  # fmt: skip
+    for t in range(weeks):
+        lost = np.where(np.arange(nodes) == t % nodes, 0.1, 0.0) if t == weeks // 2 else None
+        chain.week(t, lost_share=lost)
+    r = chain.run
+    inv, shipped, received, lost, sold = (x[0] for x in (r.inventory, r.shipped, r.received, r.lost, r.sold))
+    before = np.vstack([np.full((1, nodes), 25.0), inv[:-1]])
+    assert np.allclose(inv, before + received - shipped - lost) and (inv >= -1e-9).all()
+    out = np.zeros((weeks, nodes))  # what each node sent down its lanes
+    for lane, j in enumerate(lanes.source):
+        if j >= 0:
+            out[:, j] += r.lane_shipped[0, :, lane]
+    assert np.allclose(shipped, sold + out)
+    assert (r.lane_shipped[0] <= lanes.capacity + 1e-9).all()
+    # everything sent on a lane (plus the initial flow in its pipeline) has arrived or is on the way
+    for i in range(nodes):
+        into = np.flatnonzero(lanes.to == i)
+        preloaded = sum(4 * lanes.share[lane] * lanes.ship_delay[lane] for lane in into)
+        sent = r.lane_shipped[0][:, into].sum() + preloaded
+        assert np.isclose(sent, received[:, i].sum() + r.in_transit[0, -1, i])
+    assert sold[:, 0].sum() <= demand.sum() + 1e-9

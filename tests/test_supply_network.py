@@ -164,3 +164,50 @@ def test_lane_mistakes_are_named(write, lanes, message):
 """
     with pytest.raises(ScenarioError, match=message):
         load_scenario(write(HEAD.replace("STEPS", "10") + body))
+
+
+PRODUCTS = """\
+  products: [{name: small}, {name: big, scale: 3, value: 2}]
+  demand: {kind: periodic, quantity: 10, every: 2}
+  nodes:
+    - name: store
+      initial_inventory: 50
+      holding_cost: 0.1
+      buy_price: 4
+      sell_price: 5
+      policy: {kind: s_S, s: 20, S: 60}
+      lanes: [{supplier: dc, mail_delay: 1, ship_delay: 2, transport_cost: 7}]
+    - {name: dc, supplier: source, initial_inventory: 100, mail_delay: 0, ship_delay: 3, holding_cost: 0.05,
+       policy: {kind: R_Q, R: 40, Q: 50}}
+"""
+
+
+def test_products_are_scaled_copies_with_their_own_stock(tmp_path, write):
+    _, ts, events, kpis = run(tmp_path, write, PRODUCTS, steps=40)
+    assert sorted(ts["product"].unique()) == ["big", "small"] and len(ts) == 40 * 2 * 2
+    for name in ("store", "dc"):
+        small = ts[(ts.node == name) & (ts["product"] == "small")].reset_index(drop=True)
+        big = ts[(ts.node == name) & (ts["product"] == "big")].reset_index(drop=True)
+        for column in ("demand", "orders_placed", "inventory", "backlog", "received", "in_transit"):
+            assert np.allclose(big[column], 3 * small[column]), (name, column)
+    parts = kpis["products"]
+    store = {p: parts[p]["nodes"]["store"] for p in ("small", "big")}
+    # value 2 doubles money per unit (3x the units): holding, purchases and revenue are 6x
+    for money in ("holding_cost", "purchase_cost", "revenue"):
+        assert store["big"][money] == pytest.approx(6 * store["small"][money])
+    assert store["big"]["transport_cost"] == store["small"]["transport_cost"]  # per shipment
+    for key in ("holding_cost", "units_received", "customer_units", "total_cost"):  # nodes add products up
+        assert kpis["nodes"]["store"][key] == pytest.approx(store["small"][key] + store["big"][key])
+    assert set(events[events.kind == "shipment"].target) == {"store/small", "store/big", "dc/small", "dc/big"}
+
+
+def test_products_share_a_facility_and_queue_for_it(tmp_path, write):
+    """Two products, one shipment each a day, one berth taking 2 days: the k-th shipment to reach the
+    port (day k // 2) starts at 2k + 1 and arrives at 2k + 4, after waiting 2k - k // 2 days."""
+    both = PORT.replace("SERVERS", "1").replace("  demand:", "  products: [{name: a}, {name: b}]\n  demand:")
+    _, _, events, kpis = run(tmp_path, write, both, steps=30)
+    shipments = events[events.kind == "shipment"]
+    k = np.arange(len(shipments))
+    assert sorted(shipments.end_step) == (2 * k + 4).tolist()
+    assert kpis["facilities"]["port"]["mean_wait"] == pytest.approx(np.mean(2 * k - k // 2))
+    assert set(shipments.target) == {"store/a", "store/b"}
