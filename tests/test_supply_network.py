@@ -211,3 +211,26 @@ def test_products_share_a_facility_and_queue_for_it(tmp_path, write):
     assert sorted(shipments.end_step) == (2 * k + 4).tolist()
     assert kpis["facilities"]["port"]["mean_wait"] == pytest.approx(np.mean(2 * k - k // 2))
     assert set(shipments.target) == {"store/a", "store/b"}
+
+
+def test_a_closed_port_holds_everything_until_it_reopens(tmp_path, write):
+    """One berth, one day per shipment, one shipment a day (utilisation 1): a 5-day closure from day 10
+    delays the shipment reaching the port on day 10 and every one after it by 5 days, for good."""
+    body = PORT.replace("servers: SERVERS, handling: 2", "servers: 1, handling: 1").replace(
+        "onward_delay: 1", "onward_delay: 0"
+    )
+    body += "events:\n  - {kind: node_outage, name: lockout, node: port, start: 10, duration: 5}\n"
+    _, _, events, kpis = run(tmp_path, write, body, steps=40)
+    shipments = events[events.kind == "shipment"].sort_values("start_step")
+    n = shipments.start_step.to_numpy()
+    assert shipments.end_step.tolist() == np.where(n < 9, n + 2, n + 7).tolist()
+    assert kpis["facilities"]["port"]["max_wait"] == 5
+
+
+def test_only_facilities_and_nodes_can_be_struck(write):
+    body = (
+        PORT.replace("SERVERS", "1")
+        + "events:\n  - {kind: capacity_loss, name: x, node: port, start: 1, duration: 2, capacity: 1}\n"
+    )
+    with pytest.raises(ScenarioError, match="no node named 'port' .*facilities close with node_outage: port"):
+        load_scenario(write(HEAD.replace("STEPS", "10") + body))

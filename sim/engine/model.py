@@ -45,6 +45,8 @@ class SimModel(mesa.Model):
         self.world = WORLDS[scenario.domain](scenario, streams, scale)
         self.timeline = Timeline(scenario, streams)
         self.env = self.timeline.env
+        if hasattr(self.world, "on_event"):  # a world with its own discrete-event processes
+            self.timeline.on_start.append(self.world.on_event)
         for event in scenario.events:
             EventActor(self, event.name)
         self.batch: pa.RecordBatch | None = None

@@ -39,6 +39,7 @@ class Timeline:
         self.occurrences: list[Occurrence] = []
         self._active: dict[str, list[Occurrence]] = {}
         self._ended = {event.name: self.env.event() for event in scenario.events}  # first end of each
+        self.on_start: list = []  # callbacks (occurrence, env) run on the clock as an occurrence starts
         for event in scenario.events:
             self.env.process(self._run(event))
 
@@ -102,6 +103,8 @@ class Timeline:
         )
         self.occurrences.append(occurrence)
         self._active.setdefault(event.target, []).append(occurrence)
+        for hook in self.on_start:
+            hook(occurrence, self.env)
         yield self.env.timeout(duration)
         self._active[event.target].remove(occurrence)
         if not self._ended[event.name].triggered:

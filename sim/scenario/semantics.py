@@ -49,11 +49,23 @@ def check_references(body: dict) -> list[tuple[tuple, str]]:
         nodes = chain.get("nodes")
         nodes = nodes if isinstance(nodes, list) else []
         names = {_text(n, "name") for n in nodes if isinstance(n, dict)} - {None}
+        facilities = chain.get("facilities")
+        facilities = (
+            {_text(f, "name") for f in facilities if isinstance(f, dict)}
+            if isinstance(facilities, list)
+            else set()
+        )
         for i, event in enumerate(events):
             node = event.get("node") if isinstance(event, dict) else None
-            if isinstance(node, str) and node not in names:
+            closes_facility = _text(event, "kind") == "node_outage" and node in facilities
+            if isinstance(node, str) and node not in names and not closes_facility:
                 known = ", ".join(sorted(names)) or "none"
-                problems.append((("events", i, "node"), f"no node named {node!r} (nodes: {known})"))
+                also = (
+                    f"; facilities close with node_outage: {', '.join(sorted(facilities - {None}))}"
+                    if facilities - {None}
+                    else ""
+                )
+                problems.append((("events", i, "node"), f"no node named {node!r} (nodes: {known}{also})"))
     if isinstance(events, list):
         _check_chains(events, problems)
         names: set[str] = set()

@@ -159,6 +159,8 @@ class SupplyWorld:
             if isinstance(spec, DemandShock):
                 factor *= spec.multiplier
                 continue
+            if spec.node in self.facilities:  # closed by `on_event`
+                continue
             i = self.index[spec.node]
             if isinstance(spec, NodeOutage):
                 capacity[i] = 0.0
@@ -214,18 +216,38 @@ class SupplyWorld:
             else:
                 env.process(self._through_facility(env, index, lane, shipment, int(extra[index])))
 
+    def on_event(self, occurrence, env: simpy.Environment) -> None:
+        """On the clock, as an occurrence starts: an outage of a facility closes it."""
+        if isinstance(occurrence.spec, NodeOutage) and occurrence.target in self.facilities:
+            env.process(self._close(env, occurrence.target, occurrence.end_step))
+
+    def _queue(self, env: simpy.Environment, name: str) -> simpy.Resource:
+        if name not in self.queues:
+            self.queues[name] = simpy.Resource(env, capacity=self.facilities[name].servers)
+        return self.queues[name]
+
+    def _close(self, env: simpy.Environment, name: str, end_step: int):
+        """A closure (a strike, a storm) takes each server as it frees up and holds it until `end_step`:
+        goods being handled finish, the rest queue behind the closure."""
+        queue = self._queue(env, name)
+        requests = [queue.request() for _ in range(queue.capacity)]
+        for request in requests:
+            yield request
+        yield env.timeout(max(end_step - env.now, 0))
+        for request in requests:
+            queue.release(request)
+
     def _through_facility(self, env: simpy.Environment, index: int, lane, shipment: dict, extra: int):
         """A SimPy process: goods sent at step k (the clock reads k + 1) reach the facility after the
         lane's shipping delay, wait for a free server, are handled, and then take the onward delay."""
         facility = self.facilities[lane.via]
-        if lane.via not in self.queues:
-            self.queues[lane.via] = simpy.Resource(env, capacity=facility.servers)
+        queue = self._queue(env, lane.via)
         yield env.timeout(lane.ship_delay - 1 + extra)
         arrived = env.now
         handling = facility.handling
         if facility.units_per_step is not None:
             handling += int(np.ceil(shipment["quantity"] / facility.units_per_step))
-        with self.queues[lane.via].request() as request:
+        with queue.request() as request:
             yield request
             waited = int(env.now - arrived)
             yield env.timeout(handling)
