@@ -232,5 +232,5 @@ def test_only_facilities_and_nodes_can_be_struck(write):
         PORT.replace("SERVERS", "1")
         + "events:\n  - {kind: capacity_loss, name: x, node: port, start: 1, duration: 2, capacity: 1}\n"
     )
-    with pytest.raises(ScenarioError, match=r"no node named 'port' .*facilities close with node_outage: port"):
+    with pytest.raises(ScenarioError, match=r"no node named 'port' .*close with node_outage: port"):
         load_scenario(write(HEAD.replace("STEPS", "10") + body))
