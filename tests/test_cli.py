@@ -106,7 +106,7 @@ def test_validate_checks_every_file(small, write):
 
 
 def test_every_shipped_scenario_validates():
-    scenarios = sorted(Path(QUICKSTART).parent.glob("*.yaml"))
+    scenarios = sorted(Path(QUICKSTART).parent.rglob("*.yaml"))
     assert scenarios
     result = sim("validate", *scenarios)
     assert result.returncode == 0, result.stderr

@@ -12,7 +12,7 @@ from sim.errors import ScenarioError
 from sim.stress import flatten, parse_vary, run_stress, summarise
 from tests.conftest import ROOT
 
-SCENARIOS = ["retail_panic_buying", "hurricane", "suez_closure", "supplier_outage"]
+SCENARIOS = ["retail_panic_buying", "hurricane", "suez_closure", "supplier_outage", "port_congestion"]
 
 
 def test_parse_vary_reads_every_option_and_reports_every_problem():
