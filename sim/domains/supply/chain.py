@@ -110,11 +110,13 @@ def chain_week(
             arrived = pipe[r, lane, 0]
             inv[r, i] += arrived
             received[r, t, i] += arrived
-            pipe[r, lane, : slots - 1] = pipe[r, lane, 1:].copy()
+            for slot in range(slots - 1):  # in place: no temporary arrays in the hot loop
+                pipe[r, lane, slot] = pipe[r, lane, slot + 1]
             pipe[r, lane, slots - 1] = 0.0
             if mail_delay[lane] > 0:
                 arriving[lane] = mail[r, lane, 0]
-                mail[r, lane, : mail_delay[lane] - 1] = mail[r, lane, 1 : mail_delay[lane]].copy()
+                for slot in range(mail_delay[lane] - 1):
+                    mail[r, lane, slot] = mail[r, lane, slot + 1]
                 mail[r, lane, mail_delay[lane] - 1] = 0.0
             else:
                 arriving[lane] = 0.0
