@@ -179,11 +179,14 @@ def _paths(node, prefix=()):
             yield from _paths(value, (*prefix, i))
 
 
-# fuzz bases: the small payments world, a card world with typologies, a supply chain with disruptions
+# fuzz bases: the small payments world, a card world with typologies, a supply chain with disruptions,
+# a network with lanes, a facility and two products, and one with periodic demand streams
 _BASES = [
     _VALID,
     yaml.safe_load((ROOT / "scenarios" / "card_payments.yaml").read_text()),
     yaml.safe_load((ROOT / "scenarios" / "supply_disruptions.yaml").read_text()),
+    yaml.safe_load((ROOT / "scenarios" / "port_congestion.yaml").read_text()),
+    yaml.safe_load((ROOT / "scenarios" / "validation" / "anylogistix_model_6.yaml").read_text()),
 ]
 _ALL_PATHS = [(i, p) for i, base in enumerate(_BASES) for p in _paths(base) if p]
 

@@ -50,22 +50,15 @@ def check_references(body: dict) -> list[tuple[tuple, str]]:
         nodes = nodes if isinstance(nodes, list) else []
         names = {_text(n, "name") for n in nodes if isinstance(n, dict)} - {None}
         facilities = chain.get("facilities")
-        facilities = (
-            {_text(f, "name") for f in facilities if isinstance(f, dict)}
-            if isinstance(facilities, list)
-            else set()
-        )
+        facilities = facilities if isinstance(facilities, list) else []
+        ports = {_text(f, "name") for f in facilities} - {None}  # ports and lines: node_outage closes them
+        closable = f"; facilities close with node_outage: {', '.join(sorted(ports))}" if ports else ""
         for i, event in enumerate(events):
-            node = event.get("node") if isinstance(event, dict) else None
-            closes_facility = _text(event, "kind") == "node_outage" and node in facilities
-            if isinstance(node, str) and node not in names and not closes_facility:
-                known = ", ".join(sorted(names)) or "none"
-                also = (
-                    f"; facilities close with node_outage: {', '.join(sorted(facilities - {None}))}"
-                    if facilities - {None}
-                    else ""
-                )
-                problems.append((("events", i, "node"), f"no node named {node!r} (nodes: {known}{also})"))
+            node = _text(event, "node")
+            if node is None or node in names or (node in ports and _text(event, "kind") == "node_outage"):
+                continue
+            known = ", ".join(sorted(names)) or "none"
+            problems.append((("events", i, "node"), f"no node named {node!r} (nodes: {known}{closable})"))
     if isinstance(events, list):
         _check_chains(events, problems)
         names: set[str] = set()
@@ -107,7 +100,7 @@ def _check_chains(events: list, problems: list) -> None:
 
 def _text(mapping: dict, key: str) -> str | None:
     """A field's value when it is text; anything else is the schema's problem, not ours."""
-    value = mapping.get(key)
+    value = mapping.get(key) if isinstance(mapping, dict) else None
     return value if isinstance(value, str) else None
 
 
