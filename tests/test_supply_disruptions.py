@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.engine.timeline import Timeline
 from sim.errors import ScenarioError
+from sim.rng import Streams
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
 from tests.conftest import ROOT
@@ -227,3 +229,24 @@ def test_a_distribution_tree_serves_each_store_and_shares_shortages(tmp_path, wr
     assert set(after.target) == {"north", "south"}  # both stores are served once the DC is back
     # stores order what they sell: south (3x the demand) receives about 3x what north does
     assert 2 < south.received[30:].sum() / north.received[30:].sum() < 4
+
+
+def test_an_event_at_a_random_time_starts_once_uniformly_in_its_window(write):
+    events = "  - {kind: node_outage, name: fire, node: dc, trigger: {between: [10, 40]}, duration: 3}"
+    starts = []
+    scenario = load_scenario(write(CHAIN.replace("EVENTS", events)))
+    for seed in range(200):
+        timeline = Timeline(scenario, Streams(seed))
+        timeline.advance_to(scenario.horizon.steps)
+        assert len(timeline.occurrences) == 1
+        starts.append(timeline.occurrences[0].start_step)
+    counts = np.bincount(starts, minlength=40)
+    assert counts[:10].sum() == 0 and counts[40:].sum() == 0
+    # uniform over 30 steps: chi-square with 29 degrees of freedom below its 0.999 quantile (58.3)
+    assert ((counts[10:40] - 200 / 30) ** 2 / (200 / 30)).sum() < 58.3
+    with pytest.raises(ScenarioError, match="give exactly one of 'probability_per_step' and 'between'"):
+        load_scenario(
+            write(CHAIN.replace("EVENTS", events.replace("between: [10, 40]", "max_occurrences: 2")))
+        )
+    with pytest.raises(ScenarioError, match="first time before its second"):
+        load_scenario(write(CHAIN.replace("EVENTS", events.replace("[10, 40]", "[40, 10]"))))

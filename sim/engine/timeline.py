@@ -1,10 +1,11 @@
 """The scenario's event calendar as SimPy processes on a clock measured in steps.
 
-Each event is a process that waits for its start (a fixed step, a per-step probability drawn from the
-event's own stream, or the end of another event), is active for its duration, then ends. An event
-names its `target` (a population, a node) and an `intensity` (a rate or demand multiplier, ...); worlds
-read the active ones. The model advances the clock to each step before running that step's kernels, so
-an event starting at step k affects step k, and one lasting d steps affects steps k .. k+d-1.
+Each event is a process that waits for its start (a fixed step; a per-step probability or a uniformly
+drawn step, from the event's own stream; or the end of another event), is active for its duration, then
+ends. An event names its `target` (a population, a node) and an `intensity` (a rate or demand
+multiplier, ...); worlds read the active ones. The model advances the clock to each step before running
+that step's kernels, so an event starting at step k affects step k, and one lasting d steps affects
+steps k .. k+d-1.
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ class Timeline:
         if event.after is not None:  # a chain: this one begins when that one ends
             yield self._ended[event.after]
             if self.env.now < sc.horizon.steps:
+                yield from self._occur(event, duration)
+            return
+        if event.trigger.between is not None:  # once, at a uniformly drawn step
+            first, end = (sc.step_of(when) for when in event.trigger.between)
+            at = int(
+                self.streams.generator(f"events.{event.name}").integers(max(first, 0), max(end, first + 1))
+            )
+            if at < sc.horizon.steps:
+                yield self.env.timeout(at)
                 yield from self._occur(event, duration)
             return
         fired = 0

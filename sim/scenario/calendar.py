@@ -9,12 +9,45 @@ from pydantic import Field, field_validator, model_validator
 
 from sim.scenario.types import Name, Probability, Span, Spec
 
+When = datetime | Annotated[int, Field(ge=0, strict=True)]  # a date, or a step number
+
+
+def _step_or_date(value):
+    """A number is a step (never seconds since 1970): a whole number from 0 up."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0 or value != int(value):
+            raise ValueError("a start step must be a whole number from 0 up")
+        return int(value)
+    return value
+
 
 class Trigger(Spec):
-    """Fire with a fixed probability in each step (drawn from the event's own stream)."""
+    """Fire with a fixed probability in each step, up to `max_occurrences` times; or once, at a step drawn
+    uniformly `between` two times (a date or step each; the second excluded). Draws come from the
+    event's own stream."""
 
-    probability_per_step: Probability
+    probability_per_step: Probability | None = None
     max_occurrences: Annotated[int, Field(ge=1, strict=True)] = 1
+    between: tuple[When, When] | None = None
+
+    @field_validator("between", mode="before")
+    @classmethod
+    def _steps_or_dates(cls, value):
+        if isinstance(value, list | tuple):
+            return [_step_or_date(v) for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _one_way_to_fire(self):
+        if (self.probability_per_step is None) == (self.between is None):
+            raise ValueError("give exactly one of 'probability_per_step' and 'between'")
+        if self.between is not None and "max_occurrences" in self.model_fields_set:
+            raise ValueError("'between' fires once: max_occurrences goes with probability_per_step")
+        if self.between is not None and type(self.between[0]) is not type(self.between[1]):
+            raise ValueError("'between' takes two dates or two steps")
+        if self.between is not None and self.between[0] >= self.between[1]:
+            raise ValueError("'between' needs its first time before its second")
+        return self
 
 
 class CalendarEvent(Spec):
@@ -22,20 +55,15 @@ class CalendarEvent(Spec):
     (a chain: failure, then recovery), for `duration`."""
 
     name: Name
-    start: datetime | Annotated[int, Field(ge=0, strict=True)] | None = None
+    start: When | None = None
     trigger: Trigger | None = None
     after: Name | None = None
     duration: Span
 
     @field_validator("start", mode="before")
     @classmethod
-    def _step_or_date(cls, value):
-        """A number is a step (never seconds since 1970): a whole number from 0 up."""
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            if value < 0 or value != int(value):
-                raise ValueError("a start step must be a whole number from 0 up")
-            return int(value)
-        return value
+    def _start(cls, value):
+        return _step_or_date(value)
 
     @model_validator(mode="after")
     def _one_way_to_start(self):
