@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from sim import __version__
-from sim.errors import RunExistsError, ScenarioError, SimError
+from sim.errors import InputError, RunExistsError, ScenarioError, SimError
 from sim.records import EXTENSIONS
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     stress.add_argument("--force", action="store_true", help="replace an existing stress directory")
     stress.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    evaluate = sub.add_parser("evaluate", help="compare synthetic data with real data")
+    evaluate.add_argument("synthetic", type=Path, help="Parquet or CSV file, or a run directory")
+    evaluate.add_argument("real", type=Path, help="Parquet or CSV file, or a run directory")
+    evaluate.add_argument("--target", help="binary label column for utility and augmentation (e.g. is_fraud)")
+    evaluate.add_argument("--seed", type=_seed, default=0, help="seed of the splits and models (default 0)")
+    evaluate.add_argument("--out", type=Path, help="evaluation directory (default outputs/evaluation/<time>)")
+    evaluate.add_argument("--force", action="store_true", help="replace an existing evaluation directory")
+
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
@@ -92,13 +100,15 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args)
         if args.command == "stress":
             return _stress(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
         return _run(args)
     except ScenarioError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) found", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except RunExistsError as exc:
+    except (RunExistsError, InputError) as exc:
         print(f"sim: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (SimError, OSError) as exc:
@@ -167,6 +177,21 @@ def _stress(args) -> int:
     finally:
         if progress:
             progress.close()
+    print(path)
+    return EXIT_OK
+
+
+def _evaluate(args) -> int:
+    from sim.evaluation import HEADLINE, evaluate, read_table, write_evaluation
+    from sim.outputs import now_iso
+
+    synthetic, real = read_table(args.synthetic), read_table(args.real)
+    result = evaluate(synthetic, real, target=args.target, seed=args.seed)
+    out = args.out or Path("outputs") / "evaluation" / now_iso().replace(":", "")
+    path = write_evaluation(result, out, real, synthetic, force=args.force)
+    for key in HEADLINE:
+        if result.get(key) is not None:
+            print(f"{key:28} {result[key]:.4f}")
     print(path)
     return EXIT_OK
 

@@ -34,3 +34,7 @@ class ScenarioError(SimError):
 
 class RunExistsError(SimError):
     """The run directory exists and --force was not given."""
+
+
+class InputError(SimError):
+    """A data file or option the user gave cannot be used (missing, unreadable, wrong columns)."""

@@ -1,0 +1,136 @@
+"""Evaluate synthetic data against real data: fidelity, detection, utility, augmentation, privacy and,
+for supply time series, autocorrelation and TimeGAN's scores. `evaluate` returns one dictionary (the
+content of `evaluation.json`); `write_evaluation` writes it with a report into a directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError, RunExistsError, SimError
+from sim.evaluation.detection import detection
+from sim.evaluation.fidelity import fidelity
+from sim.evaluation.privacy import dcr
+from sim.evaluation.tables import Columns, describe, numbers, read_table
+from sim.evaluation.timeseries import is_series, timeseries_scores
+from sim.evaluation.utility import augmentation, labels, split_real, utility
+
+__all__ = ["HEADLINE", "evaluate", "read_table", "write_evaluation"]
+HEADLINE = ("fidelity_score", "detection_auc", "detection_auc_real_vs_real", "tstr_auc", "trtr_auc",
+            "dcr_synthetic", "dcr_holdout")  # fmt: skip
+
+
+def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = None, seed: int = 0,
+             augment: bool = True, augment_seeds: int = 5) -> dict:  # fmt: skip
+    """Every metric of synthetic against real data (utility and augmentation need a binary `target`)."""
+    if len(real) < 20 or len(synthetic) < 20:
+        raise InputError("evaluation needs at least 20 rows in each table")
+    columns = describe(real, synthetic, target)
+    if not columns.used:
+        raise InputError("the tables share no column to compare (only identifiers)")
+    result: dict = {
+        "rows": {"real": len(real), "synthetic": len(synthetic)},
+        "columns": {"numeric": columns.numeric, "categorical": columns.categorical,
+                    "left_out_as_identifiers": columns.identifiers},
+        "target": target,
+        "seed": seed,
+    }  # fmt: skip
+    result |= fidelity(real, synthetic, columns)
+    result |= detection(real, synthetic, columns, seed)
+    if target is not None:
+        result |= utility(real, synthetic, columns, target, seed)
+        if augment:
+            result["augmentation"] = augmentation(real, synthetic, columns, target, augment_seeds)
+        y, _ = labels(real[target], synthetic[target])
+        train, holdout, _, _ = split_real(real, y, seed)
+    else:
+        order = np.random.default_rng(seed).permutation(len(real))
+        train, holdout = real.iloc[order[len(real) // 2 :]], real.iloc[order[: len(real) // 2]]
+    result |= dcr(train, holdout, synthetic, columns, seed)
+    if is_series(real) and is_series(synthetic):
+        values = [c for c in columns.numeric if c != "t"]
+        result["timeseries"] = timeseries_scores(real, synthetic, values, seed)
+    return result
+
+
+def write_evaluation(result: dict, out: Path, real: pd.DataFrame, synthetic: pd.DataFrame,
+                     force: bool = False) -> Path:  # fmt: skip
+    """`evaluation.json`, `report.html` and its figures, written aside and moved into place whole."""
+    out = Path(out)
+    if out.exists() and not force:
+        raise RunExistsError(f"{out} already exists (use --force to replace it)")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as exc:
+        raise SimError(f"cannot write in {out.parent}: {exc}") from exc
+    try:
+        (work / "evaluation.json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+        figures = _figures(work, result, real, synthetic)
+        from sim.report import write_html
+
+        headline = {k: result.get(k) for k in HEADLINE}
+        rows = result["rows"]
+        intro = [f"{rows['synthetic']:,} synthetic rows against {rows['real']:,} real rows"
+                 + (f", target {result['target']}" if result["target"] else "")]  # fmt: skip
+        write_html(work, "Evaluation", intro, headline, figures)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return out
+
+
+def _figures(folder: Path, result: dict, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, str]:
+    """The scores, and the real and synthetic distributions of the five least alike columns."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    (folder / "figures").mkdir()
+    figures = {}
+    shown = ("fidelity_score", "column_shapes", "column_pair_trends", "detection_auc",
+             "detection_auc_real_vs_real", "tstr_auc", "trtr_auc")  # fmt: skip
+    scores = {k: result[k] for k in shown if result.get(k) is not None}
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.barh(list(scores), list(scores.values()), color="0.4")
+    ax.set_xlim(0, 1)
+    ax.axvline(0.5, color="r", lw=0.8)
+    fig.tight_layout()
+    fig.savefig(folder / "figures" / "scores.png", dpi=80)
+    plt.close(fig)
+    figures["Scores (detection: 0.5 is indistinguishable)"] = "figures/scores.png"
+    worst = result["worst_columns"]
+    if worst:
+        columns = Columns(result["columns"]["numeric"], result["columns"]["categorical"], [])
+        fig, axes = plt.subplots(1, len(worst), figsize=(3.2 * len(worst), 2.8), squeeze=False)
+        for ax, column in zip(axes[0], worst, strict=True):
+            if column in columns.numeric:
+                x, y = numbers(real, column), numbers(synthetic, column)
+                both = np.concatenate([x, y])
+                edges = np.unique(np.nanquantile(both, np.linspace(0, 1, 31)))
+                if len(edges) > 1:
+                    ax.hist(x, edges, density=True, alpha=0.5, label="real")
+                    ax.hist(y, edges, density=True, alpha=0.5, label="synthetic")
+            else:
+                p = real[column].astype(str).value_counts(normalize=True).head(10)
+                q = synthetic[column].astype(str).value_counts(normalize=True).reindex(p.index, fill_value=0)
+                ax.bar(np.arange(len(p)) - 0.2, p.to_numpy(), 0.4, label="real")
+                ax.bar(np.arange(len(p)) + 0.2, q.to_numpy(), 0.4, label="synthetic")
+                ax.set_xticks(np.arange(len(p)), p.index, rotation=45, fontsize=7)
+            ax.set_title(f"{column}: {result['column_scores'][column]:.2f}", fontsize=9)
+        axes[0][0].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(folder / "figures" / "worst_columns.png", dpi=80)
+        plt.close(fig)
+        figures["The least alike columns"] = "figures/worst_columns.png"
+    return figures

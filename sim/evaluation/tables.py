@@ -1,0 +1,121 @@
+"""Tables to compare: read from Parquet or CSV files or run directories, and described once (which columns
+are numbers, categories, time, or identifiers) so every metric treats a column the same way."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError
+
+MAIN_TABLES = ("transactions", "timeseries")  # a run directory's table of record, by domain
+IDENTIFIER_SHARE = 0.5  # text columns with more distinct values than this share of rows are identifiers
+# columns that name accounts, parties or incidents (ours and PaySim's), whatever their type
+IDENTIFIER_NAMES = {"origin", "dest", "account", "nameorig", "namedest", "customer", "merchant", "step_id"}
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A Parquet or CSV file, or a complete run directory's main table (transactions or time series)."""
+    path = Path(path)
+    if path.is_dir():
+        manifest = path / "manifest.json"
+        if not manifest.exists():
+            raise InputError(f"{path}: not a run directory (no manifest.json)")
+        files = json.loads(manifest.read_text())
+        if files.get("status") != "complete":
+            raise InputError(f"{path}: the run is not complete (status {files.get('status')!r})")
+        for name in MAIN_TABLES:
+            if name in files["files"]:
+                return read_table(path / files["files"][name]["path"])
+        raise InputError(f"{path}: the run has none of the tables {', '.join(MAIN_TABLES)}")
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix in (".csv", ".gz"):
+            return pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot be read as a table ({exc})") from exc
+    raise InputError(f"{path}: expected a .parquet or .csv file or a run directory")
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The columns two tables share, by kind. Identifiers (account names, ids) differ by construction
+    between synthetic and real data and are left out of every metric."""
+
+    numeric: list[str]
+    categorical: list[str]
+    identifiers: list[str]
+
+    @property
+    def used(self) -> list[str]:
+        return self.numeric + self.categorical
+
+
+def is_identifier(name: str) -> bool:
+    name = name.lower()
+    return name in IDENTIFIER_NAMES or name.endswith("_id") or name == "id"
+
+
+def describe(real: pd.DataFrame, synthetic: pd.DataFrame, target: str | None = None,
+             ignore: tuple[str, ...] = ()) -> Columns:  # fmt: skip
+    """Sort the shared columns into numbers (times count as numbers), categories and identifiers (left
+    out: ids by name, text with mostly distinct values, and the columns in `ignore`)."""
+    shared = [c for c in real.columns if c in synthetic.columns]
+    if not shared:
+        raise InputError("the two tables share no column")
+    if target is not None and target not in shared:
+        raise InputError(f"target column {target!r} is not in both tables")
+    numeric, categorical, identifiers = [], [], []
+    for column in shared:
+        values = real[column]
+        if column != target and (column in ignore or is_identifier(column)):
+            identifiers.append(column)
+        elif column == target or pd.api.types.is_bool_dtype(values):
+            categorical.append(column)
+        elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+            numeric.append(column)
+        elif values.nunique() > IDENTIFIER_SHARE * max(len(values), 1):
+            identifiers.append(column)
+        else:
+            categorical.append(column)
+    return Columns(numeric, categorical, identifiers)
+
+
+def numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A numeric or time column as floats (times in seconds)."""
+    values = frame[column]
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("int64").to_numpy() / 1e9
+    return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def encode(frames: list[pd.DataFrame], columns: Columns, drop: tuple[str, ...] = ()) -> list[np.ndarray]:
+    """Feature matrices for models: numbers as they are, categories as codes shared across the frames
+    (so the same value has the same code everywhere); missing values as NaN."""
+    out = [[] for _ in frames]
+    for column in columns.numeric:
+        if column not in drop:
+            for i, frame in enumerate(frames):
+                out[i].append(numbers(frame, column))
+    for column in columns.categorical:
+        if column in drop:
+            continue
+        levels = pd.Index(pd.unique(pd.concat([f[column].astype(str) for f in frames], ignore_index=True)))
+        for i, frame in enumerate(frames):
+            out[i].append(levels.get_indexer(frame[column].astype(str)).astype(np.float64))
+    return [np.column_stack(x) if x else np.zeros((len(f), 0)) for x, f in zip(out, frames, strict=True)]
+
+
+def categorical_mask(columns: Columns, drop: tuple[str, ...] = ()) -> np.ndarray:
+    """Which features `encode` returns are categories (for models that treat them as such)."""
+    kept_numeric = [c for c in columns.numeric if c not in drop]
+    kept_categorical = [c for c in columns.categorical if c not in drop]
+    return np.array([False] * len(kept_numeric) + [True] * len(kept_categorical))
