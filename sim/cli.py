@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -87,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, help="evaluation directory (default outputs/evaluation/<time>)")
     evaluate.add_argument("--force", action="store_true", help="replace an existing evaluation directory")
 
+    refine = sub.add_parser("refine", help="refine a run's table toward a real sample")
+    refine.add_argument("run", type=Path, help="a run directory, or a Parquet or CSV file")
+    refine.add_argument("--real", type=Path, required=True, help="the real sample (Parquet or CSV)")
+    refine.add_argument("--method", default="reweight",
+                        help="reweight (default), copula, residual-gan or vae (needs torch)")  # fmt: skip
+    refine.add_argument("--target", help="binary label column for the before/after utility scores")
+    refine.add_argument("--label", dest="labels", action="append", metavar="COLUMN",
+                        help="a label column kept and conditioned on (repeatable)")  # fmt: skip
+    refine.add_argument("--seed", type=_seed, default=0, help="random_state of the refiner (default 0)")
+    refine.add_argument("--out", type=Path, help="refined run directory (default outputs/refined/<time>)")
+    refine.add_argument("--force", action="store_true", help="replace an existing directory")
+
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
@@ -102,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             return _stress(args)
         if args.command == "evaluate":
             return _evaluate(args)
+        if args.command == "refine":
+            return _refine(args)
         return _run(args)
     except ScenarioError as exc:
         for problem in exc.problems:
@@ -192,6 +207,22 @@ def _evaluate(args) -> int:
     for key in HEADLINE:
         if result.get(key) is not None:
             print(f"{key:28} {result[key]:.4f}")
+    print(path)
+    return EXIT_OK
+
+
+def _refine(args) -> int:
+    from sim.outputs import now_iso
+    from sim.refine import refine_run
+
+    out = args.out or Path("outputs") / "refined" / now_iso().replace(":", "")
+    path = refine_run(args.run, args.real, args.method, out, seed=args.seed, target=args.target,
+                      labels=args.labels, force=args.force)  # fmt: skip
+    headline = json.loads((path / "manifest.json").read_text())["headline"]
+    print(f"{'':28} {'before':>8} {'after':>8}")
+    for key, pair in headline.items():
+        if pair["before"] is not None:
+            print(f"{key:28} {pair['before']:8.4f} {pair['after']:8.4f}")
     print(path)
     return EXIT_OK
 

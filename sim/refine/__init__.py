@@ -1,0 +1,77 @@
+"""Refine simulator output toward a real sample, and say by how much: `refine_run` writes a run directory
+with the refined table, its manifest and the evaluation of the table before and after refining."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.errors import InputError
+from sim.evaluation import HEADLINE, evaluate, read_table
+from sim.evaluation.tables import MAIN_TABLES
+from sim.outputs import RunDirectory, now_iso, sha256_of, versions
+from sim.refine.base import Refiner
+from sim.refine.copula import GaussianCopula
+from sim.refine.reweight import Reweight
+
+METHODS = {"reweight": Reweight, "copula": GaussianCopula}
+NEURAL = ("residual-gan", "vae")  # need the `neural` extra (torch)
+
+__all__ = ["METHODS", "Refiner", "make_refiner", "refine_run"]
+
+
+def make_refiner(method: str, random_state: int | None = None, labels: list[str] | None = None) -> Refiner:
+    if method in NEURAL:
+        try:
+            from sim.refine import neural
+        except ImportError as exc:
+            raise InputError(f"method {method!r} needs torch: pip install -e '.[neural]' ({exc})") from exc
+        return neural.METHODS[method](random_state=random_state, labels=labels)
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r} (choose from {', '.join([*METHODS, *NEURAL])})")
+    return METHODS[method](random_state=random_state, labels=labels)
+
+
+def refine_run(run: Path, real_path: Path, method: str, out: Path, seed: int = 0, target: str | None = None,
+               labels: list[str] | None = None, force: bool = False) -> Path:  # fmt: skip
+    """Refine a run's main table toward the real sample; write the refined run with before/after scores."""
+    sim, real = read_table(run), read_table(real_path)
+    manifest_in = json.loads((Path(run) / "manifest.json").read_text()) if Path(run).is_dir() else {}
+    table = next((name for name in MAIN_TABLES if name in manifest_in.get("files", {})), "table")
+    refiner = make_refiner(method, seed, labels)
+    refined = refiner.fit(sim, real).transform(sim)
+    scores = {
+        "before": evaluate(sim, real, target=target, seed=seed, augment=False),
+        "after": evaluate(refined, real, target=target, seed=seed, augment=False),
+    }
+    directory = RunDirectory(Path(out), {
+        "name": f"{manifest_in.get('name', Path(run).stem)}-{method}",
+        "created": now_iso(),
+        "versions": versions(),
+        "refined": {"from": str(run), "method": method, "seed": seed, "target": target,
+                    "real": {"path": str(real_path), "rows": len(real),
+                             "sha256": sha256_of(Path(real_path)) if Path(real_path).is_file() else None}},
+    }, force=force)  # fmt: skip
+    try:
+        arrow = pa.Table.from_pandas(refined, preserve_index=False)
+        pq.write_table(arrow, directory.path / f"{table}.parquet", compression="zstd")
+        directory.add_file(table, f"{table}.parquet", rows=len(refined), schema=arrow.schema)
+        (directory.path / "evaluation.json").write_text(json.dumps(scores, indent=2, default=float) + "\n")
+        directory.add_file("evaluation", "evaluation.json")
+        headline = {k: {"before": scores["before"].get(k), "after": scores["after"].get(k)} for k in HEADLINE}
+        _report(directory.path, method, headline)
+        directory.add_file("report", "report.html")
+        return directory.finish(headline=headline)
+    except BaseException:
+        directory.abandon()
+        raise
+
+
+def _report(folder: Path, method: str, headline: dict) -> None:
+    from sim.report import write_html
+
+    intro = ["Scores of the simulated table against the real sample, before and after refining."]
+    write_html(folder, f"Refined by {method}", intro, headline, {})

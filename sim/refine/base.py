@@ -1,0 +1,65 @@
+"""The refiners' one contract: `fit(sim, real) -> self`, `transform(sim) -> DataFrame`, `random_state`.
+A refiner moves simulated rows toward a real sample; labels and identifiers survive it unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.errors import InputError
+from sim.evaluation.tables import Columns, describe, is_identifier
+
+LABEL_NAMES = {"is_fraud", "isfraud", "isflaggedfraud", "fraud_type", "is_laundering", "typology", "target",
+               "label", "class"}  # fmt: skip
+
+
+def is_label(name: str) -> bool:
+    return name.lower() in LABEL_NAMES
+
+
+class Refiner:
+    """Base of every refiner. `labels` are the columns kept and conditioned on (default: the label
+    columns by name: is_fraud, fraud_type, is_laundering, typology, target, ...); identifiers (account ids,
+    incident ids) are kept as they are. Fitted attributes end in `_`."""
+
+    name = "refiner"
+
+    def __init__(self, random_state: int | None = None, labels: list[str] | None = None):
+        self.random_state = random_state
+        self.labels = labels
+
+    def _columns(self, sim: pd.DataFrame, real: pd.DataFrame) -> tuple[Columns, list[str]]:
+        """The shared columns by kind, and the label columns (those not in both tables are dropped)."""
+        labels = self.labels if self.labels is not None else [c for c in sim.columns if is_label(c)]
+        labels = [c for c in labels if c in sim.columns and c in real.columns]
+        missing = [c for c in (self.labels or []) if c not in labels]
+        if missing:
+            raise InputError(f"label columns not in both tables: {', '.join(missing)}")
+        columns = describe(real, sim)
+        features = Columns(
+            [c for c in columns.numeric if c not in labels and not is_identifier(c)],
+            [c for c in columns.categorical if c not in labels and not is_identifier(c)],
+            columns.identifiers,
+        )
+        if not features.used:
+            raise InputError("no feature column to refine: the tables share only labels and identifiers")
+        return features, labels
+
+    def fit(self, sim: pd.DataFrame, real: pd.DataFrame) -> Refiner:
+        raise NotImplementedError
+
+    def transform(self, sim: pd.DataFrame) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def fit_transform(self, sim: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(sim, real).transform(sim)
+
+    def _rng(self) -> np.random.Generator:
+        return np.random.default_rng(self.random_state)
+
+
+def label_keys(frame: pd.DataFrame, labels: list[str]) -> pd.Series:
+    """Each row's combination of label values, as one text key (the class it is conditioned on)."""
+    if not labels:
+        return pd.Series("all", index=frame.index)
+    return frame[labels].astype(str).agg("|".join, axis=1)

@@ -1,0 +1,159 @@
+"""Neural refiners on CPU torch (the `neural` extra): a SimGAN-style residual refiner and a conditional
+tabular VAE. Numbers are mapped to normal scores by the real data's quantiles first, labels are one-hot
+conditions; torch's global random state is left as it was (every draw is inside a forked, seeded state).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.preprocessing import QuantileTransformer
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from sim.evaluation.tables import numbers
+from sim.refine.base import Refiner, label_keys
+
+
+def _mlp(inputs: int, outputs: int, width: int = 128, norm=None) -> nn.Sequential:
+    wrap = norm or (lambda layer: layer)
+    return nn.Sequential(wrap(nn.Linear(inputs, width)), nn.LeakyReLU(0.2), wrap(nn.Linear(width, width)),
+                         nn.LeakyReLU(0.2), wrap(nn.Linear(width, outputs)))  # fmt: skip
+
+
+class _Neural(Refiner):
+    """What both share: numeric features as normal scores, labels as one-hot conditions."""
+
+    steps = 1500
+    batch = 256
+
+    def __init__(self, random_state: int | None = None, labels: list[str] | None = None,
+                 steps: int | None = None):  # fmt: skip
+        super().__init__(random_state, labels)
+        self.steps = steps or type(self).steps
+
+    def _prepare(self, sim: pd.DataFrame, real: pd.DataFrame) -> None:
+        self.features_, self.labels_ = self._columns(sim, real)
+        self.numeric_ = self.features_.numeric
+        if not self.numeric_:
+            from sim.errors import InputError
+
+            raise InputError(f"method {self.name!r} refines numbers; these tables share none")
+        real_x = np.column_stack([numbers(real, c) for c in self.numeric_])
+        self.scaler_ = QuantileTransformer(n_quantiles=min(1000, len(real)), output_distribution="normal",
+                                           random_state=self.random_state).fit(real_x)  # fmt: skip
+        self.integer_ = [np.allclose(np.nan_to_num(real_x[:, j]) % 1, 0) for j in range(real_x.shape[1])]
+        self.classes_ = sorted(set(label_keys(real, self.labels_)) | set(label_keys(sim, self.labels_)))
+
+    def _x(self, frame: pd.DataFrame) -> torch.Tensor:
+        x = np.column_stack([numbers(frame, c) for c in self.numeric_])
+        return torch.tensor(np.nan_to_num(self.scaler_.transform(x)), dtype=torch.float32)
+
+    def _y(self, frame: pd.DataFrame) -> torch.Tensor:
+        index = pd.Index(self.classes_).get_indexer(label_keys(frame, self.labels_))
+        return nn.functional.one_hot(torch.tensor(index), len(self.classes_)).float()
+
+    def _frame(self, sim: pd.DataFrame, z: torch.Tensor) -> pd.DataFrame:
+        x = self.scaler_.inverse_transform(z.detach().numpy().astype(np.float64))
+        out = sim.copy()
+        for j, column in enumerate(self.numeric_):
+            values = np.round(x[:, j]) if self.integer_[j] else x[:, j]
+            out[column] = values.astype(sim[column].dtype) if self.integer_[j] else values
+        return out
+
+
+class ResidualGAN(_Neural):
+    """SimGAN (Shrivastava et al. 2017) for tables: x' = x + r(x, labels), trained against a discriminator
+    with spectral normalisation that sees half its fakes from a history buffer of earlier refinements;
+    the refiner's loss adds `l1` times the mean absolute change, so it changes only what gives it away."""
+
+    name = "residual-gan"
+
+    def __init__(self, random_state: int | None = None, labels: list[str] | None = None,
+                 steps: int | None = None, l1: float = 0.1):  # fmt: skip
+        super().__init__(random_state, labels, steps)
+        self.l1 = l1
+
+    def fit(self, sim: pd.DataFrame, real: pd.DataFrame) -> ResidualGAN:
+        self._prepare(sim, real)
+        xs, ys, xr, yr = self._x(sim), self._y(sim), self._x(real), self._y(real)
+        k, c = xs.shape[1], ys.shape[1]
+        with torch.random.fork_rng():
+            torch.manual_seed(self.random_state or 0)
+            self.refiner_ = _mlp(k + c, k)
+            critic = _mlp(k + c, 1, norm=spectral_norm)
+            opt_r = torch.optim.Adam(self.refiner_.parameters(), lr=1e-3, betas=(0.5, 0.9))
+            opt_d = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.9))
+            bce = nn.BCEWithLogitsLoss()
+            history = torch.empty((0, k + c))
+            for _ in range(self.steps):
+                i = torch.randint(len(xs), (self.batch,))
+                j = torch.randint(len(xr), (self.batch,))
+                refined = torch.cat([xs[i] + self.refiner_(torch.cat([xs[i], ys[i]], 1)), ys[i]], 1)
+                fakes = refined.detach()
+                if len(history) >= self.batch // 2:  # half the fakes from earlier refinements
+                    old = history[torch.randint(len(history), (self.batch // 2,))]
+                    fakes = torch.cat([fakes[: self.batch // 2], old])
+                history = torch.cat([history, refined.detach()[: self.batch // 4]])[-10 * self.batch :]
+                real_batch = torch.cat([xr[j], yr[j]], 1)
+                on_real = bce(critic(real_batch), torch.ones(self.batch, 1))
+                loss_d = on_real + bce(critic(fakes), torch.zeros(len(fakes), 1))
+                opt_d.zero_grad()
+                loss_d.backward()
+                opt_d.step()
+                change = refined[:, :k] - xs[i]
+                loss_r = bce(critic(refined), torch.ones(self.batch, 1)) + self.l1 * change.abs().mean()
+                opt_r.zero_grad()
+                loss_r.backward()
+                opt_r.step()
+        return self
+
+    def transform(self, sim: pd.DataFrame) -> pd.DataFrame:
+        x, y = self._x(sim), self._y(sim)
+        with torch.no_grad():
+            return self._frame(sim, x + self.refiner_(torch.cat([x, y], 1)))
+
+
+class TabularVAE(_Neural):
+    """A conditional VAE (Kingma & Welling 2014) fitted on the real rows: the encoder reads features and
+    labels, the decoder writes the mean of each feature from a latent draw and the labels, with a learned
+    spread per feature (a Gaussian likelihood, so samples are not over-smoothed). `transform` keeps each
+    simulated row's labels and identifiers and draws its numbers from the decoder given its labels."""
+
+    name = "vae"
+    latent = 8
+
+    def fit(self, sim: pd.DataFrame, real: pd.DataFrame) -> TabularVAE:
+        self._prepare(sim, real)
+        xr, yr = self._x(real), self._y(real)
+        k, c = xr.shape[1], yr.shape[1]
+        with torch.random.fork_rng():
+            torch.manual_seed(self.random_state or 0)
+            encoder, self.decoder_ = _mlp(k + c, 2 * self.latent), _mlp(self.latent + c, k)
+            self.log_sigma_ = nn.Parameter(torch.zeros(k))
+            parameters = [*encoder.parameters(), *self.decoder_.parameters(), self.log_sigma_]
+            opt = torch.optim.Adam(parameters, lr=1e-3)
+            for _ in range(self.steps):
+                i = torch.randint(len(xr), (self.batch,))
+                mu, log_var = encoder(torch.cat([xr[i], yr[i]], 1)).chunk(2, dim=1)
+                z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
+                reconstruction = self.decoder_(torch.cat([z, yr[i]], 1))
+                kl = -0.5 * (1 + log_var - mu.pow(2) - log_var.exp()).sum(1).mean()
+                error = (reconstruction - xr[i]) / self.log_sigma_.exp()
+                loss = (0.5 * error.pow(2) + self.log_sigma_).sum(1).mean() + kl
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        return self
+
+    def transform(self, sim: pd.DataFrame) -> pd.DataFrame:
+        y = self._y(sim)
+        with torch.random.fork_rng(), torch.no_grad():
+            torch.manual_seed((self.random_state or 0) + 1)
+            z = torch.randn(len(sim), self.latent)
+            mean = self.decoder_(torch.cat([z, y], 1))
+            return self._frame(sim, mean + torch.randn_like(mean) * self.log_sigma_.exp())
+
+
+METHODS = {"residual-gan": ResidualGAN, "vae": TabularVAE}

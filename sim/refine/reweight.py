@@ -1,0 +1,71 @@
+"""Reweighting: keep the simulator's rows whole (labels, identifiers, balances that reconcile) and resample
+them toward the real data. A classifier separates real from simulated rows; its odds p / (1 - p) estimate
+the density ratio real / simulated (the classifier two-sample trick), clipped to [1/c, c] so no row takes
+over. Rows are then thinned: row i is kept with probability w_i / max w (rejection sampling, so the rows
+kept are an exact sample of the reweighted distribution, none repeated; about 1 in `clip` survive, so
+simulate that many times the rows you need), or, given `size`, that many are drawn without replacement
+with probability in proportion to w."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import StratifiedKFold
+
+from sim.evaluation.tables import Columns, categorical_mask, encode
+from sim.refine.base import Refiner
+
+
+class Reweight(Refiner):
+    name = "reweight"
+
+    def __init__(self, random_state: int | None = None, labels: list[str] | None = None, clip: float = 10.0,
+                 folds: int = 5, size: int | None = None):  # fmt: skip
+        super().__init__(random_state, labels)
+        self.clip = clip
+        self.folds = folds
+        self.size = size
+
+    def fit(self, sim: pd.DataFrame, real: pd.DataFrame) -> Reweight:
+        features, labels = self._columns(sim, real)
+        # labels are features too: the refined data takes the real data's label rates
+        self.columns_ = Columns(features.numeric, features.categorical + labels, [])
+        x_sim, x_real = encode([sim, real], self.columns_)
+        self.reference_ = (sim, real)
+        x, y = np.vstack([x_sim, x_real]), np.r_[np.zeros(len(sim)), np.ones(len(real))]
+        mask = categorical_mask(self.columns_)
+        # out-of-fold probabilities for the simulated rows, so no row is weighted by a model that saw it
+        self.oof_ = np.zeros(len(sim))
+        splits = StratifiedKFold(self.folds, shuffle=True, random_state=self.random_state)
+        self.models_ = []
+        for train, test in splits.split(x, y):
+            model = HistGradientBoostingClassifier(
+                max_iter=200, categorical_features=mask if mask.any() else None,
+                random_state=self.random_state, class_weight="balanced",
+            )  # fmt: skip
+            model.fit(x[train], y[train])
+            self.models_.append(model)
+            held = test[test < len(sim)]
+            self.oof_[held] = model.predict_proba(x[held])[:, 1]
+        return self
+
+    def weights(self, sim: pd.DataFrame) -> np.ndarray:
+        """Each simulated row's importance weight (density ratio real / simulated, clipped)."""
+        if sim is self.reference_[0]:
+            p = self.oof_
+        else:
+            x = encode([*self.reference_, sim], self.columns_)[2]  # the fitted frames first: same codes
+            p = np.mean([m.predict_proba(x)[:, 1] for m in self.models_], axis=0)
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        odds = p / (1 - p)  # balanced classes: the odds are the density ratio itself
+        return np.clip(odds, 1 / self.clip, self.clip)
+
+    def transform(self, sim: pd.DataFrame) -> pd.DataFrame:
+        w = self.weights(sim)
+        rng = self._rng()
+        if self.size is None:
+            rows = np.flatnonzero(rng.random(len(sim)) < w / w.max())
+        else:
+            rows = np.sort(rng.choice(len(sim), size=min(self.size, len(sim)), replace=False, p=w / w.sum()))
+        return sim.iloc[rows].reset_index(drop=True)
