@@ -11,8 +11,10 @@ import numpy as np
 import pyarrow as pa
 import simpy
 
-from sim.domains.supply.chain import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, Chain, ChainRun, Lanes
+from sim.domains.supply.chain import Chain, ChainRun, Lanes
 from sim.domains.supply.demand import expected_demand
+from sim.domains.supply.facilities import Facilities
+from sim.domains.supply.policies import policy_arrays
 from sim.records import TIMESERIES
 from sim.report import write_page
 from sim.rng import Streams
@@ -20,42 +22,9 @@ from sim.scenario.schema import SupplyScenario
 from sim.scenario.supply import (
     CapacityLoss,
     DemandShock,
-    MinMax,
-    MovingAverage,
     NodeOutage,
-    OrderUpTo,
-    ReorderPoint,
     RouteClosure,
-    Sterman,
 )
-
-
-def _policy_arrays(policies: list, scale: float) -> dict[str, list]:
-    """Each node's policy as the kernel's per-node parameters (quantities scale with the run)."""
-    out = {k: [] for k in ("theta", "alpha_s", "beta", "s_prime", "policy", "window", "cover", "safety",
-                           "reorder", "target", "quantity", "period")}  # fmt: skip
-    for p in policies:
-        row = {"theta": 0.0, "alpha_s": 0.0, "beta": 0.0, "s_prime": 0.0, "window": 0, "cover": 0.0,
-               "safety": 0.0, "reorder": 0.0, "target": 0.0, "quantity": 1.0, "period": 1}  # fmt: skip
-        if isinstance(p, Sterman):
-            row.update(
-                policy=STERMAN, theta=p.theta, alpha_s=p.alpha_s, beta=p.beta, s_prime=p.s_prime * scale
-            )
-        elif isinstance(p, OrderUpTo):
-            row.update(policy=ORDER_UP_TO, cover=p.cover, safety=p.safety * scale)
-            if isinstance(p.forecast, MovingAverage):
-                row["window"] = p.forecast.window
-            else:
-                row["theta"] = p.forecast.alpha
-        elif isinstance(p, MinMax):
-            row.update(policy=S_S, reorder=(p.s + p.safety) * scale, target=(p.S + p.safety) * scale)
-        elif isinstance(p, ReorderPoint):
-            row.update(policy=R_Q, reorder=p.R * scale, quantity=p.Q * scale)
-        else:
-            row.update(policy=T_Q, period=p.T, quantity=p.Q * scale)
-        for key, value in row.items():
-            out[key].append(value)
-    return out
 
 
 class SupplyWorld:
@@ -104,7 +73,7 @@ class SupplyWorld:
         room = max([room] + [lane.onward_delay for _, _, lane, _ in self.lanes])
         weight = {i: sum(x.share for x in chain.inbound(i)) for i in range(n_nodes)}
         sizes = [scale * p.scale for p in products]
-        policy = [_policy_arrays([n.policy for n in nodes], size) for size in sizes]
+        policy = [policy_arrays([n.policy for n in nodes], size) for size in sizes]
         self.chain = Chain(
             np.zeros((1, steps, len(self.spec_nodes))),
             lanes=Lanes.build(
@@ -125,12 +94,10 @@ class SupplyWorld:
             max_extra_delay=room,
             **{key: [x for arrays in policy for x in arrays[key]] for key in policy[0]},
         )
-        self.facilities = {f.name: f for f in chain.facilities}
-        self.queues: dict[str, simpy.Resource] = {}  # made on the timeline's clock at the first step
-        self.waits: dict[str, list[int]] = {f.name: [] for f in chain.facilities}  # steps queued
         self.run: ChainRun = self.chain.run
         self.occurrences: list = []  # the disruptions seen, for the KPIs and the report
         self.flows: list[dict] = []  # every order and shipment, for the events table
+        self.facilities = Facilities(chain.facilities, self.chain.state, self.flows)
         count = len(self.spec_nodes)
         self.node_column = pa.DictionaryArray.from_arrays(
             pa.array(np.arange(count, dtype=np.int32) % n_nodes), pa.array(self.names, pa.string())
@@ -214,49 +181,12 @@ class SupplyWorld:
             if lane.via is None:
                 self.flows.append({**shipment, "end_step": k + lane.ship_delay + int(extra[index])})
             else:
-                env.process(self._through_facility(env, index, lane, shipment, int(extra[index])))
+                env.process(self.facilities.through(env, index, lane, shipment, int(extra[index])))
 
     def on_event(self, occurrence, env: simpy.Environment) -> None:
         """On the clock, as an occurrence starts: an outage of a facility closes it."""
         if isinstance(occurrence.spec, NodeOutage) and occurrence.target in self.facilities:
-            env.process(self._close(env, occurrence.target, occurrence.end_step))
-
-    def _queue(self, env: simpy.Environment, name: str) -> simpy.Resource:
-        if name not in self.queues:
-            self.queues[name] = simpy.Resource(env, capacity=self.facilities[name].servers)
-        return self.queues[name]
-
-    def _close(self, env: simpy.Environment, name: str, end_step: int):
-        """A closure (a strike, a storm) takes each server as it frees up and holds it until `end_step`:
-        goods being handled finish, the rest queue behind the closure."""
-        queue = self._queue(env, name)
-        requests = [queue.request() for _ in range(queue.capacity)]
-        for request in requests:
-            yield request
-        yield env.timeout(max(end_step - env.now, 0))
-        for request in requests:
-            queue.release(request)
-
-    def _through_facility(self, env: simpy.Environment, index: int, lane, shipment: dict, extra: int):
-        """A SimPy process: goods sent at step k (the clock reads k + 1) reach the facility after the
-        lane's shipping delay, wait for a free server, are handled, and then take the onward delay."""
-        facility = self.facilities[lane.via]
-        queue = self._queue(env, lane.via)
-        yield env.timeout(lane.ship_delay - 1 + extra)
-        arrived = env.now
-        handling = facility.handling
-        if facility.units_per_step is not None:
-            handling += int(np.ceil(shipment["quantity"] / facility.units_per_step))
-        with queue.request() as request:
-            yield request
-            waited = int(env.now - arrived)
-            yield env.timeout(handling)
-        self.waits[lane.via].append(waited)
-        cleared = int(env.now)  # before this step's kernel: the goods arrive `onward_delay` steps on
-        state = self.chain.state
-        state.held[0, index] -= shipment["quantity"]
-        state.pipe[0, index, lane.onward_delay] += shipment["quantity"]
-        self.flows.append({**shipment, "end_step": cleared + lane.onward_delay})
+            env.process(self.facilities.close(env, occurrence.target, occurrence.end_step))
 
     def tables(self) -> dict:
         return {}
@@ -281,14 +211,7 @@ class SupplyWorld:
             "cost_by_node": cost_by_node,
             "team_cost": float(sum(cost_by_node.values())),
             "total": self._total(per_node, range(n_nodes * n_products)),
-            "facilities": {
-                name: {
-                    "shipments": len(waits),
-                    "mean_wait": float(np.mean(waits)) if waits else None,
-                    "max_wait": max(waits, default=None),
-                }
-                for name, waits in self.waits.items()
-            },
+            "facilities": self.facilities.kpis(),
         }
         if n_products > 1:
             out["products"] = {}
