@@ -1,6 +1,7 @@
-"""The supply world: a chain or distribution tree stepped period by period, one `timeseries` row per node
-and step. Each step reads the calendar's active disruptions, turns them into the kernel's capacities,
-detours, losses and demand factors, advances the kernel one period and logs orders and shipments.
+"""The supply world: a network of nodes, lanes and facilities carrying one or more products, stepped
+period by period, one `timeseries` row per node, product and step. Each step reads the calendar's active
+disruptions, turns them into the kernel's capacities, detours, losses and demand factors, advances the
+kernel one period, logs orders and shipments and sends goods through facilities' SimPy queues.
 """
 
 from __future__ import annotations
