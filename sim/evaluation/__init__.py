@@ -17,7 +17,7 @@ from sim.errors import InputError, RunExistsError, SimError
 from sim.evaluation.detection import detection
 from sim.evaluation.fidelity import fidelity
 from sim.evaluation.privacy import dcr
-from sim.evaluation.tables import Columns, describe, numbers, read_table
+from sim.evaluation.tables import Columns, as_text, describe, numbers, read_table
 from sim.evaluation.timeseries import is_series, timeseries_scores
 from sim.evaluation.utility import augmentation, labels, split_real, utility
 
@@ -122,8 +122,8 @@ def _figures(folder: Path, result: dict, real: pd.DataFrame, synthetic: pd.DataF
                     ax.hist(x, edges, density=True, alpha=0.5, label="real")
                     ax.hist(y, edges, density=True, alpha=0.5, label="synthetic")
             else:
-                p = real[column].astype(str).value_counts(normalize=True).head(10)
-                q = synthetic[column].astype(str).value_counts(normalize=True).reindex(p.index, fill_value=0)
+                p = as_text(real[column]).value_counts(normalize=True).head(10)
+                q = as_text(synthetic[column]).value_counts(normalize=True).reindex(p.index, fill_value=0)
                 ax.bar(np.arange(len(p)) - 0.2, p.to_numpy(), 0.4, label="real")
                 ax.bar(np.arange(len(p)) + 0.2, q.to_numpy(), 0.4, label="synthetic")
                 ax.set_xticks(np.arange(len(p)), p.index, rotation=45, fontsize=7)

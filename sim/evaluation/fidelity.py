@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.evaluation.tables import Columns, numbers
+from sim.evaluation.tables import Columns, as_text, numbers
 
 PAIR_BINS = 10  # numbers are cut at the real data's deciles when paired with a category
 
@@ -24,8 +24,8 @@ def ks_complement(real: np.ndarray, synthetic: np.ndarray) -> float:
 
 def tv_complement(real: pd.Series, synthetic: pd.Series) -> float:
     """1 - the total variation distance between the two categories' frequencies."""
-    p = real.astype(str).value_counts(normalize=True)
-    q = synthetic.astype(str).value_counts(normalize=True)
+    p = as_text(real).value_counts(normalize=True)
+    q = as_text(synthetic).value_counts(normalize=True)
     p, q = p.align(q, fill_value=0.0)
     return float(1.0 - 0.5 * np.abs(p - q).sum())
 
@@ -46,8 +46,8 @@ def correlation_similarity(
 
 def contingency_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
     """1 - the total variation distance between the two joint frequency tables of a pair of columns."""
-    p = real.astype(str).value_counts(normalize=True)
-    q = synthetic.astype(str).value_counts(normalize=True)
+    p = as_text(real).value_counts(normalize=True)
+    q = as_text(synthetic).value_counts(normalize=True)
     p, q = p.align(q, fill_value=0.0)
     return float(1.0 - 0.5 * np.abs(p - q).sum())
 

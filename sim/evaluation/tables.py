@@ -89,11 +89,21 @@ def describe(real: pd.DataFrame, synthetic: pd.DataFrame, target: str | None = N
     return Columns(numeric, categorical, identifiers)
 
 
+MISSING = "<missing>"
+
+
+def as_text(values: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
+    """Categories as plain text, a missing value as its own level (so no row drops out of a count)."""
+    return values.astype(object).where(values.notna(), MISSING).astype(str).astype(object)
+
+
 def numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A numeric or time column as floats (times in seconds)."""
     values = frame[column]
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values.astype("int64").to_numpy() / 1e9
+    if pd.api.types.is_datetime64_any_dtype(values):  # whatever the unit (ns, us, ...)
+        return ((values - pd.Timestamp(0, tz=values.dt.tz)) / pd.Timedelta(seconds=1)).to_numpy(
+            dtype=np.float64
+        )
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
 
 
@@ -108,9 +118,9 @@ def encode(frames: list[pd.DataFrame], columns: Columns, drop: tuple[str, ...] =
     for column in columns.categorical:
         if column in drop:
             continue
-        levels = pd.Index(pd.unique(pd.concat([f[column].astype(str) for f in frames], ignore_index=True)))
+        levels = pd.Index(pd.unique(pd.concat([as_text(f[column]) for f in frames], ignore_index=True)))
         for i, frame in enumerate(frames):
-            out[i].append(levels.get_indexer(frame[column].astype(str)).astype(np.float64))
+            out[i].append(levels.get_indexer(as_text(frame[column])).astype(np.float64))
     return [np.column_stack(x) if x else np.zeros((len(f), 0)) for x, f in zip(out, frames, strict=True)]
 
 

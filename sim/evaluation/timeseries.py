@@ -10,6 +10,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.metrics import mean_absolute_error
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
+from sim.evaluation.tables import as_text
+
 KEYS = ("node", "product")
 LAGS = 10
 WINDOW = 8
@@ -23,7 +25,7 @@ def _series(frame: pd.DataFrame, values: list[str]) -> dict[tuple, np.ndarray]:
     """Each key's series, [steps, values], in step order."""
     keys = [k for k in KEYS if k in frame.columns]
     out = {}
-    for key, group in frame.sort_values("t").groupby([frame[k].astype(str) for k in keys], sort=True):
+    for key, group in frame.sort_values("t").groupby([as_text(frame[k]) for k in keys], sort=True):
         out[key] = group[values].to_numpy(dtype=np.float64)
     return out
 

@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import NearestNeighbors
 
 from sim.errors import InputError
-from sim.evaluation.tables import Columns, categorical_mask, encode
+from sim.evaluation.tables import Columns, as_text, categorical_mask, encode
 
 HOLDOUT = 0.3
 AUGMENT_SHARE = 0.15
@@ -21,12 +21,12 @@ AUGMENT_SHARE = 0.15
 
 def labels(real: pd.Series, other: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """0/1 labels, 1 for the real data's rarer class (fraud, laundering, the minority outcome)."""
-    values = real.astype(str)
+    values = as_text(real)
     counts = values.value_counts()
     if len(counts) != 2:
         raise InputError(f"the target needs exactly two classes in the real data; it has {len(counts)}")
     positive = counts.index[-1]
-    return (values == positive).to_numpy(int), (other.astype(str) == positive).to_numpy(int)
+    return (values == positive).to_numpy(int), (as_text(other) == positive).to_numpy(int)
 
 
 def _fit(x: np.ndarray, y: np.ndarray, mask: np.ndarray, seed: int) -> HistGradientBoostingClassifier:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.evaluation.tables import Columns, describe, is_identifier
+from sim.evaluation.tables import Columns, as_text, describe, is_identifier
 
 LABEL_NAMES = {"is_fraud", "isfraud", "isflaggedfraud", "fraud_type", "is_laundering", "typology", "target",
                "label", "class"}  # fmt: skip
@@ -62,4 +62,4 @@ def label_keys(frame: pd.DataFrame, labels: list[str]) -> pd.Series:
     """Each row's combination of label values, as one text key (the class it is conditioned on)."""
     if not labels:
         return pd.Series("all", index=frame.index)
-    return frame[labels].astype(str).agg("|".join, axis=1)
+    return as_text(frame[labels]).agg("|".join, axis=1)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.evaluation.tables import numbers
+from sim.evaluation.tables import MISSING, as_text, numbers
 from sim.refine.base import Refiner, label_keys
 
 MIN_ROWS = 5  # a label class with fewer real rows uses the copula of all real rows
@@ -30,15 +30,16 @@ class _Copula:
             scores.append(stats.norm.ppf((ranks - 0.5) / n))
         self.levels = {}
         for column in categorical:
-            freq = frame[column].astype(str).value_counts(normalize=True)
+            freq = as_text(frame[column]).value_counts(normalize=True)
             upper = freq.cumsum().to_numpy()
             lower = upper - freq.to_numpy()
             self.levels[column] = (freq.index.to_numpy(), upper)
-            code = pd.Index(freq.index).get_indexer(frame[column].astype(str))
+            code = pd.Index(freq.index).get_indexer(as_text(frame[column]))
             u = lower[code] + rng.random(n) * freq.to_numpy()[code]  # a random point of its interval
             scores.append(stats.norm.ppf(np.clip(u, 1e-9, 1 - 1e-9)))
         z = np.column_stack(scores)
-        self.correlation = np.corrcoef(z, rowvar=False) if n > 2 else np.eye(z.shape[1])
+        with np.errstate(invalid="ignore", divide="ignore"):  # a constant score has no correlation: 0
+            self.correlation = np.corrcoef(z, rowvar=False) if n > 2 else np.eye(z.shape[1])
         self.correlation = np.atleast_2d(np.nan_to_num(self.correlation))
         np.fill_diagonal(self.correlation, 1.0)
 
@@ -74,17 +75,30 @@ class GaussianCopula(Refiner):
 
     def transform(self, sim: pd.DataFrame) -> pd.DataFrame:
         rng = self._rng()
+        drawn = {column: np.empty(len(sim), dtype=object) for column in self.features_.used}
+        keys = label_keys(sim, self.labels_).to_numpy()
+        for key in np.unique(keys):
+            rows = np.flatnonzero(keys == key)
+            for column, values in self.by_class_.get(key, self.all_).sample(len(rows), rng).items():
+                drawn[column][rows] = values
         out = sim.copy()
-        keys = label_keys(sim, self.labels_)
-        for key, index in keys.groupby(keys).groups.items():
-            drawn = self.by_class_.get(key, self.all_).sample(len(index), rng)
-            for column, values in drawn.items():
-                if column in self.integer_:
-                    values = np.round(values)
-                if pd.api.types.is_datetime64_any_dtype(sim[column]):
-                    values = pd.to_datetime(values * 1e9).astype(sim[column].dtype)
-                out.loc[index, column] = values
         for column in self.features_.numeric:
-            if not pd.api.types.is_datetime64_any_dtype(sim[column]):
-                out[column] = out[column].astype(sim[column].dtype if column in self.integer_ else np.float64)
+            values = drawn[column].astype(np.float64)
+            if pd.api.types.is_datetime64_any_dtype(sim[column]):
+                out[column] = pd.to_datetime(values, unit="s", utc=sim[column].dt.tz is not None).astype(
+                    sim[column].dtype
+                )
+            elif column in self.integer_:
+                out[column] = np.round(values).astype(sim[column].dtype)
+            else:
+                out[column] = values.astype(
+                    sim[column].dtype if sim[column].dtype.kind == "f" else np.float64
+                )
+        for column in self.features_.categorical:
+            values = pd.Series(drawn[column], index=sim.index).replace(MISSING, None)
+            if isinstance(sim[column].dtype, pd.CategoricalDtype):  # keep the categories, add the new ones
+                known = list(sim[column].cat.categories)
+                extra = sorted(set(values.dropna()) - set(known))
+                values = pd.Categorical(values, categories=known + extra)
+            out[column] = values
         return out

@@ -1,10 +1,11 @@
 """Reweighting: keep the simulator's rows whole (labels, identifiers, balances that reconcile) and resample
 them toward the real data. A classifier separates real from simulated rows; its odds p / (1 - p) estimate
 the density ratio real / simulated (the classifier two-sample trick), clipped to [1/c, c] so no row takes
-over. Rows are then thinned: row i is kept with probability w_i / max w (rejection sampling, so the rows
-kept are an exact sample of the reweighted distribution, none repeated; about 1 in `clip` survive, so
-simulate that many times the rows you need), or, given `size`, that many are drawn without replacement
-with probability in proportion to w."""
+over. Rows are then thinned within each label class: row i is kept with probability w_i / (the largest
+weight of its class), so the rows kept are an exact sample of the reweighted distribution of each class,
+none repeated, and a rare class is thinned no more than its own weights ask (label rates may shift
+toward it). About 1 in `clip` rows survive: simulate that many times the rows you need. Given `size`,
+that many rows are drawn without replacement in proportion to w."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import StratifiedKFold
 
 from sim.evaluation.tables import Columns, categorical_mask, encode
-from sim.refine.base import Refiner
+from sim.refine.base import Refiner, label_keys
 
 
 class Reweight(Refiner):
@@ -31,6 +32,7 @@ class Reweight(Refiner):
         features, labels = self._columns(sim, real)
         # labels are features too: the refined data takes the real data's label rates
         self.columns_ = Columns(features.numeric, features.categorical + labels, [])
+        self.labels_ = labels
         x_sim, x_real = encode([sim, real], self.columns_)
         self.reference_ = (sim, real)
         x, y = np.vstack([x_sim, x_real]), np.r_[np.zeros(len(sim)), np.ones(len(real))]
@@ -65,7 +67,9 @@ class Reweight(Refiner):
         w = self.weights(sim)
         rng = self._rng()
         if self.size is None:
-            rows = np.flatnonzero(rng.random(len(sim)) < w / w.max())
+            keys = label_keys(sim, self.labels_)
+            top = pd.Series(w, index=sim.index).groupby(keys).transform("max").to_numpy()
+            rows = np.flatnonzero(rng.random(len(sim)) < w / top)
         else:
             rows = np.sort(rng.choice(len(sim), size=min(self.size, len(sim)), replace=False, p=w / w.sum()))
         return sim.iloc[rows].reset_index(drop=True)
