@@ -4,12 +4,20 @@ Replicate r of every strategy uses the same seed (common random numbers), so str
 the same demand draws and the same triggered events. Writes `stress.parquet` (a row per strategy x
 replicate with every numeric KPI), `summary.json` (per strategy and KPI: best, mean, worst, 5/50/95 %)
 and `report.html` with the risk band of service level over time and the strategies ranked.
+
+Each finished replicate is appended to a journal beside the output (`.<name>.journal.jsonl`, flushed to
+disk line by line). A sweep killed part-way and started again with the same file, options and seed takes
+the replicates the journal holds and runs only the rest, giving the same bytes as an uninterrupted run;
+the journal is removed once the sweep is published.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -74,6 +82,43 @@ def flatten(kpis: dict, prefix: str = "") -> dict[str, float]:
     return out
 
 
+class Journal:
+    """Finished replicates of one sweep, one JSON line each; a line cut short by a kill is ignored, and a
+    journal written for another sweep (another file, options or seed) is started afresh."""
+
+    def __init__(self, path: Path, identity: dict):
+        self.path = path
+        self.identity = json.dumps(identity, sort_keys=True)
+        self.done: dict[tuple[str, int], dict] = {}
+        if path.exists():
+            lines = path.read_text().splitlines()
+            if lines and lines[0] == self.identity:
+                for line in lines[1:]:
+                    try:
+                        entry = json.loads(line)
+                    except json.JSONDecodeError:
+                        break  # the line a kill cut short, and nothing after it
+                    self.done[(entry["strategy"], entry["replicate"])] = entry
+        self.handle = open(path, "w")  # noqa: SIM115 (kept open for the sweep, closed by `close`)
+        self.handle.write(self.identity + "\n")
+        for entry in self.done.values():
+            self.handle.write(json.dumps(entry) + "\n")
+        self._sync()
+
+    def add(self, entry: dict) -> None:
+        self.handle.write(json.dumps(entry) + "\n")
+        self._sync()
+
+    def _sync(self) -> None:
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+
+    def close(self, remove: bool) -> None:
+        self.handle.close()
+        if remove:
+            self.path.unlink(missing_ok=True)
+
+
 def run_stress(
     path: str | Path,
     replicates: int,
@@ -95,12 +140,18 @@ def run_stress(
         sets = [*overrides, *(f"{n}={v}" for n, v in zip(names, combo, strict=True))]
         scenarios[combo] = load_scenario(path, sets, seed=base.seed)
     started = time.perf_counter()
+    out = Path(out)
+    source = Path(path).read_bytes()
+    identity = {"scenario": hashlib.sha256(source).hexdigest(), "overrides": list(overrides), "vary": vary,
+                "replicates": replicates, "seed": base.seed}  # fmt: skip
     run = RunDirectory(
         out,
         {"name": f"{base.name}-stress", "created": now_iso(), "versions": versions(), "seed": base.seed,
          "replicates": replicates, "vary": vary, "scenario_file": str(path)},
         force=force,
     )  # fmt: skip
+    journal = Journal(out.parent / f".{out.name}.journal.jsonl", identity)
+    resumed = len(journal.done)
     try:
         rows, bands = [], {}
         seeds = np.random.SeedSequence(base.seed).generate_state(replicates, np.uint64) >> np.uint64(1)
@@ -109,17 +160,15 @@ def run_stress(
             label = ", ".join(f"{n}={v}" for n, v in zip(names, combo, strict=True)) or "base"
             service = []
             for r, seed in enumerate(seeds):
-                model = SimModel(scenario.model_copy(update={"seed": int(seed)}))
-                try:
-                    while model.running:
-                        model.step()
-                    kpis = model.world.kpis(1.0)
-                    if hasattr(model.world, "service_level"):
-                        service.append(model.world.service_level())
-                finally:
-                    model.release()
+                entry = journal.done.get((label, r))
+                if entry is None:
+                    entry = _replicate(scenario, int(seed))
+                    entry.update(strategy=label, replicate=r)
+                    journal.add(entry)
+                if entry["service"] is not None:
+                    service.append(np.array(entry["service"]))
                 rows.append({"strategy": label, **dict(zip(names, combo, strict=True)), "replicate": r,
-                             "seed": int(seed), **flatten(kpis)})  # fmt: skip
+                             "seed": int(seed), **entry["kpis"]})  # fmt: skip
                 done += 1
                 if progress:
                     progress(done, total)
@@ -136,10 +185,27 @@ def run_stress(
         run.add_file("summary", "summary.json")
         for name, relative in _report(run.path, base, summary, bands).items():
             run.add_file(name, relative)
-        return run.finish(finished=now_iso(), wall_seconds=round(time.perf_counter() - started, 3))
+        published = run.finish(finished=now_iso(), wall_seconds=round(time.perf_counter() - started, 3),
+                               resumed_replicates=resumed)  # fmt: skip
+        journal.close(remove=True)
+        return published
     except BaseException:
+        journal.close(remove=False)  # what finished stays for the next attempt
         run.abandon()
         raise
+
+
+def _replicate(scenario, seed: int) -> dict:
+    """One seeded run of a strategy: its flattened KPIs and (supply) service level per step."""
+    model = SimModel(scenario.model_copy(update={"seed": seed}))
+    try:
+        while model.running:
+            model.step()
+        kpis = flatten(model.world.kpis(1.0))
+        service = model.world.service_level().tolist() if hasattr(model.world, "service_level") else None
+    finally:
+        model.release()
+    return {"kpis": kpis, "service": service}
 
 
 def summarise(frame: pd.DataFrame) -> dict:

@@ -1,0 +1,99 @@
+"""Crash safety: a run or a stress sweep killed with SIGKILL part-way leaves nothing that says complete, and
+running it again (a sweep resumes from its journal) gives the same bytes as an uninterrupted run. An
+output place that cannot be written gives a clear error and nothing that looks complete."""
+
+import errno
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sim.errors import SimError
+from sim.runner import run_scenario
+from sim.scenario import load_scenario
+from tests.conftest import ROOT, small_scenario
+
+
+def _kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None and not ready():
+        time.sleep(0.05)
+    assert proc.poll() is None, "the command finished before it could be killed: make it longer"
+    assert ready(), "the command never reached the point to kill it at"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def _data_files(run: Path) -> dict[str, str]:
+    """Every file's checksum, as the manifest records it."""
+    return {name: f["sha256"] for name, f in json.loads((run / "manifest.json").read_text())["files"].items()}
+
+
+@pytest.mark.slow
+def test_a_killed_run_reruns_to_the_same_bytes(write, tmp_path):
+    path = write(small_scenario(steps=600, customers=20000), "long.yaml")
+    full, killed = tmp_path / "full", tmp_path / "runs" / "r"
+    subprocess.run([sys.executable, "-m", "sim", "run", str(path), "--out", str(full), "--quiet"], check=True)
+    cmd = [sys.executable, "-m", "sim", "run", str(path), "--out", str(killed), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_when(proc, lambda: any((tmp_path / "runs").glob(".r.partial-*/transactions.parquet")))
+    assert not killed.exists()
+    for manifest in (tmp_path / "runs").glob(".*/manifest.json"):
+        assert json.loads(manifest.read_text())["status"] == "running"
+    subprocess.run(cmd, check=True)
+    assert _data_files(killed) == _data_files(full)
+
+
+@pytest.mark.slow
+def test_a_killed_stress_sweep_resumes_and_skips_what_completed(tmp_path):
+    scenario = ROOT / "scenarios" / "supplier_outage.yaml"
+    base = [sys.executable, "-m", "sim", "stress", str(scenario), "--replicates", "4", "--quiet"]
+    subprocess.run([*base, "--out", str(tmp_path / "full")], check=True)
+    out = tmp_path / "sweeps" / "s"
+    journal = out.parent / ".s.journal.jsonl"
+    proc = subprocess.Popen([*base, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_when(proc, lambda: journal.exists() and len(journal.read_text().splitlines()) >= 4)
+    assert not out.exists()
+    finished = len(journal.read_text().splitlines()) - 1
+    subprocess.run([*base, "--out", str(out)], check=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["resumed_replicates"] >= min(finished, 3)
+    assert not journal.exists()
+    full = json.loads((tmp_path / "full" / "manifest.json").read_text())
+    for name in ("stress", "summary"):
+        assert manifest["files"][name]["sha256"] == full["files"][name]["sha256"]
+
+
+def test_an_unwritable_output_place_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    quickstart = str(ROOT / "scenarios" / "quickstart.yaml")
+    result = subprocess.run([sys.executable, "-m", "sim", "run", quickstart, "--out", str(blocker / "run"),
+                             "--quiet"], capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 1 and "cannot create the run directory" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_full_disk_leaves_nothing_that_looks_complete(write, tmp_path, monkeypatch):
+    """The disk fills while the run writes: the error says so, and no directory claims to be complete."""
+    import sim.records
+
+    original = sim.records.TableWriter.write
+    calls = {"n": 0}
+
+    def fill_up(self, batch):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(self, batch)
+
+    monkeypatch.setattr(sim.records.TableWriter, "write", fill_up)
+    scenario = load_scenario(write(small_scenario(steps=48)))
+    with pytest.raises((OSError, SimError), match="No space left"):
+        run_scenario(scenario, tmp_path / "out" / "r")
+    assert not (tmp_path / "out" / "r").exists()
+    assert not list((tmp_path / "out").glob("*/manifest.json"))  # the partial directory is removed too
