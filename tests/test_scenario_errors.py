@@ -245,3 +245,44 @@ def test_payments_typology_errors_point_at_the_field(write):
     fixed = fixed.replace("  bad_ring: {role: fraudster, typology: skimming, count: 1}\n", "")
     with pytest.raises(ScenarioError, match=r"rhythm.month: the PaySim month is hourly"):
         load_scenario(write(fixed, "fixed.yaml"))
+
+
+def _hostile_texts():
+    """Hostile documents: anchor bombs of random fan-out, deep nesting, huge numbers, long strings,
+    unknown keys, tags, and valid scenarios with a random field replaced."""
+
+    def anchors(fan: int, depth: int) -> str:
+        lines = [f"a0: &a0 [{', '.join(['x'] * fan)}]"]
+        lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * fan)}]" for i in range(1, depth)]
+        return "\n".join(lines)
+
+    bomb = st.builds(anchors, st.integers(2, 30), st.integers(2, 12))
+    nesting = st.builds(lambda n, c: "a: " + c[0] * n + c[1] * n, st.integers(50, 5000),
+                        st.sampled_from(["[]", "{}"]))  # fmt: skip
+    numbers = st.sampled_from(["1e400", "-1e400", "9" * 5000, ".nan", ".inf", "0x" + "f" * 200, "1_000_000"])
+    huge = st.builds(lambda n: small_scenario().replace("count: 20", f"count: {n}"), numbers)
+    long_text = st.builds(lambda n: small_scenario().replace("name: small", "name: " + "x" * n),
+                          st.integers(100, 200_000))  # fmt: skip
+    unknown = st.builds(lambda k: small_scenario() + f"\n{k}: 1\n", st.text(min_size=1, max_size=20).filter(
+        lambda k: k.isidentifier()))  # fmt: skip
+    tags = st.sampled_from(["!!python/name:os.system", "!!binary abc", "!custom 3", "!!set {a, b}"]).map(
+        lambda t: small_scenario().replace("seed: 11", f"seed: {t}"))  # fmt: skip
+    mutated = st.builds(lambda where, value: yaml.safe_dump(_mutate(_BASES[where[0]], where[1], value)),
+                        st.sampled_from(_ALL_PATHS), _leaves)  # fmt: skip
+    garbage = st.binary(max_size=2000).map(lambda b: b.decode("latin-1"))
+    return bomb | nesting | huge | long_text | unknown | tags | mutated | garbage
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+@settings(max_examples=10_000, deadline=5000, suppress_health_check=list(HealthCheck))
+@given(text=_hostile_texts())
+def test_ten_thousand_hostile_files_end_in_a_located_error(write, text):
+    """Every file loads or raises a ScenarioError naming file, line and field: never another exception,
+    never more than 5 s (hypothesis fails an example that exceeds its deadline)."""
+    file = write(text.encode("utf-8", "surrogatepass"), "hostile.yaml")
+    try:
+        load_scenario(file)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            assert problem.file == str(file) and problem.line >= 1

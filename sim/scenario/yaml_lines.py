@@ -90,7 +90,13 @@ class _Builder:
 
     def _scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
         if node.tag.startswith("tag:yaml.org,2002:") and node.tag[18:] in _PLAIN_TAGS:
-            return self.loader.construct_object(node, deep=True)
+            try:
+                return self.loader.construct_object(node, deep=True)
+            except ValueError as exc:  # a number of thousands of digits, an impossible date
+                line = node.start_mark.line + 1
+                message = f"cannot read {node.value[:20]!r}{'...' if len(node.value) > 20 else ''}: {exc}"
+                self.problems.append(Problem(self.file, line, ".".join(map(str, path)), message))
+                return None
         return self._refuse_tag(node, path)
 
     def _refuse_tag(self, node: yaml.Node, path: Path) -> None:
