@@ -13,6 +13,7 @@ SCRIPTS = {
     "payments_throughput.py": ["--scale", "0.002", "--mesa-scale", "0.0005", "--mesa-steps", "3",
                                "--rss-rows", "20000"],
     "refine_quality.py": ["--rows", "3000", "--methods", "reweight,copula"],
+    "scale.py": ["--small", "300000", "--large", "600000"],
 }  # fmt: skip
 EXPECTED = {"refine_quality.py": "TSTR/TRTR"}  # what each script prints among its figures (default "ratio")
 
