@@ -100,6 +100,55 @@ def build_parser() -> argparse.ArgumentParser:
     refine.add_argument("--out", type=Path, help="refined run directory (default outputs/refined/<time>)")
     refine.add_argument("--force", action="store_true", help="replace an existing directory")
 
+    cal = sub.add_parser("calibrate", help="fit a scenario's parameters to target statistics")
+    cal.add_argument("scenario", type=Path)
+    cal.add_argument("--targets", type=Path, required=True, help="targets file (see calibration/targets/)")
+    cal.add_argument(
+        "--params",
+        action="append",
+        required=True,
+        metavar="NAME=LO:HI[,...]",
+        help="parameters to fit and their ranges (repeatable)",
+    )
+    cal.add_argument("--budget", type=_positive_int, default=100, help="simulations to spend (default 100)")
+    cal.add_argument(
+        "--backend",
+        choices=["optuna", "abc"],
+        default="optuna",
+        help="optuna (default) or abc (ABC-SMC with credible intervals; needs the abc extra)",
+    )
+    cal.add_argument(
+        "--sampler", choices=["tpe", "cmaes"], default="tpe", help="optuna's sampler (default tpe)"
+    )
+    cal.add_argument(
+        "--polish",
+        type=float,
+        default=0.3,
+        metavar="SHARE",
+        help="share of the budget for least-squares polishing after the search (default 0.3; 0: none)",
+    )
+    cal.add_argument("--replicates", type=_positive_int, default=1, help="seeded runs averaged per candidate")
+    cal.add_argument("--scale", type=_positive_float, default=1.0, help="population scale of each run")
+    cal.add_argument("--seed", type=_seed, help="seed of the search and the replicate runs")
+    cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
+    cal.add_argument(
+        "--check-recovery",
+        action="store_true",
+        help="calibrate against a run at known parameters and report how well each is recovered",
+    )
+    cal.add_argument(
+        "--truth",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="the known parameters for --check-recovery (default: the scenario's values)",
+    )
+    cal.add_argument(
+        "--out", type=Path, help="calibration directory (default outputs/<name>-calibration/<time>)"
+    )
+    cal.add_argument("--force", action="store_true", help="replace an existing calibration directory")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
@@ -117,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             return _evaluate(args)
         if args.command == "refine":
             return _refine(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
         return _run(args)
     except ScenarioError as exc:
         for problem in exc.problems:
@@ -227,13 +278,79 @@ def _refine(args) -> int:
     return EXIT_OK
 
 
+def _calibrate(args) -> int:
+    from sim.calibration import Calibrator, check_recovery, load_targets, parse_space, write_calibration
+    from sim.runner import default_run_dir
+    from sim.scenario import load_scenario
+    from sim.scenario.parameters import parse_override_value
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    targets = load_targets(args.targets)
+    space = parse_space(args.params, args.scenario)
+    if not 0 <= args.polish < 1:
+        raise InputError("--polish must be a share of the budget in [0, 1)")
+    truth = {}
+    for item in args.truth:
+        name, _, value = item.partition("=")
+        truth[name.strip()] = parse_override_value(value)
+    unknown = sorted(set(truth) - {p.name for p in space})
+    if unknown:
+        raise InputError(f"--truth names parameters not in --params: {', '.join(unknown)}")
+    out = args.out or Path("outputs") / f"{scenario.name}-calibration" / default_run_dir(scenario).name
+    if out.exists() and not args.force:
+        raise RunExistsError(f"{out} already exists (use --force to replace it)")
+    progress = None if args.quiet else _DelayedProgress(f"{scenario.name} calibration", "simulations")
+    journal = out.parent / f".{out.name}.calibration.jsonl"
+    cal = Calibrator(
+        space,
+        backend=args.backend,
+        budget=args.budget,
+        random_state=args.seed,
+        sampler=args.sampler,
+        replicates=args.replicates,
+        scale=args.scale,
+        overrides=args.overrides,
+        polish_share=args.polish,
+        journal=journal,
+        progress=progress and (lambda done, total, _best: progress(done, total)),
+    )
+    try:
+        recovery = None
+        if args.check_recovery:
+            recovery = check_recovery(cal, args.scenario, targets, truth)
+        else:
+            cal.fit(args.scenario, targets)
+    finally:
+        if progress:
+            progress.close()
+    path = write_calibration(cal, out, recovery=recovery, force=args.force)
+    journal.unlink(missing_ok=True)
+    print(
+        f"loss {cal.start_loss_:.4g} -> {cal.best_loss_:.4g}; "
+        f"{sum(bool(r['met']) for r in cal.fit_)} of {len(cal.fit_)} targets within tolerance"
+    )
+    for name, value in cal.best_params_.items():
+        line = f"{name:28} {value:.6g}"
+        if cal.intervals_:
+            line += (
+                f"  (90 % interval {cal.intervals_[name]['low']:.4g} .. {cal.intervals_[name]['high']:.4g})"
+            )
+        if recovery:
+            r = recovery["parameters"][name]
+            line += f"  truth {r['truth']:.6g}, error {r['relative_error']:.1%}"
+            line += "" if r["identified"] else f"  NOT IDENTIFIED: {r['reason']}"
+        print(line)
+    print(path)
+    return EXIT_OK
+
+
 class _DelayedProgress:
     """A rich progress bar on stderr that appears only once a run has taken more than a second."""
 
     DELAY = 1.0
 
-    def __init__(self, label: str):
-        self.label = label
+    def __init__(self, label: str, unit: str = "steps"):
+        self.label, self.unit = label, unit
         self.started = time.perf_counter()
         self.bar = None
         self.task = None
@@ -254,7 +371,7 @@ class _DelayedProgress:
                 transient=True,
             )
             self.bar.start()
-            self.task = self.bar.add_task(f"{self.label}: steps", total=total)
+            self.task = self.bar.add_task(f"{self.label}: {self.unit}", total=total)
         self.bar.update(self.task, completed=done)
 
     def close(self) -> None:

@@ -83,13 +83,15 @@ def flatten(kpis: dict, prefix: str = "") -> dict[str, float]:
 
 
 class Journal:
-    """Finished replicates of one sweep, one JSON line each; a line cut short by a kill is ignored, and a
-    journal written for another sweep (another file, options or seed) is started afresh."""
+    """Finished work (a sweep's replicates, a calibration's candidates), one JSON line each, found again by
+    `key`; a line cut short by a kill is ignored, and a journal written for other work (another file,
+    options or seed) is started afresh."""
 
-    def __init__(self, path: Path, identity: dict):
+    def __init__(self, path: Path, identity: dict, key: Callable[[dict], object] | None = None):
         self.path = path
         self.identity = json.dumps(identity, sort_keys=True)
-        self.done: dict[tuple[str, int], dict] = {}
+        key = key or (lambda entry: (entry["strategy"], entry["replicate"]))
+        self.done: dict = {}
         if path.exists():
             lines = path.read_text().splitlines()
             if lines and lines[0] == self.identity:
@@ -98,7 +100,7 @@ class Journal:
                         entry = json.loads(line)
                     except json.JSONDecodeError:
                         break  # the line a kill cut short, and nothing after it
-                    self.done[(entry["strategy"], entry["replicate"])] = entry
+                    self.done[key(entry)] = entry
         self.handle = open(path, "w")  # noqa: SIM115 (kept open for the sweep, closed by `close`)
         self.handle.write(self.identity + "\n")
         for entry in self.done.values():

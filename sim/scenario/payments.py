@@ -56,6 +56,9 @@ class Customers(Spec):
     overdraft_limit: NonNegative | Literal["paysim"] = 0.0
     type_mix: dict[TxType, NonNegative] | None = None
     amounts: dict[TxType, KernelDist] = Field(default_factory=dict)
+    amount_factor: dict[TxType, Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )  # multiplies a type's amount law (also the month's): the knob calibration turns
     rhythm: Rhythm = Rhythm()
     demographics: Literal["none", "census"] = "none"
     profile_fields: bool = False

@@ -189,7 +189,10 @@ def _expected_amount(spec: Customers) -> float:
     mix = spec.type_mix or profiles.default_type_mix()
     total = sum(mix.values())
     return sum(
-        share / total * (spec.amounts.get(t) or profiles.default_amount(t)).mean
+        share
+        / total
+        * (spec.amounts.get(t) or profiles.default_amount(t)).mean
+        * spec.amount_factor.get(t, 1.0)
         for t, share in mix.items()
         if t in TX_TYPES
     )

@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.domains.payments import profiles
 from sim.domains.payments.accounts import Accounts, Block
-from sim.engine.kernels import LOGNORMAL, PAYMENT, draw_legitimate
+from sim.engine.kernels import GAMMA, LOGNORMAL, PAYMENT, draw_legitimate
 from sim.rng import Streams
 from sim.scenario.payments import TX_TYPES, Customers
 from sim.scenario.schema import Scenario
@@ -71,18 +71,22 @@ class Activity:
                 cats = merchants.categories
                 total = sum(c.weight for c in cats.values())
                 for cat_code, (block, cat) in enumerate(zip(a.category_blocks, cats.values(), strict=True)):
-                    law = (spec.amounts.get(t) or cat.amount).kernel()
+                    law = _scaled(
+                        (spec.amounts.get(t) or cat.amount).kernel(), spec.amount_factor.get(t, 1.0)
+                    )
                     share = shares[:, t_index] * cat.weight / total
                     self._add(kind, start, size, not_self, code, p1, p2, category, weight,
                               t_index, block, cat_code, False, law, share, len(shares))  # fmt: skip
                 continue
             ((block, cat_code, excl),) = self._destinations(t)
             if t in spec.amounts or means is None:
-                law = (spec.amounts.get(t) or profiles.default_amount(t)).kernel()
+                law = _scaled((spec.amounts.get(t) or profiles.default_amount(t)).kernel(),
+                              spec.amount_factor.get(t, 1.0))  # fmt: skip
                 params = (law[0], np.full(len(shares), law[1]), np.full(len(shares), law[2]))
             else:  # the real month's mean and std of this type in each hour, as a lognormal
                 sigma2 = np.log1p((stds[:, t_index] / means[:, t_index]) ** 2)
-                params = (LOGNORMAL, np.log(means[:, t_index]) - sigma2 / 2, np.sqrt(sigma2))
+                mu = np.log(means[:, t_index] * spec.amount_factor.get(t, 1.0)) - sigma2 / 2
+                params = (LOGNORMAL, mu, np.sqrt(sigma2))
             self._add(kind, start, size, not_self, code, p1, p2, category, weight,
                       t_index, block, cat_code, excl, params, shares[:, t_index], len(shares))  # fmt: skip
         w = np.array(weight).T  # [profile rows, channels]
@@ -151,6 +155,18 @@ class Activity:
             rows = np.flatnonzero(channel == c)
             amounts[rows] = _sample(rng, self.ch_code[c], self.ch_p1[0, c], self.ch_p2[0, c], len(rows))
         return merchants, amounts
+
+
+def _scaled(law: tuple, factor: float) -> tuple:
+    """A kernel law (code, p1, p2) with its amounts multiplied by `factor`."""
+    code, p1, p2 = law
+    if factor == 1.0:
+        return law
+    if code == LOGNORMAL:
+        return code, p1 + np.log(factor), p2
+    if code == GAMMA:
+        return code, p1, p2 * factor
+    return code, p1 * factor, p2 * factor  # constant (p2 unused) and uniform
 
 
 def _sample(rng, code, p1, p2, n) -> np.ndarray:

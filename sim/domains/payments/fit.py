@@ -16,13 +16,14 @@ HOUR_US = 3_600_000_000
 
 
 class HourlyTally:
-    """Logged transactions and their amounts per (hour since the start, type)."""
+    """Logged transactions, their amounts and squared amounts per (hour since the start, type)."""
 
     def __init__(self, step_us: int):
         self.step_us = step_us
         self.hours = 0
         self._count = np.zeros((64, len(TX_TYPES)))
         self._total = np.zeros((64, len(TX_TYPES)))
+        self._square = np.zeros((64, len(TX_TYPES)))  # sums of squared amounts: the hourly spread
 
     @property
     def count(self) -> np.ndarray:
@@ -31,6 +32,10 @@ class HourlyTally:
     @property
     def total(self) -> np.ndarray:
         return self._total[: self.hours]
+
+    @property
+    def square(self) -> np.ndarray:
+        return self._square[: self.hours]
 
     def add(self, k: int, cols: dict[str, np.ndarray], out: np.ndarray) -> None:
         types = len(TX_TYPES)
@@ -43,9 +48,13 @@ class HourlyTally:
         while last >= len(self._count):  # grow by doubling
             self._count = np.vstack([self._count, np.zeros_like(self._count)])
             self._total = np.vstack([self._total, np.zeros_like(self._total)])
+            self._square = np.vstack([self._square, np.zeros_like(self._square)])
         size = int(last - first + 1) * types
         self._count[first : last + 1] += np.bincount(cell, minlength=size).reshape(-1, types)
         self._total[first : last + 1] += np.bincount(cell, weights=out[0], minlength=size).reshape(-1, types)
+        self._square[first : last + 1] += np.bincount(cell, weights=out[0] ** 2, minlength=size).reshape(
+            -1, types
+        )
         self.hours = max(self.hours, int(last) + 1)
 
 

@@ -1,0 +1,174 @@
+"""A calibration's directory: the calibrated scenario, `calibration.json`, `history.csv`, figures, report."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from sim.calibration.calibrator import Calibrator
+from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
+from sim.report import write_html
+from sim.scenario.yaml_lines import load_lined_yaml
+
+MAX_PANELS = 16
+
+
+def calibrated_text(source: Path, params: dict) -> str:
+    """The scenario file with its `parameters:` values replaced in place (comments and layout kept)."""
+    text = source.read_text()
+    doc = load_lined_yaml(text, str(source))
+    lines = text.splitlines(keepends=True)
+    for name, value in params.items():
+        number = doc.line_of(("parameters", name)) - 1
+        shown = repr(int(value)) if isinstance(value, int | np.integer) else repr(float(value))
+        pattern = re.compile(rf"^(\s*{re.escape(name)}\s*:\s*)([^#\s]+)(.*)$", re.DOTALL)
+        match = pattern.match(lines[number])
+        if not match:
+            raise ValueError(f"{source}:{number + 1}: cannot find the value of parameter {name} to replace")
+        lines[number] = match.group(1) + shown + match.group(3)
+    return "".join(lines)
+
+
+def summary(cal: Calibrator) -> dict:
+    """What calibration.json holds (the history is in history.csv)."""
+
+    def rows(fit: list[dict]) -> list[dict]:
+        return [{k: v for k, v in r.items()} for r in fit]
+
+    nrmse = {r["name"]: r["nrmse"] for r in cal.fit_ if r["nrmse"] is not None}
+    return {
+        "scenario": cal.scenario_,
+        "targets": cal.targets_.file,
+        "backend": cal.backend,
+        "sampler": cal.sampler if cal.backend == "optuna" else None,
+        "budget": cal.budget,
+        "evaluations": len(cal.history_),
+        "resumed_evaluations": cal.resumed_,
+        "replicates": cal.replicates,
+        "scale": cal.scale,
+        "replicate_seeds": cal.simulator_.seeds,
+        "space": {p.name: [p.low, p.high] for p in cal.space},
+        "best_params": cal.best_params_,
+        "best_loss": cal.best_loss_,
+        "start_params": cal.start_params_,
+        "start_loss": cal.start_loss_,
+        "intervals": cal.intervals_,
+        "targets_met": sum(bool(r["met"]) for r in cal.fit_),
+        "targets_total": len(cal.fit_),
+        "nrmse": nrmse,
+        "fit": rows(cal.fit_),
+        "start_fit": rows(cal.start_fit_),
+        "loss_history": cal.history_["loss"].tolist(),
+        "wall_seconds": round(cal.wall_seconds_, 3),
+    }
+
+
+def write_calibration(
+    cal: Calibrator, out: Path, *, recovery: dict | None = None, force: bool = False
+) -> Path:
+    source = Path(cal.scenario_)
+    run = RunDirectory(
+        out,
+        {
+            "name": f"{source.stem}-calibration",
+            "created": now_iso(),
+            "versions": versions(),
+            "scenario_file": str(source),
+            "targets_file": cal.targets_.file,
+        },
+        force=force,
+    )
+    try:
+        name = f"{source.stem}.calibrated.yaml"
+        (run.path / name).write_text(calibrated_text(source, cal.best_params_))
+        run.add_file("calibrated_scenario", name)
+        data = summary(cal)
+        if recovery is not None:
+            data["recovery"] = recovery
+        write_json_atomic(run.path / "calibration.json", data)
+        run.add_file("calibration", "calibration.json")
+        cal.history_.to_csv(run.path / "history.csv", index=False)
+        run.add_file("history", "history.csv")
+        figures = _figures(cal, run.path)
+        for key, (_, relative) in figures.items():
+            run.add_file(key, relative)
+        intro = [
+            f"{source} calibrated to {cal.targets_.file}: {data['targets_met']} of {data['targets_total']} "
+            f"targets within tolerance; loss {cal.start_loss_:.4g} at the scenario's values, "
+            f"{cal.best_loss_:.4g} calibrated ({len(cal.history_)} evaluations, {cal.wall_seconds_:.0f} s)."
+        ]
+        headline = {k: data[k] for k in ("best_params", "best_loss", "start_loss", "intervals", "nrmse")}
+        if recovery is not None:
+            headline["recovery"] = recovery["parameters"]
+        run.add_file(
+            "report",
+            write_html(
+                run.path,
+                f"Calibration of {source.stem}",
+                intro,
+                headline,
+                {heading: relative for heading, relative in figures.values()},
+            ),
+        )
+        return run.finish(finished=now_iso(), wall_seconds=round(cal.wall_seconds_, 3))
+    except BaseException:
+        run.abandon()
+        raise
+
+
+def _figures(cal: Calibrator, folder: Path) -> dict[str, tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    (folder / "figures").mkdir(exist_ok=True)
+    out = {}
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    loss = cal.history_["loss"].to_numpy()
+    ax.plot(loss, ".", ms=3, alpha=0.5, label="candidate")
+    ax.plot(np.minimum.accumulate(loss), "-", label="best so far")
+    ax.set_yscale("log")
+    ax.set_xlabel("evaluation")
+    ax.set_ylabel("loss (tolerance units²)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(folder / "figures" / "loss.png", dpi=80)
+    plt.close(fig)
+    out["figure_loss"] = ("Loss over the budget", "figures/loss.png")
+
+    series = [s for s in cal.targets_ if s.is_series][:MAX_PANELS]
+    if series:
+        cols = min(3, len(series))
+        rows = int(np.ceil(len(series) / cols))
+        fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 2.6 * rows), squeeze=False)
+        for ax, s in zip(axes.ravel(), series, strict=False):
+            ax.plot(s.array, color="black", lw=1, label="target")
+            ax.plot(np.asarray(cal.start_simulated_[s.name]), color="C1", lw=0.8, alpha=0.7, label="before")
+            ax.plot(np.asarray(cal.simulated_[s.name]), color="C0", lw=0.8, label="calibrated")
+            ax.set_title(s.name, fontsize=9)
+        for ax in axes.ravel()[len(series) :]:
+            ax.axis("off")
+        axes[0, 0].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(folder / "figures" / "fit.png", dpi=70)
+        plt.close(fig)
+        out["figure_fit"] = ("Targets, before and after calibration", "figures/fit.png")
+
+    if cal.posterior_ is not None:
+        n = len(cal.space)
+        fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 2.8), squeeze=False)
+        for ax, p in zip(axes[0], cal.space, strict=True):
+            ax.hist(cal.posterior_[p.name], bins=20, weights=cal.posterior_["weight"], color="C0", alpha=0.7)
+            interval = cal.intervals_[p.name]
+            ax.axvspan(interval["low"], interval["high"], color="C1", alpha=0.2, label="90 % interval")
+            ax.axvline(cal.best_params_[p.name], color="black", lw=1, label="best")
+            ax.set_title(p.name, fontsize=9)
+        axes[0, 0].legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(folder / "figures" / "posterior.png", dpi=80)
+        plt.close(fig)
+        out["figure_posterior"] = ("Posterior marginals", "figures/posterior.png")
+    return out
