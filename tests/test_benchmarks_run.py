@@ -14,8 +14,12 @@ SCRIPTS = {
                                "--rss-rows", "20000"],
     "refine_quality.py": ["--rows", "3000", "--methods", "reweight,copula"],
     "scale.py": ["--small", "300000", "--large", "600000"],
+    "calibration_quality.py": ["--quick"],
 }  # fmt: skip
-EXPECTED = {"refine_quality.py": "TSTR/TRTR"}  # what each script prints among its figures (default "ratio")
+EXPECTED = {
+    "refine_quality.py": "TSTR/TRTR",
+    "calibration_quality.py": "PaySim month targets",
+}  # what each script prints among its figures (default "ratio")
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ propose the same candidates from the same scores, so an interrupted calibration 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -83,11 +84,13 @@ class Calibrator:
         seed = simulator.base.seed if self.random_state is None else self.random_state
         start = {p.name: p.clip(simulator.base.parameters[p.name]) for p in self.space}
         identity = {
-            "scenario": Path(scenario).read_text(),
-            "targets": [s.model_dump() for s in targets],
+            "scenario": hashlib.sha256(Path(scenario).read_bytes()).hexdigest(),
+            "targets": hashlib.sha256(json.dumps([t.model_dump() for t in targets]).encode()).hexdigest(),
             "space": [vars(p) for p in self.space],
             "backend": self.backend,
             "sampler": self.sampler,
+            "polish_share": self.polish_share,
+            "budget": self.budget,
             "seed": seed,
             "replicates": self.replicates,
             "scale": self.scale,
@@ -161,7 +164,7 @@ class Calibrator:
         self.start_simulated_ = start_eval.simulated
         self.posterior_ = posterior
         self.intervals_ = _intervals(posterior, self.space) if posterior is not None else None
-        self.targets_, self.scenario_, self.simulator_ = targets, str(scenario), simulator
+        self.targets_, self.scenario_, self.simulator_, self.seed_ = targets, str(scenario), simulator, seed
         self.wall_seconds_ = time.perf_counter() - started
         return self
 

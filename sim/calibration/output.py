@@ -34,9 +34,6 @@ def calibrated_text(source: Path, params: dict) -> str:
 def summary(cal: Calibrator) -> dict:
     """What calibration.json holds (the history is in history.csv)."""
 
-    def rows(fit: list[dict]) -> list[dict]:
-        return [{k: v for k, v in r.items()} for r in fit]
-
     nrmse = {r["name"]: r["nrmse"] for r in cal.fit_ if r["nrmse"] is not None}
     return {
         "scenario": cal.scenario_,
@@ -48,6 +45,7 @@ def summary(cal: Calibrator) -> dict:
         "resumed_evaluations": cal.resumed_,
         "replicates": cal.replicates,
         "scale": cal.scale,
+        "seed": cal.seed_,
         "replicate_seeds": cal.simulator_.seeds,
         "space": {p.name: [p.low, p.high] for p in cal.space},
         "best_params": cal.best_params_,
@@ -58,8 +56,8 @@ def summary(cal: Calibrator) -> dict:
         "targets_met": sum(bool(r["met"]) for r in cal.fit_),
         "targets_total": len(cal.fit_),
         "nrmse": nrmse,
-        "fit": rows(cal.fit_),
-        "start_fit": rows(cal.start_fit_),
+        "fit": cal.fit_,
+        "start_fit": cal.start_fit_,
         "loss_history": cal.history_["loss"].tolist(),
         "wall_seconds": round(cal.wall_seconds_, 3),
     }

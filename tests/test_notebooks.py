@@ -1,0 +1,40 @@
+"""The calibration notebooks run end to end (small budgets), so they never rot."""
+
+import nbformat
+import pytest
+
+from tests.conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "calibration").glob("*.ipynb"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_and_writes_its_calibrated_scenario(path, tmp_path, monkeypatch):
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("SIM_NOTEBOOK_QUICK", "1")
+    monkeypatch.setenv("SIM_NOTEBOOK_OUT", str(tmp_path))
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    errors = [
+        o
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.output_type == "error"
+    ]
+    assert not errors
+    written = list(tmp_path.glob("*/*.calibrated.yaml"))
+    assert len(written) == 1 and written[0].stat().st_size > 0
+    assert any("image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))
+
+
+def test_both_notebooks_are_shipped_without_outputs():
+    assert {p.stem for p in NOTEBOOKS} == {"paysim_month", "beer_game"}
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), path
