@@ -9,7 +9,15 @@ with a back-end (`backends`: Optuna TPE / CMA-ES, pyabc ABC-SMC); `recovery` che
 from sim.calibration.calibrator import Calibrator
 from sim.calibration.output import write_calibration
 from sim.calibration.recovery import check_recovery
-from sim.calibration.simulator import Parameter, parse_space
+from sim.calibration.simulator import Parameter, Simulator, parse_space
 from sim.calibration.targets import load_targets
 
-__all__ = ["Calibrator", "Parameter", "check_recovery", "load_targets", "parse_space", "write_calibration"]
+__all__ = [
+    "Calibrator",
+    "Parameter",
+    "Simulator",
+    "check_recovery",
+    "load_targets",
+    "parse_space",
+    "write_calibration",
+]
