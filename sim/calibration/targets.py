@@ -24,9 +24,8 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.errors import Problem, ScenarioError
-from sim.scenario.load import _doc_path, _message
+from sim.scenario.load import _doc_path, _message, read_document
 from sim.scenario.types import Name, Spec
-from sim.scenario.yaml_lines import YamlProblems, load_lined_yaml
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 STATISTIC_NAME = r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_\-]+)*$"
@@ -120,17 +119,8 @@ class TargetsFile:
 
 def load_targets(path: str | Path) -> TargetsFile:
     """Read and validate a targets file; every problem is reported at once with its line and field."""
+    doc = read_document(path, "a targets file")
     file = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError([Problem(file, 0, "", "file not found")]) from None
-    except OSError as exc:
-        raise ScenarioError([Problem(file, 0, "", f"cannot read: {exc.strerror or exc}")]) from None
-    try:
-        doc = load_lined_yaml(raw, file)
-    except YamlProblems as exc:
-        raise ScenarioError(exc.problems) from None
     if not isinstance(doc.data, dict):
         raise ScenarioError([Problem(file, 1, "", "a targets file must be a mapping of fields")])
     try:

@@ -21,20 +21,24 @@ from sim.scenario.yaml_lines import LinedDocument, YamlProblems, load_lined_yaml
 
 def load_scenario(path: str | Path, overrides: Sequence[str] = (), seed: int | None = None) -> Scenario:
     """Load, resolve and validate. The seed is `seed`, else the file's, else freshly drawn (and recorded)."""
+    return resolve_document(read_document(path, "a scenario file"), overrides, seed)
+
+
+def read_document(path: str | Path, what: str) -> LinedDocument:
+    """A YAML file with the line of every value; a file that cannot be read or parsed is a ScenarioError."""
     file = str(path)
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise ScenarioError([Problem(file, 0, "", "file not found")]) from None
     except IsADirectoryError:
-        raise ScenarioError([Problem(file, 0, "", "is a directory, not a scenario file")]) from None
+        raise ScenarioError([Problem(file, 0, "", f"is a directory, not {what}")]) from None
     except OSError as exc:
         raise ScenarioError([Problem(file, 0, "", f"cannot read: {exc.strerror}")]) from None
     try:
-        doc = load_lined_yaml(raw, file)
+        return load_lined_yaml(raw, file)
     except YamlProblems as exc:
         raise ScenarioError(exc.problems) from None
-    return resolve_document(doc, overrides, seed)
 
 
 def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: int | None = None) -> Scenario:
