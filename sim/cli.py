@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     refine.add_argument("--label", dest="labels", action="append", metavar="COLUMN",
                         help="a label column kept and conditioned on (repeatable)")  # fmt: skip
     refine.add_argument("--seed", type=_seed, default=0, help="random_state of the refiner (default 0)")
+    refine.add_argument("--upsample", type=float, default=0.0, metavar="SHARE",
+                        help="append SHARE x rows of --target's rare class, drawn by the copula")  # fmt: skip
     refine.add_argument("--out", type=Path, help="refined run directory (default outputs/refined/<time>)")
     refine.add_argument("--force", action="store_true", help="replace an existing directory")
 
@@ -268,7 +270,7 @@ def _refine(args) -> int:
 
     out = args.out or Path("outputs") / "refined" / now_iso().replace(":", "")
     path = refine_run(args.run, args.real, args.method, out, seed=args.seed, target=args.target,
-                      labels=args.labels, force=args.force)  # fmt: skip
+                      labels=args.labels, force=args.force, upsample=args.upsample)  # fmt: skip
     headline = json.loads((path / "manifest.json").read_text())["headline"]
     print(f"{'':28} {'before':>8} {'after':>8}")
     for key, pair in headline.items():

@@ -148,3 +148,70 @@ def test_reweighting_a_payments_run_keeps_rows_whole_and_the_rare_class(tmp_path
     whole = set(pd.util.hash_pandas_object(sim, index=False))  # every refined row is a simulated row
     assert set(pd.util.hash_pandas_object(refined, index=False)) <= whole and refined.shape[1] == sim.shape[1]
     assert refined.is_fraud.mean() >= sim.is_fraud.mean()  # the rare class is thinned no more than the rest
+
+
+def _ledger_holds(tx: pd.DataFrame) -> None:
+    """Each row moves its amount (CASH_IN: the agent pays the customer), declined rows move nothing, and an
+    account's balance after one transaction is its balance before its next."""
+    moved = np.where(tx.declined, 0.0, np.where(tx.type == "CASH_IN", tx.amount, -tx.amount))
+    np.testing.assert_allclose(tx.origin_balance_after - tx.origin_balance_before, moved, atol=1e-6)
+    np.testing.assert_allclose(tx.dest_balance_after - tx.dest_balance_before, -moved, atol=1e-6)
+    legs = pd.DataFrame({
+        "account": np.ravel(np.column_stack([tx.origin, tx.dest])),
+        "before": np.ravel(np.column_stack([tx.origin_balance_before, tx.dest_balance_before])),
+        "after": np.ravel(np.column_stack([tx.origin_balance_after, tx.dest_balance_after])),
+    })  # fmt: skip
+    following = legs.groupby("account").before.shift(-1)
+    chained = following.notna()
+    np.testing.assert_allclose(legs.after[chained], following[chained], atol=1e-6)
+
+
+def test_a_generated_payments_log_is_replayed_into_a_ledger(tmp_path):
+    """The copula draws amounts and balances row by row; the replay makes the log a ledger again (and
+    leaves a log that already is one unchanged)."""
+    from sim.refine.ledger import replay
+    from sim.runner import run_scenario
+    from sim.scenario import load_scenario
+    from tests.conftest import ROOT
+
+    quickstart = ROOT / "scenarios" / "quickstart.yaml"
+    runs = [
+        run_scenario(load_scenario(quickstart, ["customers=800"], seed=s), tmp_path / f"r{s}") for s in (1, 2)
+    ]
+    runs = [pd.read_parquet(run / "transactions.parquet") for run in runs]
+    sim, real = runs
+    _ledger_holds(sim)
+    pd.testing.assert_frame_equal(replay(sim), sim.reset_index(drop=True), check_exact=False, atol=1e-6)
+    drawn = make_refiner("copula", random_state=0).fit(sim, real).transform(sim)
+    with pytest.raises(AssertionError):
+        _ledger_holds(drawn)
+    ledger = replay(drawn)
+    _ledger_holds(ledger)
+    assert ledger.timestamp.is_monotonic_increasing and len(ledger) == len(drawn)
+    assert sorted(ledger.amount) == sorted(drawn.amount)  # the drawn amounts are kept, only balances move
+
+
+def test_the_copula_upsamples_the_rare_class_and_only_generators_that_beat_smote_are_offered(tmp_path):
+    from sim.refine import refine_run
+
+    sim_file, real_file = tmp_path / "sim.parquet", tmp_path / "real.parquet"
+    crude_simulation(400).to_parquet(sim_file)
+    REAL_SAMPLE.to_parquet(real_file)
+    out = refine_run(sim_file, real_file, "copula", tmp_path / "up", target="target", upsample=0.25)
+    refined = pd.read_parquet(out / "table.parquet")
+    manifest = json.loads((out / "manifest.json").read_text())
+    rare = REAL_SAMPLE.target.value_counts().idxmin()  # malignant tumours
+    assert manifest["upsampled"] == {"class": f"target={rare}", "count": 200}
+    extra = refined.iloc[800:]
+    assert len(refined) == 1000 and (extra.target == rare).all()
+    features = [c for c in REAL_SAMPLE.columns if c != "target"]
+    real_rows = set(map(tuple, REAL_SAMPLE[features].round(6).to_numpy()))
+    assert not real_rows & set(map(tuple, extra[features].round(6).to_numpy()))  # no real record copied
+    assert not set(map(tuple, refined.iloc[:800][features].to_numpy())) & set(
+        map(tuple, extra[features].to_numpy())
+    )
+    for method in ("reweight", "vae"):
+        with pytest.raises(InputError, match="beat SMOTE"):
+            refine_run(sim_file, real_file, method, tmp_path / method, target="target", upsample=0.1)
+    with pytest.raises(InputError, match="needs --target"):
+        refine_run(sim_file, real_file, "copula", tmp_path / "x", upsample=0.1)

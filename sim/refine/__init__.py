@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -15,12 +17,16 @@ from sim.evaluation.tables import MAIN_TABLES
 from sim.outputs import RunDirectory, now_iso, sha256_of, versions
 from sim.refine.base import Refiner
 from sim.refine.copula import GaussianCopula
+from sim.refine.ledger import is_ledger, replay
 from sim.refine.reweight import Reweight
 
 METHODS = {"reweight": Reweight, "copula": GaussianCopula}
 NEURAL = ("residual-gan", "vae")  # need the `neural` extra (torch)
+# generators whose rare-class rows beat SMOTE in the augmentation test (benchmarks/refine_quality.py):
+# only those are offered for upsampling
+UPSAMPLERS = ("copula",)
 
-__all__ = ["METHODS", "Refiner", "make_refiner", "refine_run"]
+__all__ = ["METHODS", "UPSAMPLERS", "Refiner", "make_refiner", "refine_run"]
 
 
 def make_refiner(method: str, random_state: int | None = None, labels: list[str] | None = None) -> Refiner:
@@ -36,13 +42,25 @@ def make_refiner(method: str, random_state: int | None = None, labels: list[str]
 
 
 def refine_run(run: Path, real_path: Path, method: str, out: Path, seed: int = 0, target: str | None = None,
-               labels: list[str] | None = None, force: bool = False) -> Path:  # fmt: skip
-    """Refine a run's main table toward the real sample; write the refined run with before/after scores."""
+               labels: list[str] | None = None, force: bool = False,
+               upsample: float = 0.0) -> Path:  # fmt: skip
+    """Refine a run's main table toward the real sample; write the refined run with before/after scores.
+    `upsample` > 0 appends that share of extra rows of the target's rare class, drawn by the generator."""
+    if upsample and (method not in UPSAMPLERS or target is None):
+        raise InputError(f"--upsample needs --target and a generator whose rare-class rows beat SMOTE: "
+                         f"{', '.join(UPSAMPLERS)} (got {method!r})")  # fmt: skip
+    if not 0 <= upsample <= 10:
+        raise InputError(f"--upsample is a share of the table's rows, between 0 and 10 (got {upsample})")
     sim, real = read_table(run), read_table(real_path)
     manifest_in = json.loads((Path(run) / "manifest.json").read_text()) if Path(run).is_dir() else {}
     table = next((name for name in MAIN_TABLES if name in manifest_in.get("files", {})), "table")
     refiner = make_refiner(method, seed, labels)
     refined = refiner.fit(sim, real).transform(sim)
+    upsampled = _upsample(refiner, sim, real, target, upsample, seed) if upsample else None
+    if upsampled is not None:
+        refined = pd.concat([refined, upsampled["rows"]], ignore_index=True)
+    if method != "reweight" and is_ledger(refined):  # drawn rows: make the log a ledger again
+        refined = replay(refined)
     scores = {
         "before": evaluate(sim, real, target=target, seed=seed, augment=False),
         "after": evaluate(refined, real, target=target, seed=seed, augment=False),
@@ -64,10 +82,32 @@ def refine_run(run: Path, real_path: Path, method: str, out: Path, seed: int = 0
         headline = {k: {"before": scores["before"].get(k), "after": scores["after"].get(k)} for k in HEADLINE}
         _report(directory.path, method, headline)
         directory.add_file("report", "report.html")
-        return directory.finish(headline=headline)
+        extra = {"upsampled": {k: v for k, v in upsampled.items() if k != "rows"}} if upsampled else {}
+        return directory.finish(headline=headline, **extra)
     except BaseException:
         directory.abandon()
         raise
+
+
+def _upsample(refiner: Refiner, sim: pd.DataFrame, real: pd.DataFrame, target: str, share: float,
+              seed: int) -> dict:  # fmt: skip
+    """`share` x rows more of the real data's rarer target class: simulated rows of that class drawn again
+    by the fitted generator with another seed (their labels and identifiers kept, features fresh)."""
+    if target not in sim.columns or target not in real.columns:
+        raise InputError(f"--target {target!r} is not a column of both tables")
+    counts = real[target].value_counts()
+    rare = counts.index[-1]
+    pool = np.flatnonzero((sim[target] == rare).to_numpy())
+    if len(pool) == 0:
+        raise InputError(f"the simulated table has no row of the rare class {target}={rare!r} to upsample")
+    count = round(share * len(sim))
+    templates = sim.iloc[np.random.default_rng(seed).choice(pool, count)]
+    refiner.random_state = seed + 1  # fresh draws, not the refined rows again
+    try:
+        rows = refiner.transform(templates)
+    finally:
+        refiner.random_state = seed
+    return {"class": f"{target}={rare}", "rows": rows, "count": count}
 
 
 def _report(folder: Path, method: str, headline: dict) -> None:
