@@ -12,6 +12,7 @@ propose the same candidates from the same scores, so an interrupted calibration 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +24,7 @@ import pandas as pd
 from sim.calibration.backends import BACKENDS, SAMPLERS, BudgetSpent, polish
 from sim.calibration.simulator import Evaluation, Parameter, Simulator
 from sim.calibration.targets import TargetsFile, load_targets
+from sim.errors import InputError
 from sim.stress import Journal
 
 Progress = Callable[[int, int, float], None]
@@ -72,6 +74,8 @@ class Calibrator:
         self.polish_share = polish_share if backend == "optuna" else 0.0  # a posterior is left as drawn
 
     def fit(self, scenario: str | Path, targets: str | Path | TargetsFile) -> Calibrator:
+        if self.backend == "abc" and importlib.util.find_spec("pyabc") is None:
+            raise InputError('the abc back-end needs pyabc: pip install -e ".[abc]"')
         targets = targets if isinstance(targets, TargetsFile) else load_targets(targets)
         simulator = Simulator(
             scenario,
