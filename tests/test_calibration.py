@@ -303,26 +303,16 @@ def test_calibrated_text_sets_the_values_and_keeps_the_comments():
     assert text.count("#") == BEER.read_text().count("#")
 
 
+def calibrate(params: str, out, *options: str, targets=BEER_TARGETS) -> int:
+    return main(
+        ["calibrate", str(BEER), "--targets", str(targets), "--params", params, "--out", str(out), *options]
+    )
+
+
 def test_cli_calibrate_writes_the_scenario_the_json_and_the_figures(tmp_path, capsys):
     out = tmp_path / "cal"
-    code = main(
-        [
-            "calibrate",
-            str(BEER),
-            "--targets",
-            str(BEER_TARGETS),
-            "--params",
-            "theta=0:1,beta=0:1",
-            "--budget",
-            "60",
-            "--seed",
-            "4",
-            "--out",
-            str(out),
-            "--quiet",
-            *[a for s in [*S_PRIMES, "alpha_s=0.4"] for a in ("--set", s)],
-        ]
-    )
+    sets = [a for s in [*S_PRIMES, "alpha_s=0.4"] for a in ("--set", s)]
+    code = calibrate("theta=0:1,beta=0:1", out, "--budget", "60", "--seed", "4", "--quiet", *sets)
     assert code == 0
     data = json.loads((out / "calibration.json").read_text())
     assert data["evaluations"] == 60 and data["best_loss"] <= data["start_loss"]
@@ -340,18 +330,7 @@ def test_cli_calibrate_writes_the_scenario_the_json_and_the_figures(tmp_path, ca
 
 
 def test_cli_calibrate_reports_bad_options_and_targets_without_a_traceback(tmp_path, capsys):
-    code = main(
-        [
-            "calibrate",
-            str(BEER),
-            "--targets",
-            str(BEER_TARGETS),
-            "--params",
-            "theta=1:0,nope=0:1,beta",
-            "--out",
-            str(tmp_path / "x"),
-        ]
-    )
+    code = calibrate("theta=1:0,nope=0:1,beta", tmp_path / "x")
     err = capsys.readouterr().err
     assert code == 2
     assert "<--params>:1: theta: need finite LO < HI" in err
@@ -361,20 +340,7 @@ def test_cli_calibrate_reports_bad_options_and_targets_without_a_traceback(tmp_p
         tmp_path,
         "targets_version: 1\nname: t\nprovenance: p\nstatistics:\n  - {name: orders.shop, value: [1, 2]}\n",
     )
-    code = main(
-        [
-            "calibrate",
-            str(BEER),
-            "--targets",
-            str(bad),
-            "--params",
-            "theta=0:1",
-            "--budget",
-            "2",
-            "--out",
-            str(tmp_path / "y"),
-        ]
-    )
+    code = calibrate("theta=0:1", tmp_path / "y", "--budget", "2", targets=bad)
     err = capsys.readouterr().err
     assert code == 2 and f"{bad}:5: orders.shop: this scenario has no such statistic" in err
     assert "orders.retailer" in err
