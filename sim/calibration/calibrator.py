@@ -106,10 +106,10 @@ class Calibrator:
         done: dict[str, dict] = dict(journal.done) if journal else {}
         self.resumed_ = len(done)
         evaluations: list[dict] = []
-        best: list[Evaluation | None] = [None]
         started = time.perf_counter()
-
-        vectors: dict[str, np.ndarray] = {}
+        vectors: dict[str, np.ndarray] = {}  # residuals of the candidates run here, for the polish
+        kept: dict[str, Evaluation] = {}  # "start" and "best": whole results, not run twice
+        start_key = _key(start)
         limit = [self.budget - int(self.polish_share * self.budget)]
 
         def score(params: dict, vector: bool = False) -> tuple[dict, np.ndarray | None]:
@@ -125,8 +125,10 @@ class Calibrator:
                     done[key] = entry
                     if journal:
                         journal.add(entry)
-                if best[0] is None or ev.loss < best[0].loss:
-                    best[0] = ev
+                if key == start_key:
+                    kept["start"] = ev
+                if "best" not in kept or ev.loss < kept["best"].loss:
+                    kept["best"] = ev
             evaluations.append(entry)
             if self.progress:
                 self.progress(len(evaluations), self.budget, min(e["loss"] for e in evaluations))
@@ -157,12 +159,9 @@ class Calibrator:
         chosen = evaluations[int(np.argmin([e["loss"] for e in evaluations]))]
         self.best_params_ = dict(chosen["params"])
         self.best_loss_ = float(chosen["loss"])
-        final = (
-            best[0]
-            if best[0] is not None and best[0].params == self.best_params_
-            else simulator(self.best_params_)
-        )
-        start_eval = simulator(start) if _key(start) != _key(self.best_params_) else final
+        best = kept.get("best")  # after a resume the best may be a replayed score: run it again
+        final = best if best and _key(best.params) == chosen["key"] else simulator(self.best_params_)
+        start_eval = kept.get("start") or (final if chosen["key"] == start_key else simulator(start))
         self.fit_, self.simulated_ = final.rows, final.simulated
         self.start_params_, self.start_fit_, self.start_loss_ = start, start_eval.rows, start_eval.loss
         self.start_simulated_ = start_eval.simulated
