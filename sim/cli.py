@@ -69,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--format", choices=sorted(EXTENSIONS), help="data file format")
     run.add_argument("--force", action="store_true", help="replace an existing run directory")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--shards", type=_positive_int,
+                     help="split the customers into N shards drawn and written by workers; transactions "
+                          "become a partitioned Parquet dataset with the same rows (payments)")  # fmt: skip
+    _backend_options(run)
 
     stress = sub.add_parser("stress", help="run strategies x seeded replicates and compare their KPIs")
     stress.add_argument("scenario", type=Path)
@@ -79,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     stress.add_argument("--out", type=Path, help="stress directory (default outputs/<name>-stress/<time>)")
     stress.add_argument("--force", action="store_true", help="replace an existing stress directory")
     stress.add_argument("--quiet", action="store_true", help="no progress bar")
+    _backend_options(stress)
 
     evaluate = sub.add_parser("evaluate", help="compare synthetic data with real data")
     evaluate.add_argument("synthetic", type=Path, help="Parquet or CSV file, or a run directory")
@@ -157,6 +162,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _backend_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=_positive_int,
+                        help="worker processes (default 1 with --backend; results do not depend on it)")  # fmt: skip
+    parser.add_argument("--backend", choices=("local", "dask"),
+                        help="where the work runs: a local process pool, or Dask (the distributed extra)")  # fmt: skip
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="a running Dask scheduler (tcp://host:8786); default a LocalCluster")  # fmt: skip
+
+
+def _make_backend(args):
+    """The backend the options ask for, or None when they ask for none (work stays in this process)."""
+    from sim.distributed import Backend
+
+    if args.backend is None and args.workers is None and args.scheduler is None:
+        return None
+    return Backend(args.backend or ("dask" if args.scheduler else "local"), args.workers or 1, args.scheduler)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -208,6 +231,10 @@ def _run(args) -> int:
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides, seed=args.seed)
+    backend = _make_backend(args)
+    if backend is not None and args.shards is None:
+        backend.close()
+        raise InputError("--workers, --backend and --scheduler need --shards N")
     progress = None if args.quiet else _DelayedProgress(scenario.name)
     try:
         path = run_scenario(
@@ -217,10 +244,14 @@ def _run(args) -> int:
             scale=args.scale,
             force=args.force,
             progress=progress,
+            shards=args.shards,
+            backend=backend,
         )
     finally:
         if progress:
             progress.close()
+        if backend is not None:
+            backend.close()
     print(f"seed {scenario.seed}", file=sys.stderr)
     print(path)
     return EXIT_OK
@@ -239,12 +270,15 @@ def _stress(args) -> int:
     )
     out = args.out or Path("outputs") / f"{scenario.name}-stress" / default_run_dir(scenario).name
     progress = None if args.quiet else _DelayedProgress(f"{scenario.name} stress")
+    backend = _make_backend(args)
     try:
         path = run_stress(args.scenario, args.replicates, vary, out, overrides=args.overrides,
-                          force=args.force, progress=progress)  # fmt: skip
+                          force=args.force, progress=progress, backend=backend)  # fmt: skip
     finally:
         if progress:
             progress.close()
+        if backend is not None:
+            backend.close()
     print(path)
     return EXIT_OK
 

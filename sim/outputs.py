@@ -90,6 +90,17 @@ class RunDirectory:
             entry["columns"] = {f.name: str(f.type) for f in schema}
         self.manifest["files"][name] = entry
 
+    def add_dataset(self, name: str, relative: str, rows: int, parts: list[dict], schema: pa.Schema) -> None:
+        """Record a partitioned table: its directory, total rows, columns and every part's checksum."""
+        self.manifest["files"][name] = {
+            "path": relative,
+            "format": "parquet-dataset",
+            "rows": rows,
+            "bytes": sum(part["bytes"] for part in parts),
+            "columns": {f.name: str(f.type) for f in schema},
+            "parts": parts,
+        }
+
     def finish(self, **extra: Any) -> Path:
         """Mark complete and move into place (replacing an older run only under --force)."""
         self.manifest.update(extra)

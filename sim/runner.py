@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from sim.distributed import Backend, PartitionedWriter, ShardedDraws, shard_cells, shard_of_accounts
 from sim.engine.model import SimModel
+from sim.errors import InputError
 from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
 from sim.records import EVENTS, EXTENSIONS, TableWriter, paysim_view
 from sim.scenario.schema import SCHEMA_VERSION, Scenario
@@ -47,11 +49,19 @@ def run_scenario(
     scale: float = 1.0,
     force: bool = False,
     progress: Progress | None = None,
+    shards: int | None = None,
+    backend: Backend | None = None,
 ) -> Path:
-    """Simulate the whole horizon, streaming each table; return the published run directory."""
+    """Simulate the whole horizon, streaming each table; return the published run directory.
+
+    With `shards`, customers' transactions are drawn and the transactions table is written by the
+    `backend`'s workers (a local process pool of one by default), as a partitioned Parquet dataset; the
+    rows are those of an unsharded run, whatever the shard count, worker count or backend."""
     if scale <= 0:
         raise ValueError("scale must be positive")
     fmt = fmt or scenario.outputs.format
+    if shards is not None:
+        _check_shardable(scenario, fmt)
     out = Path(out) if out is not None else default_run_dir(scenario)
     started = time.perf_counter()
     run = RunDirectory(
@@ -66,18 +76,33 @@ def run_scenario(
             "scale": scale,
             "format": fmt,
             "scenario": resolved_scenario(scenario),
+            **({"shards": shards} if shards is not None else {}),
         },
         force=force,
     )
+    own_backend = shards is not None and backend is None
+    if own_backend:
+        backend = Backend("local", 1)
     model = SimModel(scenario, scale=scale)
     world = model.world
     tables = scenario.outputs.tables
     gc.collect()
     gc.freeze()  # the long-lived arrays need no scanning; keeps collection pauses out of the loop
+    files: dict[str, TableWriter | PartitionedWriter] = {}
     try:
-        files: dict[str, TableWriter] = {}
         stream = world.stream_name  # the per-step table: transactions, or a supply timeseries
-        if stream in tables:
+        if shards is not None:
+            groups = shard_cells(world.activity.cells, shards, scenario.name)
+            world.draws = ShardedDraws(backend, scenario, scale, groups, ahead=2 * backend.workers)
+            if stream in tables:
+                out = scenario.outputs
+                files[stream] = PartitionedWriter(
+                    backend, run.path / stream, world.schema,
+                    shard_of_accounts(world.accounts, world.activity.bounds, groups), shards,
+                    part_rows=max(out.batch_rows // shards, min(out.batch_rows, 100_000)),
+                    batch_rows=out.batch_rows, compression=out.compression,
+                )  # fmt: skip
+        elif stream in tables:
             view = partial(paysim_view, is_merchant=world.is_merchant) if fmt == "paysim-csv" else None
             files[stream] = TableWriter(
                 run.path / f"{stream}{EXTENSIONS[fmt]}", world.schema, fmt,
@@ -104,7 +129,10 @@ def run_scenario(
         with ThreadPoolExecutor(max_workers=1) as pool:  # checksums (no GIL) overlap the report
             report = pool.submit(_kpis_and_report, run.path, world, scale)
             for name, writer in files.items():
-                run.add_file(name, writer.path.name, rows[name], writer.written_schema)
+                if isinstance(writer, PartitionedWriter):
+                    run.add_dataset(name, writer.path.name, rows[name], writer.parts, writer.written_schema)
+                else:
+                    run.add_file(name, writer.path.name, rows[name], writer.written_schema)
             for name, relative in report.result().items():
                 run.add_file(name, relative)
         return run.finish(
@@ -113,11 +141,30 @@ def run_scenario(
             wall_seconds=round(time.perf_counter() - started, 3),
         )
     except BaseException:
+        for writer in files.values():
+            if isinstance(writer, PartitionedWriter):
+                writer.abort()
         run.abandon()
         raise
     finally:
         gc.unfreeze()
         model.release()
+        if own_backend:
+            backend.close()
+
+
+def _check_shardable(scenario: Scenario, fmt: str) -> None:
+    problems = []
+    if scenario.domain != "payments":
+        problems.append(
+            "only payments worlds are sharded (a supply chain is one coupled system: run it whole)"
+        )
+    if fmt != "parquet":
+        problems.append(
+            f"a sharded run writes a Parquet dataset; --format {fmt} is not available with --shards"
+        )
+    if problems:
+        raise InputError(f"{scenario.name}: " + "; ".join(problems))
 
 
 def _kpis_and_report(path: Path, world, scale: float) -> dict[str, str]:

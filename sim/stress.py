@@ -130,8 +130,10 @@ def run_stress(
     overrides: Sequence[str] = (),
     force: bool = False,
     progress: Progress | None = None,
+    backend=None,
 ) -> Path:
-    """Run the sweep; returns the published stress directory."""
+    """Run the sweep; returns the published stress directory. With a `backend` (`sim.distributed`) the
+    replicates run on its workers; the results are put together in the same order either way."""
     if replicates < 1:
         raise ValueError("replicates must be at least 1")
     base = load_scenario(path, overrides)  # validates the file (and the seed) before any work
@@ -158,13 +160,21 @@ def run_stress(
         rows, bands = [], {}
         seeds = np.random.SeedSequence(base.seed).generate_state(replicates, np.uint64) >> np.uint64(1)
         total, done = len(strategies) * replicates, 0
-        for combo, scenario in scenarios.items():
-            label = ", ".join(f"{n}={v}" for n, v in zip(names, combo, strict=True)) or "base"
+        labels = {combo: ", ".join(f"{n}={v}" for n, v in zip(names, combo, strict=True)) or "base"
+                  for combo in scenarios}  # fmt: skip
+        missing = [(scenario, int(seed)) for combo, scenario in scenarios.items()
+                   for r, seed in enumerate(seeds) if (labels[combo], r) not in journal.done]  # fmt: skip
+        if backend is None:
+            results = (_replicate(*job) for job in missing)
+        else:
+            results = backend.map_ordered(_replicate, missing)
+        for combo in scenarios:
+            label = labels[combo]
             service = []
             for r, seed in enumerate(seeds):
                 entry = journal.done.get((label, r))
                 if entry is None:
-                    entry = _replicate(scenario, int(seed))
+                    entry = next(results)
                     entry.update(strategy=label, replicate=r)
                     journal.add(entry)
                 if entry["service"] is not None:

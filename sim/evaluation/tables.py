@@ -19,12 +19,15 @@ IDENTIFIER_NAMES = {"origin", "dest", "account", "nameorig", "namedest", "custom
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
-    """A Parquet or CSV file, or a complete run directory's main table (transactions or time series)."""
+    """A Parquet or CSV file, a Parquet dataset (a directory of part files, as a sharded run writes), or a
+    complete run directory's main table (transactions or time series)."""
     path = Path(path)
     if path.is_dir():
         manifest = path / "manifest.json"
         if not manifest.exists():
-            raise InputError(f"{path}: not a run directory (no manifest.json)")
+            if any(path.glob("*.parquet")):
+                return _read(path, pd.read_parquet)
+            raise InputError(f"{path}: not a run directory (no manifest.json) nor a Parquet dataset")
         files = json.loads(manifest.read_text())
         if files.get("status") != "complete":
             raise InputError(f"{path}: the run is not complete (status {files.get('status')!r})")
@@ -35,14 +38,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")
     suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return _read(path, pd.read_parquet)
+    if suffix in (".csv", ".gz"):
+        return _read(path, pd.read_csv)
+    raise InputError(f"{path}: expected a .parquet or .csv file or a run directory")
+
+
+def _read(path: Path, reader) -> pd.DataFrame:
     try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix in (".csv", ".gz"):
-            return pd.read_csv(path)
+        return reader(path)
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: cannot be read as a table ({exc})") from exc
-    raise InputError(f"{path}: expected a .parquet or .csv file or a run directory")
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,8 @@ def refine_run(run: Path, real_path: Path, method: str, out: Path, seed: int = 0
     if not 0 <= upsample <= 10:
         raise InputError(f"--upsample is a share of the table's rows, between 0 and 10 (got {upsample})")
     sim, real = read_table(run), read_table(real_path)
-    manifest_in = json.loads((Path(run) / "manifest.json").read_text()) if Path(run).is_dir() else {}
+    manifest_file = Path(run) / "manifest.json"
+    manifest_in = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
     table = next((name for name in MAIN_TABLES if name in manifest_in.get("files", {})), "table")
     refiner = make_refiner(method, seed, labels)
     refined = refiner.fit(sim, real).transform(sim)

@@ -5,6 +5,10 @@ purchase in a category is a PAYMENT channel; CASH_IN/CASH_OUT go to cash agents,
 TRANSFER to another customer). The step's count is Poisson with mean (sum of customers' daily rates) x
 (the rhythm's share of a day in that step); splitting a Poisson process by channel and by origin in
 proportion to rate is the same law as one Poisson count per customer, at O(transactions) cost.
+
+Customers are split into a fixed number of contiguous *cells* (a function of the population only), each
+with its own count and stream per step. A shard of a sharded run draws a set of whole cells, so the rows
+are the same whichever way the cells are grouped into shards, and whichever machine draws them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,18 @@ from sim.rng import Streams
 from sim.scenario.payments import TX_TYPES, Customers
 from sim.scenario.schema import Scenario
 
+MAX_CELLS = 64  # the most shards a run can have
+CELL_CUSTOMERS = 1024  # the fewest customers in a cell
+
+COLUMNS = {"offset": np.float64, "kind": np.int8, "origin": np.int64, "dest": np.int64,
+           "amount": np.float64, "category": np.int8}  # fmt: skip
+
+
+def cell_bounds(customers: int) -> np.ndarray:
+    """Cell boundaries as offsets into the customer block (cells + 1 of them)."""
+    cells = int(min(MAX_CELLS, max(1, customers // CELL_CUSTOMERS)))
+    return np.linspace(0, customers, cells + 1).astype(np.int64)
+
 
 class Activity:
     def __init__(self, scenario: Scenario, accounts: Accounts, streams: Streams):
@@ -29,8 +45,10 @@ class Activity:
         h = scenario.horizon
         self.day_share = profiles.day_share_per_step(h.start, h.step, h.steps, spec.rhythm)
         rates = accounts.rate_per_day[c.start : c.stop]
-        self.total_rate = float(rates.sum())
-        self.rate_cumsum = np.cumsum(rates if self.total_rate > 0 else np.ones(c.size))
+        self.bounds = cell_bounds(c.size)
+        # each cell's own running sum of rates (the kernel inverts it to pick an origin in the cell)
+        self.cell_cumsum = [np.cumsum(rates[lo:hi]) for lo, hi in zip(self.bounds, self.bounds[1:])]
+        self.cell_rate = np.array([float(cs[-1]) for cs in self.cell_cumsum])
         self.amount_scale = accounts.amount_scale
         self.public = accounts.public
         self._build_channels(scenario)
@@ -115,25 +133,27 @@ class Activity:
         category.append(cat_code)
         weight.append(share)
 
-    def draw(self, k: int) -> dict[str, np.ndarray]:
-        """Step k's legitimate transactions, in time order (offsets in [0, 1) of the step); origin and
-        dest are public indexes (see `Accounts.public`)."""
-        rng = self.streams.generator("payments.activity", k)
-        n = int(rng.poisson(self.total_rate * self.day_share[k]))
-        row = self.profile_row[k]
-        out = {
-            "offset": np.empty(n),
-            "kind": np.empty(n, np.int8),
-            "origin": np.empty(n, np.int64),
-            "dest": np.empty(n, np.int64),
-            "amount": np.empty(n),
-            "category": np.empty(n, np.int8),
-        }
+    @property
+    def cells(self) -> int:
+        return len(self.cell_rate)
+
+    def draw(self, k: int, cells: range | None = None) -> dict[str, np.ndarray]:
+        """Step k's legitimate transactions of the given cells (all by default), in time order (offsets
+        in [0, 1) of the step); origin and dest are public indexes (see `Accounts.public`). Rows at the
+        same instant keep cell order, so merging shards' draws gives exactly the draw of all cells."""
+        parts = [self._draw_cell(k, cell) for cell in cells or range(self.cells)]
+        return merge_in_time(parts)
+
+    def _draw_cell(self, k: int, cell: int) -> dict[str, np.ndarray]:
+        rng = self.streams.generator("payments.activity", k, cell)
+        n = int(rng.poisson(self.cell_rate[cell] * self.day_share[k])) if self.cell_rate[cell] > 0 else 0
+        out = {name: np.empty(n, dtype) for name, dtype in COLUMNS.items()}
         if n:
+            row = self.profile_row[k]
             draw_legitimate(
-                rng, n, self.rate_cumsum, self.accounts.customers.start, self.public,
-                self.cdf[row], self.ch_kind, self.ch_start, self.ch_size, self.ch_not_self, self.ch_code,
-                self.ch_p1[row], self.ch_p2[row], self.ch_category, self.amount_scale,
+                rng, n, self.cell_cumsum[cell], self.accounts.customers.start + self.bounds[cell],
+                self.public, self.cdf[row], self.ch_kind, self.ch_start, self.ch_size, self.ch_not_self,
+                self.ch_code, self.ch_p1[row], self.ch_p2[row], self.ch_category, self.amount_scale,
                 out["offset"], out["kind"], out["origin"], out["dest"], out["amount"], out["category"],
                 np.empty(n, np.int64),
             )  # fmt: skip
@@ -177,3 +197,15 @@ def _sample(rng, code, p1, p2, n) -> np.ndarray:
         lambda: rng.lognormal(p1, p2, n),
         lambda: rng.gamma(p1, p2, n),
     ][code]()
+
+
+def merge_in_time(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Time-ordered draws (in cell order) as one time-ordered draw; ties keep the parts' order."""
+    parts = [p for p in parts if len(p["offset"])] or parts[:1]
+    if not parts:
+        return {name: np.empty(0, dtype) for name, dtype in COLUMNS.items()}
+    if len(parts) == 1:
+        return parts[0]
+    cols = {name: np.concatenate([p[name] for p in parts]) for name in COLUMNS}
+    order = np.argsort(cols["offset"], kind="stable")  # a merge of sorted runs (timsort finds them)
+    return {name: values[order] for name, values in cols.items()}

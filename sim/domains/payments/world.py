@@ -60,6 +60,7 @@ class PaymentsWorld:
         # step k settles (each step has its own stream: the bytes do not change)
         self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw-ahead")
         self._drawn: dict[int, Future] = {}
+        self.draws = None  # or a source of step k's draws made elsewhere (a sharded run's workers)
         self.counts = {"transactions": 0, "declined": 0}
         self.fraud_rows = np.zeros(len(FRAUD_TYPES) + 1, dtype=np.int64)
         self.laundering_rows = np.zeros(len(AML_TYPOLOGIES) + 1, dtype=np.int64)
@@ -68,10 +69,13 @@ class PaymentsWorld:
     def step(self, k: int, timeline) -> pa.RecordBatch:
         """Draw step k's transactions, settle them in time order and return them as a record batch."""
         self.fraud.step(k, timeline.intensity, timeline.campaign)
-        drawn = self._drawn.pop(k, None)
-        legit = drawn.result() if drawn is not None else self.activity.draw(k)
-        if k + 1 < self.scenario.horizon.steps:
-            self._drawn[k + 1] = self._ahead.submit(self.activity.draw, k + 1)
+        if self.draws is not None:
+            legit = self.draws(k)
+        else:
+            drawn = self._drawn.pop(k, None)
+            legit = drawn.result() if drawn is not None else self.activity.draw(k)
+            if k + 1 < self.scenario.horizon.steps:
+                self._drawn[k + 1] = self._ahead.submit(self.activity.draw, k + 1)
         special = self.agenda.take(k)
         special["origin"] = self.public[special["origin"]]
         special["dest"] = self.public[special["dest"]]
@@ -119,6 +123,8 @@ class PaymentsWorld:
             future.cancel()
         self._drawn.clear()
         self._ahead.shutdown(wait=True)
+        if self.draws is not None:
+            self.draws.close()
 
     # --- end of run -----------------------------------------------------------------------------
     def closing_balance(self) -> np.ndarray:

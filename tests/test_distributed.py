@@ -1,0 +1,183 @@
+"""Sharded runs and sweeps on backends: the same rows whatever the shard count, worker count or backend;
+a partitioned Parquet dataset that pandas, DuckDB and Polars read as one table; clear errors."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from sim.distributed import Backend, shard_cells
+from sim.errors import InputError
+from sim.runner import run_scenario
+from sim.scenario import load_scenario
+from sim.stress import run_stress
+from tests.conftest import ROOT, small_scenario
+
+AML = ROOT / "scenarios" / "aml_typologies.yaml"
+
+
+def rows_digest(path: Path) -> str:
+    """A checksum of a table's rows in a canonical order (every column, so ties cannot hide a difference)."""
+    frame = pd.read_parquet(path)
+    frame = frame.sort_values(list(frame.columns), kind="stable", ignore_index=True)
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+
+
+def manifest(run: Path) -> dict:
+    return json.loads((run / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """A fraud scenario (4 customer cells) run whole, and sharded on several backends."""
+    root = tmp_path_factory.mktemp("sharded")
+    path = root / "small.yaml"
+    path.write_text(small_scenario(steps=36, customers=5000))
+    scenario = load_scenario(path)
+    out = {"whole": run_scenario(scenario, root / "whole")}
+    with Backend("local", 1) as one:
+        out["2 shards, 1 local worker"] = run_scenario(scenario, root / "l1", shards=2, backend=one)
+        out["4 shards, 1 local worker"] = run_scenario(scenario, root / "l1x4", shards=4, backend=one)
+    with Backend("local", 2) as two:
+        out["2 shards, 2 local workers"] = run_scenario(scenario, root / "l2", shards=2, backend=two)
+    with Backend("dask", 2) as dask:
+        out["2 shards, Dask LocalCluster"] = run_scenario(scenario, root / "d2", shards=2, backend=dask)
+    out["1 shard, default backend"] = run_scenario(scenario, root / "s1", shards=1)
+    return out
+
+
+def test_sharded_rows_are_the_unsharded_rows_for_any_shards_workers_and_backend(runs):
+    whole = runs["whole"]
+    expected = rows_digest(whole / "transactions.parquet")
+    for label, run in runs.items():
+        if label == "whole":
+            continue
+        assert rows_digest(run / "transactions") == expected, label
+        assert json.loads((run / "kpis.json").read_text()) == json.loads((whole / "kpis.json").read_text())
+        for table in ("accounts", "patterns", "events"):
+            assert manifest(run)["files"][table]["sha256"] == manifest(whole)["files"][table]["sha256"]
+    kpis = json.loads((whole / "kpis.json").read_text())
+    assert kpis["fraud"]["transactions"] > 0  # fraud rows, whose payers live on every shard, are in
+
+
+def test_part_files_are_byte_identical_for_any_worker_count_and_backend(runs):
+    parts = [manifest(runs[label])["files"]["transactions"]["parts"] for label in
+             ("2 shards, 1 local worker", "2 shards, 2 local workers", "2 shards, Dask LocalCluster")]  # fmt: skip
+    assert parts[0] == parts[1] == parts[2]
+    assert [p["path"] for p in parts[0]] == ["transactions/part-000-00000.parquet",
+                                             "transactions/part-001-00000.parquet"]  # fmt: skip
+
+
+def test_the_manifest_checksums_every_part_and_each_part_is_in_time_order(runs):
+    run = runs["4 shards, 1 local worker"]
+    entry = manifest(run)["files"]["transactions"]
+    assert entry["format"] == "parquet-dataset" and entry["path"] == "transactions"
+    assert sum(p["rows"] for p in entry["parts"]) == entry["rows"] == json.loads(
+        (run / "kpis.json").read_text())["transactions"]  # fmt: skip
+    assert sorted(p.name for p in (run / "transactions").iterdir()) == sorted(
+        Path(p["path"]).name for p in entry["parts"])  # fmt: skip
+    for part in entry["parts"]:
+        path = run / part["path"]
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == part["sha256"]
+        stamps = pq.read_table(path, columns=["timestamp"]).column(0).to_numpy()
+        assert len(stamps) == part["rows"] and (np.diff(stamps.astype(np.int64)) >= 0).all()
+
+
+def test_each_payer_is_on_exactly_one_shard(runs):
+    run = runs["4 shards, 1 local worker"]
+    payers = [set(pq.read_table(p, columns=["origin"]).column(0).to_pylist())
+              for p in sorted((run / "transactions").glob("*.parquet"))]  # fmt: skip
+    assert len(payers) == 4 and all(payers)
+    assert sum(len(p) for p in payers) == len(set().union(*payers))
+
+
+def test_money_is_conserved_across_shards(runs):
+    run = runs["4 shards, 1 local worker"]
+    accounts = pd.read_parquet(run / "accounts.parquet")
+    opening, closing = accounts["opening_balance"].sum(), accounts["closing_balance"].sum()
+    assert closing == pytest.approx(opening, rel=1e-12)
+    shard_of, rows = {}, []
+    for part in sorted((run / "transactions").glob("*.parquet")):
+        frame = pd.read_parquet(part, columns=["origin", "dest"])
+        shard_of.update(dict.fromkeys(frame["origin"], part.name.split("-")[1]))
+        rows.append(frame)
+    rows = pd.concat(rows)
+    known = rows[rows["dest"].isin(shard_of)]
+    cross = known["origin"].map(shard_of) != known["dest"].map(shard_of)
+    assert cross.mean() > 0.3  # most transfers cross shards: conservation is not a trivial statement
+
+
+def test_the_dataset_reads_as_one_table_in_pandas_duckdb_and_polars(runs):
+    run = runs["4 shards, 1 local worker"]
+    rows = manifest(run)["files"]["transactions"]["rows"]
+    frame = pd.read_parquet(run / "transactions")
+    assert len(frame) == rows
+    glob = str(run / "transactions" / "*.parquet")
+    con = duckdb.connect()
+    count, fraud = con.execute(f"select count(*), sum(is_fraud::int) from read_parquet('{glob}')").fetchone()
+    assert (count, fraud) == (rows, int(frame["is_fraud"].sum()))
+    polars = pl.read_parquet(glob)
+    assert polars.height == rows and polars["amount"].sum() == pytest.approx(frame["amount"].sum())
+
+
+def test_a_large_scenario_shards_its_laundering_too(tmp_path):
+    scenario = load_scenario(AML, ["patterns=2"])
+    whole = run_scenario(scenario, tmp_path / "whole", scale=0.15)
+    with Backend("local", 2) as two:
+        sharded = run_scenario(scenario, tmp_path / "sharded", scale=0.15, shards=2, backend=two)
+    assert json.loads((whole / "kpis.json").read_text())["laundering"]["transactions"] > 0
+    assert rows_digest(sharded / "transactions") == rows_digest(whole / "transactions.parquet")
+
+
+def test_shards_are_whole_cells():
+    assert shard_cells(4, 2, "x") == [range(0, 2), range(2, 4)]
+    assert [len(g) for g in shard_cells(64, 5, "x")] == [12, 13, 13, 13, 13]
+    with pytest.raises(InputError, match="at most 4 shard"):
+        shard_cells(4, 5, "x")
+
+
+def _sim(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["scenarios/beer_game.yaml", "--shards", "2"], "only payments worlds are sharded"),
+        (["scenarios/quickstart.yaml", "--shards", "9"], "at most 2 shard(s)"),
+        (["scenarios/quickstart.yaml", "--shards", "2", "--format", "csv"], "--format csv is not available"),
+        (["scenarios/quickstart.yaml", "--workers", "2"], "need --shards N"),
+        (
+            ["scenarios/quickstart.yaml", "--shards", "2", "--backend", "local", "--scheduler", "tcp://x:1"],
+            "--scheduler needs --backend dask",
+        ),
+    ],
+)
+def test_bad_sharding_options_are_clear_errors(args, message, tmp_path):
+    result = _sim("run", *args, "--out", str(tmp_path / "run"), "--quiet")
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_stress_replicates_give_the_same_bytes_on_every_backend(tmp_path):
+    scenario = ROOT / "scenarios" / "supplier_outage.yaml"
+    digests = []
+    for label, backend in [("here", None), ("local", Backend("local", 2)), ("dask", Backend("dask", 2))]:
+        try:
+            out = run_stress(scenario, 3, {}, tmp_path / label, backend=backend)
+        finally:
+            if backend is not None:
+                backend.close()
+        digests.append(
+            {n: f["sha256"] for n, f in manifest(out)["files"].items() if n in ("stress", "summary")}
+        )
+    assert digests[0] == digests[1] == digests[2]
