@@ -164,11 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _backend_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=_positive_int,
-                        help="worker processes (default 1 with --backend; results do not depend on it)")  # fmt: skip
+                        help="worker processes (default 1; results do not depend on it)")  # fmt: skip
     parser.add_argument("--backend", choices=("local", "dask"),
-                        help="where the work runs: a local process pool, or Dask (the distributed extra)")  # fmt: skip
+                        help="a local process pool, or Dask (the distributed extra)")  # fmt: skip
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="a running Dask scheduler (tcp://host:8786); default a LocalCluster")  # fmt: skip
+                        help="a Dask scheduler (tcp://host:8786); default a LocalCluster")  # fmt: skip
 
 
 def _make_backend(args):

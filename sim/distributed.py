@@ -15,6 +15,7 @@ row is what an unsharded run writes.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import threading
 from collections import deque
@@ -115,7 +116,7 @@ def shard_cells(cells: int, shards: int, name: str) -> list[range]:
             f"least 1,024); use --shards {cells} or fewer"
         )
     edges = np.linspace(0, cells, shards + 1).astype(int)
-    return [range(lo, hi) for lo, hi in zip(edges, edges[1:], strict=False)]
+    return [range(lo, hi) for lo, hi in itertools.pairwise(edges)]
 
 
 def shard_of_accounts(accounts, bounds: np.ndarray, groups: list[range]) -> np.ndarray:

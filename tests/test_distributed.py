@@ -69,8 +69,8 @@ def test_sharded_rows_are_the_unsharded_rows_for_any_shards_workers_and_backend(
 
 
 def test_part_files_are_byte_identical_for_any_worker_count_and_backend(runs):
-    parts = [manifest(runs[label])["files"]["transactions"]["parts"] for label in
-             ("2 shards, 1 local worker", "2 shards, 2 local workers", "2 shards, Dask LocalCluster")]  # fmt: skip
+    labels = ("2 shards, 1 local worker", "2 shards, 2 local workers", "2 shards, Dask LocalCluster")
+    parts = [manifest(runs[label])["files"]["transactions"]["parts"] for label in labels]
     assert parts[0] == parts[1] == parts[2]
     assert [p["path"] for p in parts[0]] == ["transactions/part-000-00000.parquet",
                                              "transactions/part-001-00000.parquet"]  # fmt: skip

@@ -13,6 +13,8 @@ are the same whichever way the cells are grouped into shards, and whichever mach
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from sim.domains.payments import profiles
@@ -47,7 +49,7 @@ class Activity:
         rates = accounts.rate_per_day[c.start : c.stop]
         self.bounds = cell_bounds(c.size)
         # each cell's own running sum of rates (the kernel inverts it to pick an origin in the cell)
-        self.cell_cumsum = [np.cumsum(rates[lo:hi]) for lo, hi in zip(self.bounds, self.bounds[1:])]
+        self.cell_cumsum = [np.cumsum(rates[lo:hi]) for lo, hi in itertools.pairwise(self.bounds)]
         self.cell_rate = np.array([float(cs[-1]) for cs in self.cell_cumsum])
         self.amount_scale = accounts.amount_scale
         self.public = accounts.public
