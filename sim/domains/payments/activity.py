@@ -24,7 +24,7 @@ from sim.rng import Streams
 from sim.scenario.payments import TX_TYPES, Customers
 from sim.scenario.schema import Scenario
 
-MAX_CELLS = 64  # the most shards a run can have
+MAX_CELLS = 16  # the most shards a run can have (each cell costs ~40 µs a step in overheads)
 CELL_CUSTOMERS = 1024  # the fewest customers in a cell
 
 COLUMNS = {"offset": np.float64, "kind": np.int8, "origin": np.int64, "dest": np.int64,
@@ -209,5 +209,5 @@ def merge_in_time(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     if len(parts) == 1:
         return parts[0]
     cols = {name: np.concatenate([p[name] for p in parts]) for name in COLUMNS}
-    order = np.argsort(cols["offset"], kind="stable")  # a merge of sorted runs (timsort finds them)
+    order = np.argsort(cols["offset"], kind="stable")  # timsort: finds the sorted runs and merges them
     return {name: values[order] for name, values in cols.items()}
