@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -49,7 +51,8 @@ class Backend:
         self._cluster = self._client = self._pool = None
         if kind == "local":
             context = multiprocessing.get_context("spawn")  # no fork of a process that runs threads
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                             initializer=_exit_with_parent, initargs=(os.getpid(),))  # fmt: skip
             return
         try:
             from dask.distributed import Client, LocalCluster
@@ -101,6 +104,18 @@ class Backend:
 
     def describe(self) -> dict:
         return {"backend": self.kind, "workers": self.workers, "scheduler": self.scheduler}
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent was killed (SIGKILL leaves no time to stop the pool) exits within a second,
+    instead of lingering."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 # --- shards of a payments world ---------------------------------------------------------------------

@@ -28,9 +28,37 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> None:
     proc.wait()
 
 
+def _assert_no_orphans(parent: int, timeout: float = 10) -> None:
+    """The killed command's worker processes exit on their own."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        children = [p for p in Path("/proc").glob("[0-9]*") if _parent_of(p) == 1 and _spawned_by(p, parent)]
+        if not children:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"worker processes outlived their killed parent: {children}")
+
+
+def _parent_of(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _spawned_by(proc: Path, parent: int) -> bool:
+    """Whether a process is a multiprocessing worker (the test cannot know the orphan's original parent
+    once it is re-parented, so any orphaned spawn worker started after the killed command counts)."""
+    try:
+        return b"spawn_main" in (proc / "cmdline").read_bytes() and int(proc.name) > parent
+    except (OSError, ValueError):
+        return False
+
+
 def _data_files(run: Path) -> dict[str, str]:
     """Every file's checksum, as the manifest records it."""
-    return {name: f["sha256"] for name, f in json.loads((run / "manifest.json").read_text())["files"].items()}
+    files = json.loads((run / "manifest.json").read_text())["files"]
+    return {name: f.get("sha256") or [part["sha256"] for part in f["parts"]] for name, f in files.items()}
 
 
 @pytest.mark.slow
@@ -45,6 +73,26 @@ def test_a_killed_run_reruns_to_the_same_bytes(write, tmp_path):
     for manifest in (tmp_path / "runs").glob(".*/manifest.json"):
         assert json.loads(manifest.read_text())["status"] == "running"
     subprocess.run(cmd, check=True)
+    assert _data_files(killed) == _data_files(full)
+
+
+@pytest.mark.slow
+def test_a_killed_sharded_run_reruns_to_the_same_parts(write, tmp_path):
+    path = write(small_scenario(steps=400, customers=20000) + "outputs:\n  batch_rows: 100000\n", "long.yaml")
+    base = [sys.executable, "-m", "sim", "run", str(path), "--quiet", "--shards", "3", "--workers", "2"]
+    full, killed = tmp_path / "full", tmp_path / "runs" / "r"
+    subprocess.run([*base, "--out", str(full)], check=True)
+    # parts of 100,000 rows: the kill comes after the first part is written and before the last
+    proc = subprocess.Popen([*base, "--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _kill_when(proc, lambda: any((tmp_path / "runs").glob(".r.partial-*/transactions/part-*.parquet")))
+    assert not killed.exists()
+    for manifest in (tmp_path / "runs").glob(".*/manifest.json"):
+        assert json.loads(manifest.read_text())["status"] == "running"
+    _assert_no_orphans(proc.pid)
+    subprocess.run([*base, "--out", str(killed)], check=True)
+    first, second = (json.loads((run / "manifest.json").read_text())["files"] for run in (full, killed))
+    assert len(first["transactions"]["parts"]) > 3
+    assert first["transactions"]["parts"] == second["transactions"]["parts"]
     assert _data_files(killed) == _data_files(full)
 
 
