@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="share of the budget for least-squares polishing after the search (default 0.3; 0: none)",
     )
     cal.add_argument("--replicates", type=_positive_int, default=1, help="seeded runs averaged per candidate")
+    cal.add_argument("--batch", type=_positive_int, default=1,
+                     help="candidates proposed together and run in parallel (optuna; default 1)")  # fmt: skip
+    _backend_options(cal, flag="--executor")
     cal.add_argument("--scale", type=_positive_float, default=1.0, help="population scale of each run")
     cal.add_argument("--seed", type=_seed, help="seed of the search and the replicate runs")
     cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
@@ -162,10 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _backend_options(parser: argparse.ArgumentParser) -> None:
+def _backend_options(parser: argparse.ArgumentParser, flag: str = "--backend") -> None:
+    """Where the work runs; `sim calibrate` calls it --executor (its --backend is the search method)."""
     parser.add_argument("--workers", type=_positive_int,
                         help="worker processes (default 1; results do not depend on it)")  # fmt: skip
-    parser.add_argument("--backend", choices=("local", "dask"),
+    parser.add_argument(flag, dest="executor", choices=("local", "dask"),
                         help="a local process pool, or Dask (the distributed extra)")  # fmt: skip
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="a Dask scheduler (tcp://host:8786); default a LocalCluster")  # fmt: skip
@@ -175,9 +179,11 @@ def _make_backend(args):
     """The backend the options ask for, or None when they ask for none (work stays in this process)."""
     from sim.distributed import Backend
 
-    if args.backend is None and args.workers is None and args.scheduler is None:
+    if args.executor is None and args.workers is None and args.scheduler is None:
         return None
-    return Backend(args.backend or ("dask" if args.scheduler else "local"), args.workers or 1, args.scheduler)
+    return Backend(
+        args.executor or ("dask" if args.scheduler else "local"), args.workers or 1, args.scheduler
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -349,6 +355,8 @@ def _calibrate(args) -> int:
         polish_share=args.polish,
         journal=journal,
         progress=progress and (lambda done, total, _best: progress(done, total)),
+        batch=args.batch,
+        executor=_make_backend(args),
     )
     try:
         recovery = None
@@ -359,6 +367,8 @@ def _calibrate(args) -> int:
     finally:
         if progress:
             progress.close()
+        if cal.executor is not None:
+            cal.executor.close()
     path = write_calibration(cal, out, recovery=recovery, force=args.force)
     journal.unlink(missing_ok=True)
     print(

@@ -51,8 +51,12 @@ class Backend:
         self._cluster = self._client = self._pool = None
         if kind == "local":
             context = multiprocessing.get_context("spawn")  # no fork of a process that runs threads
-            self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                             initializer=_exit_with_parent, initargs=(os.getpid(),))  # fmt: skip
+            self._pool = ProcessPoolExecutor(
+                max_workers=workers,
+                mp_context=context,
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
             return
         try:
             from dask.distributed import Client, LocalCluster

@@ -83,7 +83,9 @@ def test_a_killed_sharded_run_reruns_to_the_same_parts(write, tmp_path):
     full, killed = tmp_path / "full", tmp_path / "runs" / "r"
     subprocess.run([*base, "--out", str(full)], check=True)
     # parts of 100,000 rows: the kill comes after the first part is written and before the last
-    proc = subprocess.Popen([*base, "--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*base, "--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     _kill_when(proc, lambda: any((tmp_path / "runs").glob(".r.partial-*/transactions/part-*.parquet")))
     assert not killed.exists()
     for manifest in (tmp_path / "runs").glob(".*/manifest.json"):

@@ -181,3 +181,23 @@ def test_stress_replicates_give_the_same_bytes_on_every_backend(tmp_path):
             {n: f["sha256"] for n, f in manifest(out)["files"].items() if n in ("stress", "summary")}
         )
     assert digests[0] == digests[1] == digests[2]
+
+
+def test_calibration_candidates_run_on_every_backend_to_the_same_result():
+    from sim.calibration import Calibrator
+    from tests.test_calibration import BEER, BEER_TARGETS, S_PRIMES
+
+    space = {"theta": (0.0, 1.0), "alpha_s": (0.0, 1.0)}
+    kwargs = {"budget": 24, "random_state": 5, "overrides": [*S_PRIMES, "beta=0.2"], "polish_share": 0.25,
+              "replicates": 2, "batch": 4}  # fmt: skip
+    histories = {}
+    for label, executor in [("here", None), ("local", Backend("local", 2)), ("dask", Backend("dask", 2))]:
+        try:
+            cal = Calibrator(space, executor=executor, **kwargs).fit(BEER, BEER_TARGETS)
+        finally:
+            if executor is not None:
+                executor.close()
+        histories[label] = cal.history_.drop(columns="seconds")
+        assert len(cal.history_) == 24
+    pd.testing.assert_frame_equal(histories["here"], histories["local"])
+    pd.testing.assert_frame_equal(histories["here"], histories["dask"])

@@ -34,8 +34,18 @@ class BudgetSpent(Exception):
 
 
 def optuna_search(
-    objective: Objective, space: list[Parameter], budget: int, seed: int, start: dict, sampler: str = "tpe"
+    objective: Objective,
+    space: list[Parameter],
+    budget: int,
+    seed: int,
+    start: dict,
+    sampler: str = "tpe",
+    batch: int = 1,
+    prefetch: Callable[[list[dict]], None] | None = None,
 ) -> None:
+    """Optuna's TPE or CMA-ES. With `batch` > 1, that many candidates are proposed together (before any is
+    scored) and `prefetch` may run them in parallel; the candidates depend on `batch`, never on where they
+    run."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -61,9 +71,14 @@ def optuna_search(
         else optuna.distributions.FloatDistribution(p.low, p.high)
         for p in space
     }
-    for _ in range(budget):
-        trial = study.ask(distributions)
-        study.tell(trial, objective(dict(trial.params)))
+    asked = 0
+    while asked < budget:
+        trials = [study.ask(distributions) for _ in range(min(batch, budget - asked))]
+        asked += len(trials)
+        if prefetch is not None and len(trials) > 1:
+            prefetch([dict(t.params) for t in trials])
+        for trial in trials:
+            study.tell(trial, objective(dict(trial.params)))
 
 
 def abc_search(

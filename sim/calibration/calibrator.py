@@ -58,6 +58,8 @@ class Calibrator:
         polish_share: float = 0.3,
         journal: str | Path | None = None,
         progress: Progress | None = None,
+        batch: int = 1,
+        executor=None,
     ):
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}")
@@ -69,6 +71,9 @@ class Calibrator:
         self.backend, self.budget, self.random_state, self.sampler = backend, budget, random_state, sampler
         self.replicates, self.scale, self.overrides = replicates, scale, list(overrides)
         self.journal, self.progress = journal, progress
+        if batch < 1:
+            raise ValueError("batch must be at least 1")
+        self.batch, self.executor = batch, executor  # candidates proposed together; where runs run
         if not 0 <= polish_share < 1:
             raise ValueError("polish_share must be in [0, 1)")
         self.polish_share = polish_share if backend == "optuna" else 0.0  # a posterior is left as drawn
@@ -99,6 +104,7 @@ class Calibrator:
             "replicates": self.replicates,
             "scale": self.scale,
             "overrides": self.overrides,
+            **({"batch": self.batch} if self.batch > 1 else {}),
         }
         journal = None
         if self.journal is not None:
@@ -111,6 +117,13 @@ class Calibrator:
         kept: dict[str, Evaluation] = {}  # "start" and "best": whole results, not run twice
         start_key = _key(start)
         limit = [self.budget - int(self.polish_share * self.budget)]
+        prefetched: dict[str, Evaluation] = {}
+
+        def prefetch(candidates: list[dict]) -> None:
+            """Run a batch's candidates together (on the executor's workers), before they are scored."""
+            fresh = {_key(p): p for p in candidates if _key(p) not in done}
+            for ev in simulator.evaluate_many(list(fresh.values()), self.executor):
+                prefetched[_key(ev.params)] = ev
 
         def score(params: dict, vector: bool = False) -> tuple[dict, np.ndarray | None]:
             if len(evaluations) >= limit[0]:
@@ -118,7 +131,7 @@ class Calibrator:
             key = _key(params)
             entry = done.get(key)
             if entry is None or (vector and key not in vectors):
-                ev = simulator(params)
+                ev = prefetched.pop(key, None) or simulator.evaluate_many([params], self.executor)[0]
                 vectors[key] = ev.residuals
                 if entry is None:
                     entry = {"key": key, "params": params, "loss": ev.loss, "seconds": round(ev.seconds, 3)}
@@ -135,7 +148,11 @@ class Calibrator:
             return entry, vectors.get(key)
 
         search = BACKENDS[self.backend]
-        kwargs = {"sampler": self.sampler} if self.backend == "optuna" else {}
+        kwargs = (
+            {"sampler": self.sampler, "batch": self.batch, "prefetch": prefetch}
+            if self.backend == "optuna"
+            else {}
+        )
         try:
             try:
                 posterior = search(lambda p: score(p)[0]["loss"], self.space, limit[0], seed, start, **kwargs)

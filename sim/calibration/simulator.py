@@ -141,17 +141,29 @@ class Simulator:
             model.release()
 
     def __call__(self, params: dict[str, float]) -> Evaluation:
+        return self.evaluate_many([params])[0]
+
+    def evaluate_many(self, candidates: list[dict[str, float]], executor=None) -> list[Evaluation]:
+        """Every candidate's replicates, run on `executor`'s workers (`sim.distributed.Backend`) or here;
+        each result is the same either way (replicates are averaged in seed order)."""
         started = time.perf_counter()
-        simulated = average([self.statistics(params, seed) for seed in self.seeds])
-        loss, rows = evaluate(self.targets, simulated)
-        return Evaluation(
-            dict(params),
-            loss,
-            rows,
-            simulated,
-            time.perf_counter() - started,
-            residuals(self.targets, simulated),
-        )
+        jobs = [(self, params, seed) for params in candidates for seed in self.seeds]
+        runs = executor.map_ordered(_statistics, jobs) if executor else (_statistics(*job) for job in jobs)
+        runs = list(runs)
+        seconds = (time.perf_counter() - started) / max(1, len(candidates))
+        out = []
+        for i, params in enumerate(candidates):
+            simulated = average(runs[i * len(self.seeds) : (i + 1) * len(self.seeds)])
+            loss, rows = evaluate(self.targets, simulated)
+            out.append(
+                Evaluation(dict(params), loss, rows, simulated, seconds, residuals(self.targets, simulated))
+            )
+        return out
+
+
+def _statistics(simulator: Simulator, params: dict[str, float], seed: int) -> dict:
+    """One replicate (runs on a worker)."""
+    return simulator.statistics(params, seed)
 
 
 def _plain(value) -> int | float:
