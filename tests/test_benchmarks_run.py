@@ -15,6 +15,7 @@ SCRIPTS = {
     "refine_quality.py": ["--rows", "3000", "--methods", "reweight,copula"],
     "scale.py": ["--small", "300000", "--large", "600000"],
     "calibration_quality.py": ["--quick"],
+    "sharded.py": ["--scale", "0.02", "--shards", "2"],
 }  # fmt: skip
 EXPECTED = {
     "refine_quality.py": "TSTR/TRTR",
