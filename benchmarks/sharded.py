@@ -67,9 +67,8 @@ def main() -> None:
                                    backend=backend)  # fmt: skip
                 results[kind] = (time.perf_counter() - started, rows_digest(run / "transactions"))
     base = results["whole"][0]
-    print(
-        f"paysim_month at scale {args.scale}: {rows:,} transactions; {args.shards} shards, {args.workers} workers"
-    )
+    setup = f"{args.shards} shards, {args.workers} workers"
+    print(f"paysim_month at scale {args.scale}: {rows:,} transactions; {setup}")
     for name, (seconds, digest) in results.items():
         same = "same rows" if digest == results["whole"][1] else "DIFFERENT ROWS"
         rate = rows / seconds / 1e6
