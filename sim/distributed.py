@@ -78,6 +78,8 @@ class Backend:
     def submit(self, fn: Callable, *args):
         if self._pool is not None:
             return self._pool.submit(fn, *args)
+        # data (a part's rows) goes straight to a worker, not through the scheduler's task graph
+        args = [self._client.scatter(a, direct=True) if isinstance(a, pa.Table) else a for a in args]
         return self._client.submit(fn, *args, pure=False)
 
     def map_ordered(self, fn: Callable, items: list, window: int | None = None):
