@@ -108,9 +108,6 @@ class Backend:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def describe(self) -> dict:
-        return {"backend": self.kind, "workers": self.workers, "scheduler": self.scheduler}
-
 
 def _exit_with_parent(parent: int) -> None:
     """A worker whose parent was killed (SIGKILL leaves no time to stop the pool) exits within a second,
