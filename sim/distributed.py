@@ -62,7 +62,7 @@ class Backend:
             from dask.distributed import Client, LocalCluster
         except ImportError as exc:
             raise InputError(
-                "--backend dask needs Dask: pip install 'sim[distributed]' (or dask[distributed])"
+                '--backend dask needs Dask: pip install -e ".[distributed]" (or dask[distributed])'
             ) from exc
         try:
             if scheduler:
