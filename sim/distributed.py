@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 
 from sim.domains.payments.accounts import ID_BASE
-from sim.domains.payments.activity import merge_in_time
+from sim.domains.payments.activity import CELL_CUSTOMERS, merge_in_time
 from sim.errors import InputError, SimError
 from sim.outputs import sha256_of
 from sim.records import TableWriter
@@ -131,7 +131,7 @@ def shard_cells(cells: int, shards: int, name: str) -> list[range]:
     if shards > cells:
         raise InputError(
             f"{name}: at most {cells} shard(s) at this scale (its customers form {cells} cell(s) of at "
-            f"least 1,024); use --shards {cells} or fewer"
+            f"least {CELL_CUSTOMERS:,}); use --shards {cells} or fewer"
         )
     edges = np.linspace(0, cells, shards + 1).astype(int)
     return [range(lo, hi) for lo, hi in itertools.pairwise(edges)]
