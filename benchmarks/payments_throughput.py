@@ -99,14 +99,14 @@ class PlainMesaPayments(mesa.Model):
         ]
         self.merchants = [Merchant(self) for _ in range(a.merchants.size)]
         self.activity, self.log = act, []
-        self.kind = act.ch_kind
+        self.kind = act.channels.kind
 
     def step(self):
         k = self.steps - 1
         act = self.activity
-        row = act.profile_row[k]
-        self.day_share, self.cdf = act.day_share[k], act.cdf[row]
-        self.p1, self.p2 = act.ch_p1[row], act.ch_p2[row]
+        channels = act.channels.at(act.profile_row[k])
+        self.day_share, self.cdf = act.day_share[k], channels.cdf
+        self.p1, self.p2 = channels.p1, channels.p2
         self.agents_by_type[Client].shuffle_do("step")
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from sim import __version__
 from sim.errors import InputError, RunExistsError, ScenarioError, SimError
-from sim.records import EXTENSIONS
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -52,6 +51,8 @@ def _seed(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from sim.domains import registry
+
     parser = _Parser(
         prog="sim", description="Agent-based simulation of payments, fraud, AML and supply chains."
     )
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a declared parameter (repeatable)")  # fmt: skip
     run.add_argument("--scale", type=_positive_float, default=1.0,
                      help="multiply every population's size (default 1)")  # fmt: skip
-    run.add_argument("--format", choices=sorted(EXTENSIONS), help="data file format")
+    run.add_argument("--format", choices=sorted(registry.output_formats()), help="data file format")
     run.add_argument("--force", action="store_true", help="replace an existing run directory")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--shards", type=_positive_int,

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from sim.domains import registry
 from sim.engine.model import SimModel
-from sim.scenario.schema import PaymentsScenario
 
 DAYS = 7
 TRANSACTIONS_PER_DAY = 2.0
@@ -44,7 +44,7 @@ def make_fraud_transactions(
         "victims": "customers",
         "mules": "mules",
     }
-    scenario = PaymentsScenario.model_validate(
+    scenario = registry.scenario_adapter().validate_python(
         {
             "schema_version": 1,
             "name": "make_fraud_transactions",

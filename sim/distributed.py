@@ -1,21 +1,17 @@
-"""Shards and sweeps on a local process pool or a Dask cluster.
+"""Work on a local process pool or a Dask cluster, and tables written by it as partitioned datasets.
 
 A `Backend` runs plain, picklable functions on worker processes and hands back futures; the same code
 runs on `local` (a process pool on this machine, nothing extra to install) or `dask` (a `LocalCluster`,
 or the cluster whose scheduler address is given). What runs where never changes a result: work is cut
 into pieces that depend only on the scenario and seed, and results are put together in a fixed order.
 
-A sharded payments run keeps one coordinator (the fraud and laundering agenda, settlement in time order,
-the ledger) and farms out the heavy, balance-independent work: drawing customers' transactions (each
-shard draws whole customer cells, see `sim.domains.payments.activity`) and encoding and writing Parquet
-(each shard's rows, by the payer's cell, go to its own part files). Transfers between shards are settled
-by the coordinator in the single time order of the whole world, so money is conserved exactly and every
-row is what an unsharded run writes.
+A `PartitionedWriter` writes a table as Parquet part files on the workers, each row to the part of the
+shard an `owner(batch)` function names. What a shard is belongs to the world that declares itself
+`Shardable` (`sim.engine.world`); this module knows no domain.
 """
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import os
 import threading
@@ -28,8 +24,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from sim.domains.payments.accounts import ID_BASE
-from sim.domains.payments.activity import CELL_CUSTOMERS, merge_in_time
 from sim.errors import InputError, SimError
 from sim.outputs import sha256_of
 from sim.records import TableWriter
@@ -121,85 +115,6 @@ def _exit_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-# --- shards of a payments world ---------------------------------------------------------------------
-
-
-def shard_cells(cells: int, shards: int, name: str) -> list[range]:
-    """Contiguous groups of whole cells, one per shard."""
-    if shards < 1:
-        raise InputError("--shards must be at least 1")
-    if shards > cells:
-        raise InputError(
-            f"{name}: at most {cells} shard(s) at this scale (its customers form {cells} cell(s) of at "
-            f"least {CELL_CUSTOMERS:,}); use --shards {cells} or fewer"
-        )
-    edges = np.linspace(0, cells, shards + 1).astype(int)
-    return [range(lo, hi) for lo, hi in itertools.pairwise(edges)]
-
-
-def shard_of_accounts(accounts, bounds: np.ndarray, groups: list[range]) -> np.ndarray:
-    """The shard owning each account, indexed by public position: a customer's is its cell's; every
-    other account (merchants, banks, mules) is spread round-robin."""
-    owner = np.arange(accounts.n, dtype=np.int16) % len(groups)
-    c = accounts.customers
-    for shard, cells in enumerate(groups):
-        owner[c.start + bounds[cells.start] : c.start + bounds[cells.stop]] = shard
-    by_public = np.empty_like(owner)
-    by_public[accounts.public] = owner
-    return by_public
-
-
-_ACTIVITY: dict = {}
-_ACTIVITY_LOCK = threading.Lock()
-
-
-def _activity(scenario, scale: float):
-    """The customers' activity arrays, built once per worker process from the scenario and seed (the
-    same arrays on every worker, because they are a function of the seed alone)."""
-    from sim.domains.payments.accounts import build_accounts
-    from sim.domains.payments.activity import Activity
-    from sim.rng import Streams
-
-    key = (scenario.model_dump_json(), scale)
-    with _ACTIVITY_LOCK:
-        if key not in _ACTIVITY:
-            _ACTIVITY.clear()  # one scenario at a time per worker
-            streams = Streams(scenario.seed)
-            _ACTIVITY[key] = Activity(scenario, build_accounts(scenario, streams, scale), streams)
-        return _ACTIVITY[key]
-
-
-def draw_shard(scenario, scale: float, cells: range, step: int) -> dict[str, np.ndarray]:
-    """A shard's legitimate transactions of one step (runs on a worker)."""
-    return _activity(scenario, scale).draw(step, cells)
-
-
-class ShardedDraws:
-    """Step k's legitimate transactions drawn by the shards on a backend, a few steps ahead."""
-
-    def __init__(self, backend: Backend, scenario, scale: float, groups: list[range], ahead: int):
-        self.backend, self.scenario, self.scale, self.groups = backend, scenario, scale, groups
-        self.steps = scenario.horizon.steps
-        self.ahead = max(1, ahead)
-        self.pending: dict[int, list] = {}
-        self.next = 0
-
-    def __call__(self, k: int) -> dict[str, np.ndarray]:
-        while self.next < min(self.steps, k + 1 + self.ahead):
-            self.pending[self.next] = [
-                self.backend.submit(draw_shard, self.scenario, self.scale, cells, self.next)
-                for cells in self.groups
-            ]
-            self.next += 1
-        return merge_in_time([future.result() for future in self.pending.pop(k)])
-
-    def close(self) -> None:
-        for futures in self.pending.values():
-            for future in futures:
-                future.cancel()
-        self.pending.clear()
-
-
 # --- a partitioned Parquet dataset --------------------------------------------------------------------
 
 
@@ -217,11 +132,12 @@ def write_part(path: str, table: pa.Table, compression: str, batch_rows: int) ->
 
 class PartitionedWriter:
     """A table as a Parquet dataset: `<directory>/part-<shard>-<sequence>.parquet`, each shard's rows (by
-    the payer's shard) in time order, written by the backend's workers. pandas, DuckDB and Polars read the
-    directory as one table."""
+    `owner(batch)`, each row's shard) in the order written, written by the backend's workers. pandas,
+    DuckDB and Polars read the directory as one table."""
 
-    def __init__(self, backend: Backend, directory: Path, schema: pa.Schema, owner: np.ndarray, shards: int,
-                 part_rows: int, batch_rows: int, compression: str):  # fmt: skip
+    def __init__(self, backend: Backend, directory: Path, schema: pa.Schema,
+                 owner: Callable[[pa.RecordBatch], np.ndarray], shards: int, part_rows: int, batch_rows: int,
+                 compression: str):  # fmt: skip
         self.backend, self.path, self.schema = backend, directory, schema
         self.written_schema = schema
         self.owner, self.shards = owner, shards
@@ -238,7 +154,7 @@ class PartitionedWriter:
         if batch.num_rows == 0:
             return
         self.rows += batch.num_rows
-        shard = self.owner[batch.column("origin").to_numpy() - ID_BASE]
+        shard = self.owner(batch)
         for s in range(self.shards):
             rows = np.flatnonzero(shard == s)
             if len(rows):

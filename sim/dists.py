@@ -14,6 +14,11 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# The one table of law codes. A law travels into kernels as (code, p1, p2): `sim.engine.kernels.sample_kernel`
+# draws one value inside Numba, `sample_law` many with NumPy, `scale_law` multiplies a law's values.
+CONSTANT, UNIFORM, LOGNORMAL, GAMMA = range(4)
+Law = tuple[int, float, float]
+
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 
@@ -168,9 +173,32 @@ class Table(_Dist):
         return float(p @ second - self.mean**2)
 
 
-# kernel codes; sim.engine.kernels.sample_kernel draws from them inside Numba
-CONSTANT, UNIFORM, LOGNORMAL, GAMMA = range(4)
-
 KernelDist = Annotated[Constant | Uniform | LogNormal | Gamma, Field(discriminator="dist")]
 """Laws a kernel can draw per transaction (amounts)."""
 Dist = Annotated[Constant | Uniform | LogNormal | Gamma | Table, Field(discriminator="dist")]
+
+
+def sample_law(rng: np.random.Generator, law: Law, size: int) -> np.ndarray:
+    """`size` NumPy draws from a kernel law (code, p1, p2): what `sample_kernel` draws one at a time."""
+    code, p1, p2 = law
+    if code == CONSTANT:
+        return np.full(size, p1)
+    if code == UNIFORM:
+        return rng.uniform(p1, p2, size)
+    if code == LOGNORMAL:
+        return rng.lognormal(p1, p2, size)
+    if code == GAMMA:
+        return rng.gamma(p1, p2, size)
+    raise ValueError(f"unknown law code {code}")
+
+
+def scale_law(law: Law, factor: float) -> Law:
+    """A kernel law with its values multiplied by `factor`."""
+    code, p1, p2 = law
+    if factor == 1.0:
+        return law
+    if code == LOGNORMAL:
+        return code, p1 + np.log(factor), p2
+    if code == GAMMA:
+        return code, p1, p2 * factor
+    return code, p1 * factor, p2 * factor  # constant (p2 unused) and uniform

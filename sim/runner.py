@@ -9,17 +9,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 
-from sim.distributed import Backend, PartitionedWriter, ShardedDraws, shard_cells, shard_of_accounts
+from sim.distributed import Backend, PartitionedWriter
+from sim.domains import registry
 from sim.engine.model import SimModel
+from sim.engine.world import Domain, LogsFlows, Shardable
 from sim.errors import InputError
 from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
-from sim.records import EVENTS, EXTENSIONS, TableWriter, paysim_view
-from sim.scenario.schema import SCHEMA_VERSION, Scenario
+from sim.records import EVENTS, EXTENSIONS, TableWriter
+from sim.scenario.schema import PLAIN_FORMATS, SCHEMA_VERSION, Scenario
 
 Progress = Callable[[int, int], None]
 
@@ -54,14 +55,14 @@ def run_scenario(
 ) -> Path:
     """Simulate the whole horizon, streaming each table; return the published run directory.
 
-    With `shards`, customers' transactions are drawn and the transactions table is written by the
-    `backend`'s workers (a local process pool of one by default), as a partitioned Parquet dataset; the
-    rows are those of an unsharded run, whatever the shard count, worker count or backend."""
+    With `shards` (a `Shardable` world), the world's draws run on the `backend`'s workers (a local
+    process pool of one by default) and its table of record is written by them as a partitioned Parquet
+    dataset; the rows are those of an unsharded run, whatever the shard count, worker count or backend."""
     if scale <= 0:
         raise ValueError("scale must be positive")
+    domain = registry.domain(scenario.domain)
     fmt = fmt or scenario.outputs.format
-    if shards is not None:
-        _check_shardable(scenario, fmt)
+    _check_format(scenario, domain, fmt, shards)
     out = Path(out) if out is not None else default_run_dir(scenario)
     started = time.perf_counter()
     run = RunDirectory(
@@ -83,29 +84,28 @@ def run_scenario(
     own_backend = shards is not None and backend is None
     if own_backend:
         backend = Backend("local", 1)
-    model = SimModel(scenario, scale=scale)
+    model = SimModel(scenario, domain.world_factory(), scale=scale)
     world = model.world
     tables = scenario.outputs.tables
+    base = domain.formats[fmt].base if fmt in domain.formats else fmt  # how the format is written
     gc.collect()
     gc.freeze()  # the long-lived arrays need no scanning; keeps collection pauses out of the loop
     files: dict[str, TableWriter | PartitionedWriter] = {}
     try:
-        stream = world.stream_name  # the per-step table: transactions, or a supply timeseries
+        stream = domain.table  # the table of record, a batch of it each step
         if shards is not None:
-            groups = shard_cells(world.activity.cells, shards, scenario.name)
-            world.draws = ShardedDraws(backend, scenario, scale, groups, ahead=2 * backend.workers)
+            owner = world.shard(backend, shards)
             if stream in tables:
                 out = scenario.outputs
                 files[stream] = PartitionedWriter(
-                    backend, run.path / stream, world.schema,
-                    shard_of_accounts(world.accounts, world.activity.bounds, groups), shards,
+                    backend, run.path / stream, world.schema, owner, shards,
                     part_rows=max(out.batch_rows // shards, min(out.batch_rows, 100_000)),
                     batch_rows=out.batch_rows, compression=out.compression,
                 )  # fmt: skip
         elif stream in tables:
-            view = partial(paysim_view, is_merchant=world.is_merchant) if fmt == "paysim-csv" else None
+            view = domain.formats[fmt].view(world) if fmt in domain.formats else None
             files[stream] = TableWriter(
-                run.path / f"{stream}{EXTENSIONS[fmt]}", world.schema, fmt,
+                run.path / f"{stream}{EXTENSIONS[base]}", world.schema, base,
                 scenario.outputs.batch_rows, scenario.outputs.compression, view=view,
             )  # fmt: skip
         total = model.horizon
@@ -120,7 +120,7 @@ def run_scenario(
             if name in tables:
                 table = make()
                 files[name] = TableWriter(
-                    run.path / f"{name}{EXTENSIONS[fmt]}", table.schema, _plain(fmt),
+                    run.path / f"{name}{EXTENSIONS[base]}", table.schema, base,
                     scenario.outputs.batch_rows, scenario.outputs.compression,
                 )  # fmt: skip
                 for batch in table.to_batches():
@@ -153,18 +153,26 @@ def run_scenario(
             backend.close()
 
 
-def _check_shardable(scenario: Scenario, fmt: str) -> None:
-    problems = []
-    if scenario.domain != "payments":
-        problems.append(
-            "only payments worlds are sharded (a supply chain is one coupled system: run it whole)"
-        )
-    if fmt != "parquet":
-        problems.append(
-            f"a sharded run writes a Parquet dataset; --format {fmt} is not available with --shards"
-        )
+def _check_format(scenario: Scenario, domain: Domain, fmt: str, shards: int | None) -> None:
+    """The format is one this domain writes; a sharded run needs a `Shardable` world and Parquet."""
+    problems, formats = [], (*PLAIN_FORMATS, *domain.formats)
+    if fmt not in formats:
+        problems.append(f"--format {fmt} is not a format of {domain.name} runs ({', '.join(formats)})")
+    if shards is not None:
+        if not _shardable(domain):
+            shardable = " and ".join(d.name for d in registry.domains().values() if _shardable(d)) or "no"
+            problems.append(f"only {shardable} worlds are sharded: run this {domain.name} scenario whole")
+        if fmt != "parquet":
+            problems.append(
+                f"a sharded run writes a Parquet dataset; --format {fmt} is not available with --shards"
+            )
     if problems:
         raise InputError(f"{scenario.name}: " + "; ".join(problems))
+
+
+def _shardable(domain: Domain) -> bool:
+    factory = domain.world_factory()
+    return isinstance(factory, type) and issubclass(factory, Shardable)
 
 
 def _kpis_and_report(path: Path, world, scale: float) -> dict[str, str]:
@@ -173,24 +181,19 @@ def _kpis_and_report(path: Path, world, scale: float) -> dict[str, str]:
     return {"kpis": "kpis.json", **world.report(path, kpis)}
 
 
-def _plain(fmt: str) -> str:
-    """Side tables of a PaySim-format run are ordinary CSV."""
-    return "csv" if fmt == "paysim-csv" else fmt
-
-
 def _events_table(model: SimModel) -> pa.Table:
     """The calendar's occurrences, then any flows the world logs (a supply chain's orders and
     shipments), in time order."""
-    world = model.world
+    world, horizon = model.world, model.scenario.horizon
     rows = [
         {"event": o.event, "kind": o.kind, "campaign_id": o.campaign_id, "start_step": o.start_step,
          "end_step": o.end_step, "target": o.target, "intensity": o.intensity}
         for o in model.timeline.occurrences
     ]  # fmt: skip
-    rows += getattr(world, "flows", [])
+    rows += world.logged_flows() if isinstance(world, LogsFlows) else []
     rows.sort(key=lambda r: r["start_step"])  # stable: the calendar first within a step
     for row in rows:
-        row["start"] = world.start_us + row["start_step"] * world.step_us
-        row["end"] = world.start_us + row["end_step"] * world.step_us
+        row["start"] = horizon.start_us + row["start_step"] * horizon.step_us
+        row["end"] = horizon.start_us + row["end_step"] * horizon.step_us
     columns = {f.name: pa.array([r.get(f.name) for r in rows], type=f.type) for f in EVENTS}
     return pa.Table.from_pydict(columns, schema=EVENTS)

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import math
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,7 +25,10 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.engine.model import SimModel
+from sim.engine.world import ServiceLevels
 from sim.errors import Problem, ScenarioError
+from sim.journal import Journal
+from sim.kpis import flatten
 from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
 from sim.records import TableWriter
 from sim.report import write_page
@@ -62,63 +63,6 @@ def parse_vary(items: Sequence[str]) -> dict[str, list[str]]:
     if problems:
         raise ScenarioError(problems)
     return vary
-
-
-def flatten(kpis: dict, prefix: str = "") -> dict[str, float]:
-    """Numeric KPIs as dotted names; lists of per-event records are keyed by their event's name."""
-    out: dict[str, float] = {}
-    for key, value in kpis.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flatten(value, f"{name}."))
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, dict):
-                    out.update(flatten(item, f"{name}.{item.get('event', i)}."))
-        elif isinstance(value, bool):
-            out[name] = float(value)
-        elif isinstance(value, int | float) or value is None:
-            out[name] = math.nan if value is None else float(value)
-    return out
-
-
-class Journal:
-    """Finished work (a sweep's replicates, a calibration's candidates), one JSON line each, found again by
-    `key`; a line cut short by a kill is ignored, and a journal written for other work (another file,
-    options or seed) is started afresh."""
-
-    def __init__(self, path: Path, identity: dict, key: Callable[[dict], object] | None = None):
-        self.path = path
-        self.identity = json.dumps(identity, sort_keys=True)
-        key = key or (lambda entry: (entry["strategy"], entry["replicate"]))
-        self.done: dict = {}
-        if path.exists():
-            lines = path.read_text().splitlines()
-            if lines and lines[0] == self.identity:
-                for line in lines[1:]:
-                    try:
-                        entry = json.loads(line)
-                    except json.JSONDecodeError:
-                        break  # the line a kill cut short, and nothing after it
-                    self.done[key(entry)] = entry
-        self.handle = open(path, "w")  # noqa: SIM115 (kept open for the sweep, closed by `close`)
-        self.handle.write(self.identity + "\n")
-        for entry in self.done.values():
-            self.handle.write(json.dumps(entry) + "\n")
-        self._sync()
-
-    def add(self, entry: dict) -> None:
-        self.handle.write(json.dumps(entry) + "\n")
-        self._sync()
-
-    def _sync(self) -> None:
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
-
-    def close(self, remove: bool) -> None:
-        self.handle.close()
-        if remove:
-            self.path.unlink(missing_ok=True)
 
 
 def run_stress(
@@ -213,8 +157,9 @@ def _replicate(scenario, seed: int) -> dict:
     try:
         while model.running:
             model.step()
-        kpis = flatten(model.world.kpis(1.0))
-        service = model.world.service_level().tolist() if hasattr(model.world, "service_level") else None
+        world = model.world
+        kpis = flatten(world.kpis(1.0))
+        service = world.service_level().tolist() if isinstance(world, ServiceLevels) else None
     finally:
         model.release()
     return {"kpis": kpis, "service": service}

@@ -14,7 +14,8 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from sim.distributed import Backend, shard_cells
+from sim.distributed import Backend
+from sim.domains.payments.sharding import shard_cells
 from sim.errors import InputError
 from sim.runner import run_scenario
 from sim.scenario import load_scenario

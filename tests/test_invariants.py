@@ -6,9 +6,8 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim.domains.payments.scenario import AML_TYPOLOGIES, FRAUD_TYPES, PaymentsScenario
 from sim.engine.model import SimModel
-from sim.scenario.payments import AML_TYPOLOGIES, FRAUD_TYPES
-from sim.scenario.schema import PaymentsScenario
 
 FRAUD = list(FRAUD_TYPES)
 AML = list(AML_TYPOLOGIES)

@@ -4,9 +4,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engine.kernels import (
+from sim.domains.payments.kernels import (
     CASH_IN,
     SHARE_OF_AVAILABLE,
+    Channels,
+    Draw,
     draw_legitimate,
     interleave,
     settle,
@@ -62,27 +64,25 @@ def draw_inputs(n_customers: int, seed: int):
     rng = np.random.default_rng(seed)
     rates = rng.gamma(0.5, 2.0, n_customers)
     n_acc = n_customers + 10
-    channels = {
-        "cdf": np.array([0.3, 0.8, 1.0]),
-        "ch_kind": np.array([0, 3, 4], dtype=np.int8),
-        "ch_dest_start": np.array([n_customers, n_customers, 0]),
-        "ch_dest_size": np.array([10, 10, n_customers]),
-        "ch_not_self": np.array([False, False, True]),
-        "ch_code": np.array([2, 1, 0]),
-        "ch_p1": np.array([5.0, 10.0, 42.0]),
-        "ch_p2": np.array([0.5, 20.0, 0.0]),
-        "ch_category": np.array([-1, 2, -1], dtype=np.int8),
-    }
+    channels = Channels(
+        cdf=np.array([0.3, 0.8, 1.0]),
+        kind=np.array([0, 3, 4], dtype=np.int8),
+        dest_start=np.array([n_customers, n_customers, 0]),
+        dest_size=np.array([10, 10, n_customers]),
+        not_self=np.array([False, False, True]),
+        code=np.array([2, 1, 0]),
+        p1=np.array([5.0, 10.0, 42.0]),
+        p2=np.array([0.5, 20.0, 0.0]),
+        category=np.array([-1, 2, -1], dtype=np.int8),
+    )
     public = rng.permutation(n_acc)
     return np.cumsum(rates), public, channels, rng.lognormal(0, 0.2, n_acc)
 
 
 def run_draw(fn, n, seed, cumsum, public, ch, scale):
-    out = [np.empty(n), np.empty(n, np.int8), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n),
-           np.empty(n, np.int8)]  # fmt: skip
-    fn(np.random.default_rng(seed), n, cumsum, 0, public, ch["cdf"], ch["ch_kind"], ch["ch_dest_start"],
-       ch["ch_dest_size"], ch["ch_not_self"], ch["ch_code"], ch["ch_p1"], ch["ch_p2"], ch["ch_category"],
-       scale, *out, np.empty(n, np.int64))  # fmt: skip
+    out = Draw(np.empty(n), np.empty(n, np.int8), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n),
+               np.empty(n, np.int8))  # fmt: skip
+    fn(np.random.default_rng(seed), n, cumsum, 0, public, ch, scale, out, np.empty(n, np.int64))
     return out
 
 

@@ -9,9 +9,9 @@ import pyarrow as pa
 import pytest
 
 from sim.domains.payments.profiles import day_share_per_step, hour_shares
+from sim.domains.payments.scenario import Rhythm
 from sim.engine.model import SimModel
 from sim.scenario import load_scenario
-from sim.scenario.payments import Rhythm
 from tests.conftest import small_scenario
 
 
@@ -73,8 +73,8 @@ def test_type_mix_matches_the_declared_shares(write):
     model, tx = run_model(write(small_scenario(steps=48, customers=2000)))
     legit = tx[~tx.is_fraud]
     activity = model.world.activity
-    shares = np.diff(np.concatenate([[0.0], activity.cdf[0]]))
-    assert list(activity.ch_kind) == [0, 1, 2, 3, 4]  # one channel per type, in type order
+    shares = np.diff(np.concatenate([[0.0], activity.channels.cdf[0]]))
+    assert list(activity.channels.kind) == [0, 1, 2, 3, 4]  # one channel per type, in type order
     n = len(legit)
     for code, name in enumerate(["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]):
         observed = (legit.type == name).mean()

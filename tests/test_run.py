@@ -108,12 +108,12 @@ def test_existing_run_is_kept_without_force_and_replaced_with_it(small, tmp_path
 
 
 def test_a_failed_run_leaves_nothing_that_looks_complete(small, tmp_path, monkeypatch):
-    from sim.engine import model as model_module
+    from sim.domains.payments.world import PaymentsWorld
 
     def explode(self, *a, **k):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(model_module.PaymentsWorld, "step", explode)
+    monkeypatch.setattr(PaymentsWorld, "step", explode)
     with pytest.raises(RuntimeError):
         run_scenario(load_scenario(small), tmp_path / "runs" / "run")
     assert list((tmp_path / "runs").iterdir()) == []

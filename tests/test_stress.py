@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from sim.errors import ScenarioError
-from sim.stress import flatten, parse_vary, run_stress, summarise
+from sim.kpis import flatten
+from sim.stress import parse_vary, run_stress, summarise
 from tests.conftest import ROOT
 
 SCENARIOS = ["retail_panic_buying", "hurricane", "suez_closure", "supplier_outage", "port_congestion"]

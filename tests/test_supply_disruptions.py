@@ -125,7 +125,7 @@ def test_demand_has_its_weekday_pattern_yearly_wave_and_trend():
     from datetime import datetime, timedelta
 
     from sim.domains.supply.demand import expected_demand
-    from sim.scenario.supply import StepDemand
+    from sim.domains.supply.scenario import StepDemand
 
     weekly = [1, 1, 1, 1, 1, 2, 0]  # busy Saturdays, closed on Sundays
     spec = StepDemand(before=100, after=100, at=0, weekly=weekly)

@@ -5,9 +5,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from sim.domains.payments.scenario import AML_TYPOLOGIES
 from sim.engine.model import SimModel
 from sim.scenario import load_scenario
-from sim.scenario.payments import AML_TYPOLOGIES
 
 WORLD = """\
 schema_version: 1

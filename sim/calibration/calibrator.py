@@ -25,7 +25,7 @@ from sim.calibration.backends import BACKENDS, SAMPLERS, BudgetSpent, polish
 from sim.calibration.simulator import Evaluation, Parameter, Simulator
 from sim.calibration.targets import TargetsFile, load_targets
 from sim.errors import InputError
-from sim.stress import Journal
+from sim.journal import Journal
 
 Progress = Callable[[int, int, float], None]
 

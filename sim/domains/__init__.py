@@ -1,1 +1,1 @@
-"""Domains: the behaviour of each simulated world, built on the engine."""
+"""One package per domain; `registry` is the one module that names them."""

@@ -2,6 +2,8 @@
 
 The many simple agents (customers, merchants, mules) live in the world's arrays and are advanced by
 kernels; only the few rich actors (scenario events such as a fraud ring's campaign) are `mesa.Agent`s.
+The model knows no domain: it is handed a world factory, or asks `sim.domains.registry` for the one
+registered under the scenario's `domain`.
 """
 
 from __future__ import annotations
@@ -10,13 +12,10 @@ import mesa
 import numpy as np
 import pyarrow as pa
 
-from sim.domains.payments.world import PaymentsWorld
-from sim.domains.supply.world import SupplyWorld
 from sim.engine.timeline import Occurrence, Timeline
+from sim.engine.world import EventHook, World, WorldFactory
 from sim.rng import Streams
 from sim.scenario.schema import Scenario
-
-WORLDS = {"payments": PaymentsWorld, "supply": SupplyWorld}
 
 
 class EventActor(mesa.Agent):
@@ -34,18 +33,22 @@ class EventActor(mesa.Agent):
 class SimModel(mesa.Model):
     """One run of a scenario. `step()` fires due events, then runs the world's kernels for that step."""
 
-    def __init__(self, scenario: Scenario, *, scale: float = 1.0):
+    def __init__(self, scenario: Scenario, world: WorldFactory | None = None, *, scale: float = 1.0):
         if scenario.seed is None:
             raise ValueError("resolve the scenario's seed before building a model (load_scenario does)")
+        if world is None:
+            from sim.domains import registry  # the one place that names domains, asked at run time
+
+            world = registry.world_factory(scenario.domain)
         streams = Streams(scenario.seed)
         mesa_seed = int(streams.seed_sequence("mesa").generate_state(1, np.uint32)[0])
         super().__init__(rng=mesa_seed)
         self.scenario = scenario
         self.streams = streams
-        self.world = WORLDS[scenario.domain](scenario, streams, scale)
+        self.world: World = world(scenario, streams, scale)
         self.timeline = Timeline(scenario, streams)
         self.env = self.timeline.env
-        if hasattr(self.world, "on_event"):  # a world with its own discrete-event processes
+        if isinstance(self.world, EventHook):  # a world with its own discrete-event processes
             self.timeline.on_start.append(self.world.on_event)
         for event in scenario.events:
             EventActor(self, event.name)

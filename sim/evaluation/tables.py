@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sim.domains import registry
 from sim.errors import InputError
 
-MAIN_TABLES = ("transactions", "timeseries")  # a run directory's table of record, by domain
 IDENTIFIER_SHARE = 0.5  # text columns with more distinct values than this share of rows are identifiers
 # columns that name accounts, parties or incidents (ours and PaySim's), whatever their type
 IDENTIFIER_NAMES = {"origin", "dest", "account", "nameorig", "namedest", "customer", "merchant", "step_id"}
@@ -31,10 +31,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
         files = json.loads(manifest.read_text())
         if files.get("status") != "complete":
             raise InputError(f"{path}: the run is not complete (status {files.get('status')!r})")
-        for name in MAIN_TABLES:
+        main = registry.tables_of_record()  # each domain's per-step table
+        for name in main:
             if name in files["files"]:
                 return read_table(path / files["files"][name]["path"])
-        raise InputError(f"{path}: the run has none of the tables {', '.join(MAIN_TABLES)}")
+        raise InputError(f"{path}: the run has none of the tables {', '.join(main)}")
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")
     suffix = path.suffix.lower()

@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.domains import registry
 from sim.errors import InputError
 from sim.evaluation import HEADLINE, evaluate, read_table
-from sim.evaluation.tables import MAIN_TABLES
 from sim.outputs import RunDirectory, now_iso, sha256_of, versions
 from sim.refine.base import Refiner
 from sim.refine.copula import GaussianCopula
@@ -54,7 +54,8 @@ def refine_run(run: Path, real_path: Path, method: str, out: Path, seed: int = 0
     sim, real = read_table(run), read_table(real_path)
     manifest_file = Path(run) / "manifest.json"
     manifest_in = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
-    table = next((name for name in MAIN_TABLES if name in manifest_in.get("files", {})), "table")
+    main = registry.tables_of_record()
+    table = next((name for name in main if name in manifest_in.get("files", {})), "table")
     refiner = make_refiner(method, seed, labels)
     refined = refiner.fit(sim, real).transform(sim)
     upsampled = _upsample(refiner, sim, real, target, upsample, seed) if upsample else None

@@ -1,6 +1,7 @@
 """Neural refiners on CPU torch (the `neural` extra): a SimGAN-style residual refiner and a conditional
 tabular VAE. Numbers are mapped to normal scores by the real data's quantiles first, labels are one-hot
 conditions; torch's global random state is left as it was (every draw is inside a forked, seeded state).
+`random_state=None` draws a fresh seed from the operating system (recorded as `seed_`), never a fixed one.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class _Neural(Refiner):
         self.steps = steps or type(self).steps
 
     def _prepare(self, sim: pd.DataFrame, real: pd.DataFrame) -> None:
+        fresh = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+        self.seed_ = self.random_state if self.random_state is not None else fresh
         self.features_, self.labels_ = self._columns(sim, real)
         self.numeric_ = self.features_.numeric
         if not self.numeric_:
@@ -42,7 +45,7 @@ class _Neural(Refiner):
             raise InputError(f"method {self.name!r} refines numbers; these tables share none")
         real_x = np.column_stack([numbers(real, c) for c in self.numeric_])
         self.scaler_ = QuantileTransformer(n_quantiles=min(1000, len(real)), output_distribution="normal",
-                                           random_state=self.random_state).fit(real_x)  # fmt: skip
+                                           random_state=self.seed_).fit(real_x)  # fmt: skip
         self.integer_ = [np.allclose(np.nan_to_num(real_x[:, j]) % 1, 0) for j in range(real_x.shape[1])]
         self.classes_ = sorted(set(label_keys(real, self.labels_)) | set(label_keys(sim, self.labels_)))
 
@@ -80,7 +83,7 @@ class ResidualGAN(_Neural):
         xs, ys, xr, yr = self._x(sim), self._y(sim), self._x(real), self._y(real)
         k, c = xs.shape[1], ys.shape[1]
         with torch.random.fork_rng():
-            torch.manual_seed(self.random_state or 0)
+            torch.manual_seed(self.seed_)
             self.refiner_ = _mlp(k + c, k)
             critic = _mlp(k + c, 1, norm=spectral_norm)
             opt_r = torch.optim.Adam(self.refiner_.parameters(), lr=1e-3, betas=(0.5, 0.9))
@@ -129,7 +132,7 @@ class TabularVAE(_Neural):
         xr, yr = self._x(real), self._y(real)
         k, c = xr.shape[1], yr.shape[1]
         with torch.random.fork_rng():
-            torch.manual_seed(self.random_state or 0)
+            torch.manual_seed(self.seed_)
             encoder, self.decoder_ = _mlp(k + c, 2 * self.latent), _mlp(self.latent + c, k)
             self.log_sigma_ = nn.Parameter(torch.zeros(k))
             parameters = [*encoder.parameters(), *self.decoder_.parameters(), self.log_sigma_]
@@ -150,7 +153,7 @@ class TabularVAE(_Neural):
     def transform(self, sim: pd.DataFrame) -> pd.DataFrame:
         y = self._y(sim)
         with torch.random.fork_rng(), torch.no_grad():
-            torch.manual_seed((self.random_state or 0) + 1)
+            torch.manual_seed(self.seed_ + 1)
             z = torch.randn(len(sim), self.latent)
             mean = self.decoder_(torch.cat([z, y], 1))
             return self._frame(sim, mean + torch.randn_like(mean) * self.log_sigma_.exp())

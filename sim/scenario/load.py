@@ -11,10 +11,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.domains import registry
 from sim.errors import Problem, ScenarioError
 from sim.rng import draw_seed
 from sim.scenario.parameters import OVERRIDE_SOURCE, apply_overrides, substitute
-from sim.scenario.schema import SCENARIO, CommonFields, Scenario
+from sim.scenario.schema import CommonFields, Scenario
 from sim.scenario.semantics import check_model, check_references
 from sim.scenario.yaml_lines import LinedDocument, YamlProblems, load_lined_yaml
 
@@ -72,8 +73,9 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
         body["seed"] = seed
 
     scenario = None
+    domain = registry.domains().get(body.get("domain")) if isinstance(body.get("domain"), str) else None
     try:
-        scenario = SCENARIO.validate_python(body)
+        scenario = registry.scenario_adapter().validate_python(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         if any(_is_domain_error(e) for e in errors):
@@ -85,7 +87,8 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
             loc = error["loc"]
             if _is_domain_error(error):  # the domain picks the model
                 missing = "domain" not in body
-                error = {**error, "type": "missing"} if missing else {**error, "msg": DOMAIN_ERROR}
+                message = registry.unknown_domain_message()
+                error = {**error, "type": "missing"} if missing else {**error, "msg": message}
                 loc = ("domain",)
             if error["type"].startswith("unknown_"):  # an unknown tag: point at the tag's own field
                 path = _doc_path(body, loc)
@@ -94,11 +97,15 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
                 loc = (*path, error["type"].removeprefix("unknown_"))
             if _doc_path(body, loc) not in unresolved:
                 at(loc, _message(error), origins)
-    for path, message in check_references(body):
-        at(path, message)
+    checks = check_references(body)  # on the data as written: reported even when fields are invalid
+    if domain is not None and domain.check_data is not None:
+        checks += domain.check_data(body)
     if scenario is not None:
-        for path, message in check_model(scenario):
-            at(path, message)
+        checks += check_model(scenario)
+        if domain.check_scenario is not None:
+            checks += domain.check_scenario(scenario)
+    for path, message in checks:
+        at(path, message)
     if problems:
         raise ScenarioError(problems)
     if scenario.seed is None:
@@ -106,11 +113,10 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
     return scenario
 
 
-DOMAIN_ERROR = "must be 'payments' or 'supply'"
-
-
 def _is_domain_error(error: dict) -> bool:
-    return error["type"] in ("union_tag_not_found", "union_tag_invalid") and not error["loc"]
+    """No domain, or none of the registered ones (with a single domain: its literal, wrong)."""
+    union = error["type"] in ("union_tag_not_found", "union_tag_invalid") and not error["loc"]
+    return union or (error["type"] == "literal_error" and error["loc"] == ("domain",))
 
 
 def _message(error: dict) -> str:

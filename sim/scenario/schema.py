@@ -1,26 +1,20 @@
-"""The scenario file format (schema_version 1): frozen pydantic models that reject unknown keys."""
+"""The scenario file format (schema_version 1), its part every domain shares: frozen pydantic models that
+reject unknown keys. Each domain's own model (`sim/domains/<name>/scenario.py`) subclasses `ScenarioBase`
+with `domain: Literal[name]`, its populations or network, `events` and `outputs`; the registry joins
+them into one union (`sim.domains.registry.scenario_adapter`).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from sim.scenario.calendar import CalendarEvent
-from sim.scenario.payments import TX_TYPES, Population
-from sim.scenario.supply import Disruption, SerialChain, SupplyOutputs
 from sim.scenario.types import Duration, Name, Spec
 
 SCHEMA_VERSION = 1
-__all__ = [
-    "SCENARIO",
-    "SCHEMA_VERSION",
-    "TX_TYPES",
-    "PaymentsScenario",
-    "Scenario",
-    "SupplyScenario",
-]
+PLAIN_FORMATS = ("parquet", "csv")  # every domain writes these; a domain may add its own (PaySim's CSV)
 Scalar = bool | int | float | str
 
 
@@ -40,32 +34,18 @@ class Horizon(Spec):
         return self.step // timedelta(microseconds=1)
 
 
-class FraudRingAttack(CalendarEvent):
-    """A coordinated campaign: the population's attack rate is multiplied by `intensity` for `duration`."""
+class OutputsBase(Spec):
+    """How a run's tables are written; a domain narrows `format` and `tables` to what it writes."""
 
-    kind: Literal["fraud_ring_attack"]
-    population: Name
-    intensity: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
-
-    @property
-    def target(self) -> str:
-        return self.population
-
-
-Event = Annotated[FraudRingAttack, Field(discriminator="kind")]
-
-
-class Outputs(Spec):
-    format: Literal["parquet", "csv", "paysim-csv"] = "parquet"
+    format: str = "parquet"
     batch_rows: Annotated[int, Field(ge=1_000, le=50_000_000, strict=True)] = 1_000_000
     compression: Literal["zstd", "lz4", "snappy", "none"] = "zstd"
-    tables: list[Literal["transactions", "accounts", "events", "patterns"]] = Field(
-        default_factory=lambda: ["transactions", "accounts", "events", "patterns"]
-    )
+    tables: list[str] = Field(default_factory=list)
 
 
-class _Scenario(Spec):
-    """What every scenario has: identity, seed, horizon and parameters."""
+class ScenarioBase(Spec):
+    """What every scenario has: identity, seed, horizon and parameters; its domain's model adds the rest
+    (and narrows `domain` to its own name)."""
 
     schema_version: Literal[1]
     name: Name
@@ -77,6 +57,7 @@ class _Scenario(Spec):
     )
     strategies: dict[str, Annotated[list[Scalar], Field(min_length=1)]] = Field(default_factory=dict)
     """Parameter values `sim stress` compares when not told otherwise (every combination)."""
+    domain: str
 
     @model_validator(mode="after")
     def _strategies_vary_parameters(self):
@@ -101,26 +82,12 @@ class _Scenario(Spec):
         return max(1, -(-span // self.horizon.step))
 
 
-class PaymentsScenario(_Scenario):
-    domain: Literal["payments"]
-    populations: dict[Name, Population]
-    events: list[Event] = Field(default_factory=list)
-    outputs: Outputs = Outputs()
-
-
-class SupplyScenario(_Scenario):
-    domain: Literal["supply"]
-    chain: SerialChain
-    events: list[Disruption] = Field(default_factory=list)
-    outputs: SupplyOutputs = SupplyOutputs()
-
-
-class CommonFields(_Scenario):
+class CommonFields(ScenarioBase):
     """The fields every domain shares, checked on their own when the domain itself is wrong."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+    domain: Any = None  # a missing or unknown domain is reported on its own
 
 
-Scenario = PaymentsScenario | SupplyScenario
-SCENARIO = TypeAdapter(Annotated[Scenario, Field(discriminator="domain")])
-"""Validates any scenario, choosing its model by `domain`."""
+Scenario = ScenarioBase
+"""Any domain's scenario (a subclass of `ScenarioBase`)."""

@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 
 from sim.domains.payments import people, profiles
+from sim.domains.payments.scenario import ACCOUNT_HOLDERS, TX_TYPES, Banks, Customers, Merchants, Mules
 from sim.rng import Streams
-from sim.scenario.payments import ACCOUNT_HOLDERS, TX_TYPES, Banks, Customers, Merchants, Mules
 from sim.scenario.schema import Scenario
 
 ID_BASE = 1_000_000_000

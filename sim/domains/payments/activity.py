@@ -17,18 +17,18 @@ import itertools
 
 import numpy as np
 
+from sim.dists import LOGNORMAL, sample_law, scale_law
 from sim.domains.payments import profiles
 from sim.domains.payments.accounts import Accounts, Block
-from sim.engine.kernels import GAMMA, LOGNORMAL, PAYMENT, draw_legitimate
+from sim.domains.payments.kernels import PAYMENT, Channels, Draw, draw_legitimate
+from sim.domains.payments.scenario import TX_TYPES, Customers
 from sim.rng import Streams
-from sim.scenario.payments import TX_TYPES, Customers
 from sim.scenario.schema import Scenario
 
 MAX_CELLS = 16  # the most shards a run can have (each cell costs ~40 µs a step in overheads)
 CELL_CUSTOMERS = 1024  # the fewest customers in a cell
 
-COLUMNS = {"offset": np.float64, "kind": np.int8, "origin": np.int64, "dest": np.int64,
-           "amount": np.float64, "category": np.int8}  # fmt: skip
+COLUMNS = dict(zip(Draw._fields, (np.float64, np.int8, np.int64, np.int64, np.float64, np.int8), strict=True))
 
 
 def cell_bounds(customers: int) -> np.ndarray:
@@ -91,7 +91,7 @@ class Activity:
                 cats = merchants.categories
                 total = sum(c.weight for c in cats.values())
                 for cat_code, (block, cat) in enumerate(zip(a.category_blocks, cats.values(), strict=True)):
-                    law = _scaled(
+                    law = scale_law(
                         (spec.amounts.get(t) or cat.amount).kernel(), spec.amount_factor.get(t, 1.0)
                     )
                     share = shares[:, t_index] * cat.weight / total
@@ -100,7 +100,7 @@ class Activity:
                 continue
             ((block, cat_code, excl),) = self._destinations(t)
             if t in spec.amounts or means is None:
-                law = _scaled((spec.amounts.get(t) or profiles.default_amount(t)).kernel(),
+                law = scale_law((spec.amounts.get(t) or profiles.default_amount(t)).kernel(),
                               spec.amount_factor.get(t, 1.0))  # fmt: skip
                 params = (law[0], np.full(len(shares), law[1]), np.full(len(shares), law[2]))
             else:  # the real month's mean and std of this type in each hour, as a lognormal
@@ -111,16 +111,19 @@ class Activity:
                       t_index, block, cat_code, excl, params, shares[:, t_index], len(shares))  # fmt: skip
         w = np.array(weight).T  # [profile rows, channels]
         totals = w.sum(axis=1, keepdims=True)
-        self.cdf = np.cumsum(np.divide(w, totals, out=np.zeros_like(w), where=totals > 0), axis=1)
-        self.cdf[:, -1] = 1.0
-        self.ch_kind = np.array(kind, dtype=np.int8)
-        self.ch_start = np.array(start, dtype=np.int64)
-        self.ch_size = np.array(size, dtype=np.int64)
-        self.ch_not_self = np.array(not_self, dtype=np.bool_)
-        self.ch_code = np.array(code, dtype=np.int64)
-        self.ch_p1 = np.array(p1).T.copy()
-        self.ch_p2 = np.array(p2).T.copy()
-        self.ch_category = np.array(category, dtype=np.int8)
+        cdf = np.cumsum(np.divide(w, totals, out=np.zeros_like(w), where=totals > 0), axis=1)
+        cdf[:, -1] = 1.0
+        self.channels = Channels(
+            cdf=cdf,
+            kind=np.array(kind, dtype=np.int8),
+            dest_start=np.array(start, dtype=np.int64),
+            dest_size=np.array(size, dtype=np.int64),
+            not_self=np.array(not_self, dtype=np.bool_),
+            code=np.array(code, dtype=np.int64),
+            p1=np.array(p1).T.copy(),
+            p2=np.array(p2).T.copy(),
+            category=np.array(category, dtype=np.int8),
+        )
 
     @staticmethod
     def _add(kind, start, size, not_self, code, p1, p2, category, weight,
@@ -149,56 +152,32 @@ class Activity:
     def _draw_cell(self, k: int, cell: int) -> dict[str, np.ndarray]:
         rng = self.streams.generator("payments.activity", k, cell)
         n = int(rng.poisson(self.cell_rate[cell] * self.day_share[k])) if self.cell_rate[cell] > 0 else 0
-        out = {name: np.empty(n, dtype) for name, dtype in COLUMNS.items()}
+        out = Draw(*(np.empty(n, dtype) for dtype in COLUMNS.values()))
         if n:
-            row = self.profile_row[k]
             draw_legitimate(
                 rng, n, self.cell_cumsum[cell], self.accounts.customers.start + self.bounds[cell],
-                self.public, self.cdf[row], self.ch_kind, self.ch_start, self.ch_size, self.ch_not_self,
-                self.ch_code, self.ch_p1[row], self.ch_p2[row], self.ch_category, self.amount_scale,
-                out["offset"], out["kind"], out["origin"], out["dest"], out["amount"], out["category"],
+                self.public, self.channels.at(self.profile_row[k]), self.amount_scale, out,
                 np.empty(n, np.int64),
             )  # fmt: skip
-        return out
+        return out._asdict()
 
     def purchases(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         """n purchases as a fraudster makes them: merchants picked like customers pick them, amounts at
         their channel's law (no customer spending level)."""
-        pay = np.flatnonzero(self.ch_kind == PAYMENT)
+        ch = self.channels
+        pay = np.flatnonzero(ch.kind == PAYMENT)
         if len(pay) == 0:  # no purchase channel: any merchant, PaySim's PAYMENT amounts
             law = profiles.default_amount("PAYMENT")
             return self.accounts.merchants.pick(rng, n), law.sample(rng, n)
-        weights = self.cdf[0] - np.concatenate([[0.0], self.cdf[0, :-1]]) if len(self.cdf) == 1 else None
+        weights = ch.cdf[0] - np.concatenate([[0.0], ch.cdf[0, :-1]]) if len(ch.cdf) == 1 else None
         w = weights[pay] if weights is not None and weights[pay].sum() > 0 else np.ones(len(pay))
         channel = pay[rng.choice(len(pay), size=n, p=w / w.sum())]
-        merchants = self.ch_start[channel] + (rng.random(n) * self.ch_size[channel]).astype(np.int64)
+        merchants = ch.dest_start[channel] + (rng.random(n) * ch.dest_size[channel]).astype(np.int64)
         amounts = np.empty(n)
         for c in np.unique(channel):
             rows = np.flatnonzero(channel == c)
-            amounts[rows] = _sample(rng, self.ch_code[c], self.ch_p1[0, c], self.ch_p2[0, c], len(rows))
+            amounts[rows] = sample_law(rng, (ch.code[c], ch.p1[0, c], ch.p2[0, c]), len(rows))
         return merchants, amounts
-
-
-def _scaled(law: tuple, factor: float) -> tuple:
-    """A kernel law (code, p1, p2) with its amounts multiplied by `factor`."""
-    code, p1, p2 = law
-    if factor == 1.0:
-        return law
-    if code == LOGNORMAL:
-        return code, p1 + np.log(factor), p2
-    if code == GAMMA:
-        return code, p1, p2 * factor
-    return code, p1 * factor, p2 * factor  # constant (p2 unused) and uniform
-
-
-def _sample(rng, code, p1, p2, n) -> np.ndarray:
-    """NumPy draws from a kernel law (code, p1, p2)."""
-    return [
-        lambda: np.full(n, p1),
-        lambda: rng.uniform(p1, p2, n),
-        lambda: rng.lognormal(p1, p2, n),
-        lambda: rng.gamma(p1, p2, n),
-    ][code]()
 
 
 def merge_in_time(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.domains.payments.accounts import Accounts
+from sim.domains.payments.kernels import CASH_IN, TRANSFER
 from sim.domains.payments.rows import Agenda, Membership, make_rows
-from sim.engine.kernels import CASH_IN, TRANSFER
+from sim.domains.payments.scenario import AML_TYPOLOGIES, Launderers
 from sim.rng import Streams
-from sim.scenario.payments import AML_TYPOLOGIES, Launderers
 from sim.scenario.schema import Scenario
 
 

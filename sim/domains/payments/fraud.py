@@ -12,10 +12,9 @@ from collections.abc import Callable
 import numpy as np
 
 from sim.domains.payments.accounts import Accounts
+from sim.domains.payments.kernels import CASH_OUT, PAYMENT, SHARE_OF_AVAILABLE, SHARE_OF_LIMIT, TRANSFER
 from sim.domains.payments.rows import Agenda, Membership, make_rows
-from sim.engine.kernels import CASH_OUT, PAYMENT, SHARE_OF_AVAILABLE, SHARE_OF_LIMIT, TRANSFER
-from sim.rng import Streams
-from sim.scenario.payments import (
+from sim.domains.payments.scenario import (
     FRAUD_TYPES,
     AccountTakeover,
     AppScam,
@@ -23,6 +22,7 @@ from sim.scenario.payments import (
     CardTesting,
     CardTheft,
 )
+from sim.rng import Streams
 from sim.scenario.schema import Scenario
 
 Purchases = Callable[[np.random.Generator, np.ndarray], tuple[np.ndarray, np.ndarray]]

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from sim.engine.kernels import FIXED
-from sim.records import PATTERNS
+from sim.domains.payments.kernels import FIXED
+from sim.domains.payments.records import PATTERNS
+from sim.records import record_batch
 
 FIELDS = {
     "time": (np.float64, None),
@@ -110,15 +111,13 @@ class Membership:
         arrays = {name: np.concatenate(v) for name, v in cols.items()}
         order = np.lexsort((arrays["member_role"].astype(str), arrays["pattern_id"]))
         campaign = arrays["campaign_id"][order]
-        return pa.table(
-            [
-                pa.array(arrays["pattern_id"][order]),
-                pa.array(arrays["kind"][order], pa.string()),
-                pa.array(arrays["typology"][order], pa.string()),
-                pa.array(arrays["account"][order]),
-                pa.array(arrays["member_role"][order], pa.string()),
-                pa.array(campaign, mask=campaign < 0),
-                pa.array(arrays["start"][order], pa.timestamp("us")),
-            ],
-            schema=PATTERNS,
-        )
+        columns = {
+            "pattern_id": pa.array(arrays["pattern_id"][order]),
+            "kind": pa.array(arrays["kind"][order], pa.string()),
+            "typology": pa.array(arrays["typology"][order], pa.string()),
+            "account": pa.array(arrays["account"][order]),
+            "member_role": pa.array(arrays["member_role"][order], pa.string()),
+            "campaign_id": pa.array(campaign, mask=campaign < 0),
+            "start": pa.array(arrays["start"][order], pa.timestamp("us")),
+        }
+        return pa.Table.from_batches([record_batch(PATTERNS, columns)])

@@ -1,5 +1,6 @@
 """The payments world: each step draws customers' transactions, merges in the fraud and AML rows due,
-settles everything in time order through the kernel and returns one record batch.
+settles everything in time order through the kernel and returns one record batch. It implements
+`sim.engine.world.World` and `Shardable` (customers' draws on a backend's workers, cell by cell).
 
 Mobile money (PaySim) and card payments (BankSim/Sparkov) are the same world with different
 populations: merchant categories make PAYMENT a card purchase in a category.
@@ -7,23 +8,27 @@ populations: merchant categories make PAYMENT a card purchase in a category.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from sim.domains.payments import statistics
 from sim.domains.payments.accounts import ID_BASE, build_accounts
 from sim.domains.payments.activity import Activity
 from sim.domains.payments.aml import schedule_laundering
 from sim.domains.payments.fit import HOUR_US, HourlyTally, paysim_fit
 from sim.domains.payments.fraud import Fraud
+from sim.domains.payments.kernels import FIXED, interleave, settle
+from sim.domains.payments.records import TRANSACTIONS
 from sim.domains.payments.report import write_report
 from sim.domains.payments.rows import Agenda, Membership
-from sim.engine.kernels import FIXED, interleave, settle
-from sim.records import TRANSACTIONS
+from sim.domains.payments.scenario import AML_TYPOLOGIES, FRAUD_TYPES, TX_TYPES, PaymentsScenario
+from sim.domains.payments.sharding import ShardedDraws, shard_cells, shard_of_accounts
+from sim.records import record_batch
 from sim.rng import Streams
-from sim.scenario.payments import AML_TYPOLOGIES, FRAUD_TYPES, TX_TYPES
-from sim.scenario.schema import Scenario
 
 TX_TYPE_DICTIONARY = pa.array(TX_TYPES, pa.string())
 FRAUD_DICTIONARY = pa.array(FRAUD_TYPES, pa.string())
@@ -33,11 +38,12 @@ TYPOLOGY_DICTIONARY = pa.array(AML_TYPOLOGIES, pa.string())
 class PaymentsWorld:
     """State arrays of a payments run and the per-step behaviour that produces transactions."""
 
-    stream_name = "transactions"
+    schema = TRANSACTIONS
 
-    def __init__(self, scenario: Scenario, streams: Streams, scale: float = 1.0):
+    def __init__(self, scenario: PaymentsScenario, streams: Streams, scale: float = 1.0):
         self.scenario = scenario
         self.streams = streams
+        self.scale = scale
         h = scenario.horizon
         self.accounts = build_accounts(scenario, streams, scale)
         self.activity = Activity(scenario, self.accounts, streams)
@@ -53,14 +59,13 @@ class PaymentsWorld:
         self.overdraft = np.empty(self.accounts.n)
         self.overdraft[self.public] = self.accounts.overdraft  # after the bust-outs got their credit
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
-        self.schema = TRANSACTIONS
         self.start_us, self.step_us = h.start_us, h.step_us
         self.tally = HourlyTally(self.step_us)
         # customers' draws do not depend on balances, so step k+1's are drawn on a second core while
         # step k settles (each step has its own stream: the bytes do not change)
         self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw-ahead")
         self._drawn: dict[int, Future] = {}
-        self.draws = None  # or a source of step k's draws made elsewhere (a sharded run's workers)
+        self.draws: ShardedDraws | None = None  # a sharded run's: step k's draws made on workers
         self.counts = {"transactions": 0, "declined": 0}
         self.fraud_rows = np.zeros(len(FRAUD_TYPES) + 1, dtype=np.int64)
         self.laundering_rows = np.zeros(len(AML_TYPOLOGIES) + 1, dtype=np.int64)
@@ -98,24 +103,36 @@ class PaymentsWorld:
         stamp = self.start_us + k * self.step_us + (cols["offset"] * self.step_us).astype(np.int64)
         fraud, typology = cols["fraud"], cols["typology"]
         campaign, pattern, category = cols["campaign"], cols["pattern"], cols["category"]
-        arrays = [
-            pa.array(np.full(n, k, dtype=np.int32)),
-            pa.array(stamp, type=pa.timestamp("us")),
-            pa.DictionaryArray.from_arrays(cols["kind"], TX_TYPE_DICTIONARY),
-            pa.array(out[0]),
-            pa.array(cols["origin"] + ID_BASE),
-            pa.array(cols["dest"] + ID_BASE),
-            *(pa.array(out[j]) for j in range(1, 5)),
-            pa.array(out[5] > 0),
-            pa.array(fraud > 0),
-            _dictionary(fraud - 1, FRAUD_DICTIONARY),
-            _nullable(campaign),
-            pa.array(typology > 0),
-            _dictionary(typology - 1, TYPOLOGY_DICTIONARY),
-            _nullable(pattern),
-            _dictionary(category, self.category_dictionary),
-        ]
-        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+        columns = {
+            "step": pa.array(np.full(n, k, dtype=np.int32)),
+            "timestamp": pa.array(stamp, type=pa.timestamp("us")),
+            "type": pa.DictionaryArray.from_arrays(cols["kind"], TX_TYPE_DICTIONARY),
+            "amount": pa.array(out[0]),
+            "origin": pa.array(cols["origin"] + ID_BASE),
+            "dest": pa.array(cols["dest"] + ID_BASE),
+            "origin_balance_before": pa.array(out[1]),
+            "origin_balance_after": pa.array(out[2]),
+            "dest_balance_before": pa.array(out[3]),
+            "dest_balance_after": pa.array(out[4]),
+            "declined": pa.array(out[5] > 0),
+            "is_fraud": pa.array(fraud > 0),
+            "fraud_type": _dictionary(fraud - 1, FRAUD_DICTIONARY),
+            "campaign_id": _nullable(campaign),
+            "is_laundering": pa.array(typology > 0),
+            "typology": _dictionary(typology - 1, TYPOLOGY_DICTIONARY),
+            "pattern_id": _nullable(pattern),
+            "category": _dictionary(category, self.category_dictionary),
+        }
+        return record_batch(self.schema, columns)
+
+    def shard(self, backend, shards: int) -> Callable[[pa.RecordBatch], np.ndarray]:
+        """Customers' draws from now on by `shards` shards of whole cells on `backend`'s workers (the same
+        rows: each cell has its own stream); each row's shard is its payer's (customers by cell, other
+        accounts round-robin)."""
+        groups = shard_cells(self.activity.cells, shards, self.scenario.name)
+        self.draws = ShardedDraws(backend, self.scenario, self.scale, groups, ahead=2 * backend.workers)
+        owner = shard_of_accounts(self.accounts, self.activity.bounds, groups)
+        return lambda batch: owner[batch.column("origin").to_numpy() - ID_BASE]
 
     def close(self) -> None:
         """Stop the draw-ahead thread (a model's `release()` calls this)."""
@@ -184,7 +201,13 @@ class PaymentsWorld:
         """End-of-run tables, made on demand: name -> callable returning a table."""
         return {"accounts": self.accounts_table, "patterns": self.patterns_table}
 
-    def report(self, path, kpis: dict) -> dict[str, str]:
+    def statistic_names(self) -> list[str]:
+        return list(statistics.NAMES)
+
+    def statistic(self, name: str, scale: float) -> float | np.ndarray:
+        return statistics.statistic(self.tally, name, scale)
+
+    def report(self, path: Path, kpis: dict) -> dict[str, str]:
         return write_report(path, self.scenario, self, kpis)
 
     def patterns_table(self) -> pa.Table:

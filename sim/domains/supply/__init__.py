@@ -1,1 +1,17 @@
-"""Supply chains and distribution trees under ordering policies and disruptions."""
+"""Supply chains: the beer game, distribution networks, lanes, ports and production lines, disruptions.
+
+The registry reads `DOMAIN`; the world and its kernel are imported only when a run needs them.
+"""
+
+from __future__ import annotations
+
+from sim.domains.supply.scenario import SupplyScenario, check_data
+from sim.engine.world import Domain
+
+DOMAIN = Domain(
+    name="supply",
+    scenario=SupplyScenario,
+    world="sim.domains.supply.world:SupplyWorld",
+    table="timeseries",
+    check_data=check_data,
+)

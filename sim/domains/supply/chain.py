@@ -27,6 +27,7 @@ and not yet received); order-up-to on a moving-average or smoothed forecast; (s,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -40,38 +41,32 @@ def _round_order(x):
 
 
 @numba.njit(cache=True, nogil=True)
-def _policy_order(kind, position, forecast, t, cover, safety, reorder, target, quantity, period):
-    """The order of an inventory policy, from the inventory position after this step's shipping."""
+def _policy_order(params, i, position, forecast, t):
+    """Node i's order by its inventory policy, from the inventory position after this step's shipping."""
+    kind, reorder, quantity = params.policy[i], params.reorder[i], params.quantity[i]
     if kind == ORDER_UP_TO:
-        return cover * forecast + safety - position
+        return params.cover[i] * forecast + params.safety[i] - position
     if kind == S_S:
-        return target - position if position <= reorder else 0.0
+        return params.target[i] - position if position <= reorder else 0.0
     if kind == R_Q:
         return (np.floor((reorder - position) / quantity) + 1.0) * quantity if position <= reorder else 0.0
-    return quantity if t % period == 0 else 0.0  # T_Q
+    return quantity if t % params.period[i] == 0 else 0.0  # T_Q
 
 
 @numba.njit(cache=True, nogil=True)
-def _dispatch(r, t, lane, amount, ship_delay, extra_delay, via, pipe, held, lane_shipped):
+def _dispatch(r, t, lane, amount, params, shocks, state, run):
     """Goods leave on a lane: into its pipeline, or held by the facility it passes through."""
-    if via[lane]:
-        held[r, lane] += amount
+    if params.via[lane]:
+        state.held[r, lane] += amount
     else:
-        pipe[r, lane, ship_delay[lane] + extra_delay[lane] - 1] += amount
-    lane_shipped[r, t, lane] += amount
+        state.pipe[r, lane, params.ship_delay[lane] + shocks.extra_delay[lane] - 1] += amount
+    run.lane_shipped[r, t, lane] += amount
 
 
 @numba.njit(cache=True, nogil=True)
-def chain_week(
-    t, demand, lane_from, lane_to, out_start, out_lanes, in_start, in_lanes, share, lane_capacity, via,
-    theta, alpha_s, beta, s_prime, policy, window, cover, safety, reorder, target, quantity, period,
-    mail_delay, ship_delay, initial_flow, fixed_weeks, holding_cost, backlog_cost,
-    capacity, extra_delay, lost_share,
-    inv, ext_back, owed, expected, mail, pipe, held, history,
-    orders, incoming_orders, inventory, backlog, shipped, received, in_transit, lost, cost, external, sold,
-    lane_orders, lane_shipped,
-):  # fmt: skip
-    """Advance R replicates of an N-node, L-lane supply network by week t (state updated in place).
+def chain_week(t, demand, params, shocks, state, run):
+    """Advance R replicates of an N-node, L-lane supply network by week t: `state` (a `State`) and `run`
+    (a `ChainRun`) are updated in place; `params` are the `Parameters`, `shocks` this week's `Disruptions`.
 
     demand [R, N] this week (customers' demand at each node). Lanes [L]: lane_from (supplier node, -1
     for the source), lane_to, share (of the node's orders), lane_capacity (units a week), via (goods
@@ -95,170 +90,214 @@ def chain_week(
     goods sent. Orders in the first `fixed_weeks` weeks are the initial flow (the board's warm-up); the
     inventory position is on hand - backlog + supply line (everything ordered and not yet received).
     """
-    replicates, nodes = s_prime.shape
-    lanes = lane_from.shape[0]
-    slots = pipe.shape[2]
+    replicates, nodes = params.s_prime.shape
+    lanes = params.lane_from.shape[0]
+    slots = state.pipe.shape[2]
     for r in range(replicates):
         arriving = np.empty(lanes)  # each lane's order reaching its supplier this week
         for i in range(nodes):
-            destroyed = inv[r, i] * lost_share[i]
-            inv[r, i] -= destroyed
-            lost[r, t, i] = destroyed
-            received[r, t, i] = 0.0
+            destroyed = state.inv[r, i] * shocks.lost_share[i]
+            state.inv[r, i] -= destroyed
+            run.lost[r, t, i] = destroyed
+            run.received[r, t, i] = 0.0
         for lane in range(lanes):
-            i = lane_to[lane]
-            arrived = pipe[r, lane, 0]
-            inv[r, i] += arrived
-            received[r, t, i] += arrived
+            i = params.lane_to[lane]
+            arrived = state.pipe[r, lane, 0]
+            state.inv[r, i] += arrived
+            run.received[r, t, i] += arrived
             for slot in range(slots - 1):  # in place: no temporary arrays in the hot loop
-                pipe[r, lane, slot] = pipe[r, lane, slot + 1]
-            pipe[r, lane, slots - 1] = 0.0
-            if mail_delay[lane] > 0:
-                arriving[lane] = mail[r, lane, 0]
-                for slot in range(mail_delay[lane] - 1):
-                    mail[r, lane, slot] = mail[r, lane, slot + 1]
-                mail[r, lane, mail_delay[lane] - 1] = 0.0
+                state.pipe[r, lane, slot] = state.pipe[r, lane, slot + 1]
+            state.pipe[r, lane, slots - 1] = 0.0
+            if params.mail_delay[lane] > 0:
+                arriving[lane] = state.mail[r, lane, 0]
+                for slot in range(params.mail_delay[lane] - 1):
+                    state.mail[r, lane, slot] = state.mail[r, lane, slot + 1]
+                state.mail[r, lane, params.mail_delay[lane] - 1] = 0.0
             else:
                 arriving[lane] = 0.0
         incoming = demand[r].copy()
         for lane in range(lanes):
-            if lane_from[lane] >= 0:
-                incoming[lane_from[lane]] += arriving[lane]
+            if params.lane_from[lane] >= 0:
+                incoming[params.lane_from[lane]] += arriving[lane]
         for j in range(nodes):
-            out = out_lanes[out_start[j] : out_start[j + 1]]
-            claims = ext_back[r, j] + demand[r, j]
+            out = params.out_lanes[params.out_start[j] : params.out_start[j + 1]]
+            claims = state.ext_back[r, j] + demand[r, j]
             for lane in out:
-                claims += owed[r, lane] + arriving[lane]
-            available = min(inv[r, j], capacity[j])
+                claims += state.owed[r, lane] + arriving[lane]
+            available = min(state.inv[r, j], shocks.capacity[j])
             left = min(available, claims)  # what j ships in all
             ratio = left / claims if claims > 0 else 0.0
-            want = ext_back[r, j] + demand[r, j]
+            want = state.ext_back[r, j] + demand[r, j]
             ship = min(want, left) if len(out) == 0 else min(want * ratio, left)
-            external[r, t, j] = min(demand[r, j], max(ship - ext_back[r, j], 0.0))
-            ext_back[r, j] = want - ship
+            run.external[r, t, j] = min(demand[r, j], max(ship - state.ext_back[r, j], 0.0))
+            state.ext_back[r, j] = want - ship
             left -= ship
             to_customers = ship
             sent = ship
             for lane in out:
-                want = owed[r, lane] + arriving[lane]
-                ship = min(want * ratio, left, lane_capacity[lane])
-                owed[r, lane] = want - ship
+                want = state.owed[r, lane] + arriving[lane]
+                ship = min(want * ratio, left, params.lane_capacity[lane])
+                state.owed[r, lane] = want - ship
                 left -= ship
                 sent += ship
-                _dispatch(r, t, lane, ship, ship_delay, extra_delay, via, pipe, held, lane_shipped)
+                _dispatch(r, t, lane, ship, params, shocks, state, run)
             for lane in out:  # rounding or a full lane: the remainder goes to whoever still waits
-                room = lane_capacity[lane] - lane_shipped[r, t, lane]
-                extra = min(owed[r, lane], left, room)
+                room = params.lane_capacity[lane] - run.lane_shipped[r, t, lane]
+                extra = min(state.owed[r, lane], left, room)
                 if extra > 0.0:
-                    owed[r, lane] -= extra
+                    state.owed[r, lane] -= extra
                     left -= extra
                     sent += extra
-                    _dispatch(r, t, lane, extra, ship_delay, extra_delay, via, pipe, held, lane_shipped)
-            if left > 0.0 and ext_back[r, j] > 0.0:
-                extra = min(ext_back[r, j], left)
-                ext_back[r, j] -= extra
+                    _dispatch(r, t, lane, extra, params, shocks, state, run)
+            if left > 0.0 and state.ext_back[r, j] > 0.0:
+                extra = min(state.ext_back[r, j], left)
+                state.ext_back[r, j] -= extra
                 to_customers += extra
                 sent += extra
-            sold[r, t, j] = to_customers
-            inv[r, j] -= sent
-            shipped[r, t, j] = sent
+            run.sold[r, t, j] = to_customers
+            state.inv[r, j] -= sent
+            run.shipped[r, t, j] = sent
         for lane in range(lanes):
-            if lane_from[lane] < 0:  # the source ships whatever it is asked, within the lane's capacity
-                want = owed[r, lane] + arriving[lane]
-                ship = min(want, lane_capacity[lane])
-                owed[r, lane] = want - ship
+            if params.lane_from[lane] < 0:  # the source ships what it is asked, within the lane's capacity
+                want = state.owed[r, lane] + arriving[lane]
+                ship = min(want, params.lane_capacity[lane])
+                state.owed[r, lane] = want - ship
                 if ship > 0.0:
-                    _dispatch(r, t, lane, ship, ship_delay, extra_delay, via, pipe, held, lane_shipped)
+                    _dispatch(r, t, lane, ship, params, shocks, state, run)
         for i in range(nodes):
-            owing = ext_back[r, i]
-            for lane in out_lanes[out_start[i] : out_start[i + 1]]:
-                owing += owed[r, lane]
-            incoming_orders[r, t, i] = incoming[i]
-            inventory[r, t, i] = inv[r, i]
-            backlog[r, t, i] = owing
-            cost[r, t, i] = holding_cost[i] * inv[r, i] + backlog_cost[i] * owing
+            owing = state.ext_back[r, i]
+            for lane in params.out_lanes[params.out_start[i] : params.out_start[i + 1]]:
+                owing += state.owed[r, lane]
+            run.incoming[r, t, i] = incoming[i]
+            run.inventory[r, t, i] = state.inv[r, i]
+            run.backlog[r, t, i] = owing
+            run.cost[r, t, i] = params.holding_cost[i] * state.inv[r, i] + params.backlog_cost[i] * owing
         for i in range(nodes):
-            if window[i] > 0:
-                history[r, i, t % window[i]] = incoming[i]
-                expected[r, i] = history[r, i, : window[i]].mean()
+            if params.window[i] > 0:
+                state.history[r, i, t % params.window[i]] = incoming[i]
+                state.expected[r, i] = state.history[r, i, : params.window[i]].mean()
             else:
-                expected[r, i] = theta[r, i] * incoming[i] + (1.0 - theta[r, i]) * expected[r, i]
-            into = in_lanes[in_start[i] : in_start[i + 1]]
+                state.expected[r, i] = (
+                    params.theta[r, i] * incoming[i] + (1.0 - params.theta[r, i]) * state.expected[r, i]
+                )
+            into = params.in_lanes[params.in_start[i] : params.in_start[i + 1]]
             supply_line = 0.0
             for lane in into:
-                supply_line += pipe[r, lane].sum() + held[r, lane] + owed[r, lane]
-                for j in range(mail_delay[lane] - 1):
-                    supply_line += mail[r, lane, j]
-            net = inv[r, i] - backlog[r, t, i]
-            if t < fixed_weeks:
-                order = initial_flow[i]
-            elif policy[i] == STERMAN:
-                gap = s_prime[r, i] - net - beta[r, i] * supply_line
-                order = _round_order(expected[r, i] + alpha_s[r, i] * gap)
+                supply_line += state.pipe[r, lane].sum() + state.held[r, lane] + state.owed[r, lane]
+                for j in range(params.mail_delay[lane] - 1):
+                    supply_line += state.mail[r, lane, j]
+            net = state.inv[r, i] - run.backlog[r, t, i]
+            if t < params.fixed_weeks:
+                order = params.initial_flow[i]
+            elif params.policy[i] == STERMAN:
+                gap = params.s_prime[r, i] - net - params.beta[r, i] * supply_line
+                order = _round_order(state.expected[r, i] + params.alpha_s[r, i] * gap)
             else:
+                position = net + supply_line
                 order = _round_order(
-                    _policy_order(policy[i], net + supply_line, expected[r, i], t - fixed_weeks, cover[i],
-                                  safety[i], reorder[i], target[i], quantity[i], period[i])
-                )  # fmt: skip
-            orders[r, t, i] = order
+                    _policy_order(params, i, position, state.expected[r, i], t - params.fixed_weeks)
+                )
+            run.orders[r, t, i] = order
             rest = order
             on_way = 0.0
             for k in range(len(into)):
                 lane = into[k]
-                part = rest if k == len(into) - 1 else min(rest, np.floor(order * share[lane] + 0.5))
+                part = rest if k == len(into) - 1 else min(rest, np.floor(order * params.share[lane] + 0.5))
                 rest -= part
-                lane_orders[r, t, lane] = part
-                if mail_delay[lane] > 0:
-                    mail[r, lane, mail_delay[lane] - 1] = part
+                run.lane_orders[r, t, lane] = part
+                if params.mail_delay[lane] > 0:
+                    state.mail[r, lane, params.mail_delay[lane] - 1] = part
                 else:  # straight to the source, which ships at once within the lane's capacity
-                    want = owed[r, lane] + part
-                    ship = min(want, lane_capacity[lane] - lane_shipped[r, t, lane])
-                    owed[r, lane] = want - ship
+                    want = state.owed[r, lane] + part
+                    ship = min(want, params.lane_capacity[lane] - run.lane_shipped[r, t, lane])
+                    state.owed[r, lane] = want - ship
                     if ship > 0.0:
-                        _dispatch(r, t, lane, ship, ship_delay, extra_delay, via, pipe, held, lane_shipped)
-                on_way += pipe[r, lane].sum() + held[r, lane]
-            in_transit[r, t, i] = on_way
+                        _dispatch(r, t, lane, ship, params, shocks, state, run)
+                on_way += state.pipe[r, lane].sum() + state.held[r, lane]
+            run.in_transit[r, t, i] = on_way
 
 
-class ChainState:
+class Parameters(NamedTuple):
+    """A network and its policies, fixed for a run (see `chain_week` for each field's meaning)."""
+
+    lane_from: np.ndarray
+    lane_to: np.ndarray
+    out_start: np.ndarray
+    out_lanes: np.ndarray
+    in_start: np.ndarray
+    in_lanes: np.ndarray
+    share: np.ndarray
+    lane_capacity: np.ndarray
+    via: np.ndarray
+    theta: np.ndarray
+    alpha_s: np.ndarray
+    beta: np.ndarray
+    s_prime: np.ndarray
+    policy: np.ndarray
+    window: np.ndarray
+    cover: np.ndarray
+    safety: np.ndarray
+    reorder: np.ndarray
+    target: np.ndarray
+    quantity: np.ndarray
+    period: np.ndarray
+    mail_delay: np.ndarray
+    ship_delay: np.ndarray
+    initial_flow: np.ndarray
+    fixed_weeks: int
+    holding_cost: np.ndarray
+    backlog_cost: np.ndarray
+
+
+class Disruptions(NamedTuple):
+    """One week's disruptions: per node the most it can ship (inf when normal) and the share of its stock
+    destroyed as the week starts; per lane the weeks added to goods sent on it."""
+
+    capacity: np.ndarray
+    extra_delay: np.ndarray
+    lost_share: np.ndarray
+
+
+class State(NamedTuple):
     """What a network carries from week to week, for R replicates: stock, backlog, forecasts, and per
-    lane what is owed, in the mail, on the way and held. Pipelines have room for `max_extra_delay` more
-    weeks than the longest shipping delay; the initial flow (times each lane's share) fills every slot of
-    the mail and pipelines."""
+    lane what is owed, in the mail, on the way and held."""
 
-    def __init__(self, replicates: int, initial_inventory, initial_flow, mail_delay, ship_delay, window,
-                 max_extra_delay: int = 0, share=None, to=None):  # fmt: skip
+    inv: np.ndarray
+    ext_back: np.ndarray
+    owed: np.ndarray
+    expected: np.ndarray
+    mail: np.ndarray
+    pipe: np.ndarray
+    held: np.ndarray
+    history: np.ndarray
+
+    @classmethod
+    def initial(cls, replicates: int, initial_inventory, initial_flow, mail_delay, ship_delay, window,
+                max_extra_delay: int = 0, share=None, to=None) -> State:  # fmt: skip
+        """Pipelines have room for `max_extra_delay` more weeks than the longest shipping delay; the
+        initial flow (times each lane's share) fills every slot of the mail and pipelines."""
         nodes, lanes = len(initial_inventory), len(mail_delay)
         share = np.ones(lanes) if share is None else share
         to = np.arange(lanes) if to is None else to
         initial_flow = np.broadcast_to(np.asarray(initial_flow, dtype=np.float64), (nodes,))
-        self.inv = np.tile(np.asarray(initial_inventory, dtype=np.float64), (replicates, 1))
-        self.ext_back = np.zeros((replicates, nodes))
-        self.owed = np.zeros((replicates, lanes))
-        self.expected = np.tile(initial_flow, (replicates, 1))
-        self.mail = np.zeros((replicates, lanes, max(max(mail_delay), 1)))
-        self.pipe = np.zeros((replicates, lanes, max(ship_delay) + max_extra_delay + 1))
-        self.held = np.zeros((replicates, lanes))
-        self.history = np.repeat(self.expected[:, :, None], max(max(window), 1), axis=2)
-        for lane in range(lanes):  # each lane carries its share of the initial flow
-            self.mail[:, lane, : mail_delay[lane]] = initial_flow[to[lane]] * share[lane]
-            self.pipe[:, lane, : ship_delay[lane]] = initial_flow[to[lane]] * share[lane]
-
-    def arrays(self) -> tuple:
-        return (
-            self.inv,
-            self.ext_back,
-            self.owed,
-            self.expected,
-            self.mail,
-            self.pipe,
-            self.held,
-            self.history,
+        expected = np.tile(initial_flow, (replicates, 1))
+        state = cls(
+            inv=np.tile(np.asarray(initial_inventory, dtype=np.float64), (replicates, 1)),
+            ext_back=np.zeros((replicates, nodes)),
+            owed=np.zeros((replicates, lanes)),
+            expected=expected,
+            mail=np.zeros((replicates, lanes, max(max(mail_delay), 1))),
+            pipe=np.zeros((replicates, lanes, max(ship_delay) + max_extra_delay + 1)),
+            held=np.zeros((replicates, lanes)),
+            history=np.repeat(expected[:, :, None], max(max(window), 1), axis=2),
         )
+        for lane in range(lanes):  # each lane carries its share of the initial flow
+            state.mail[:, lane, : mail_delay[lane]] = initial_flow[to[lane]] * share[lane]
+            state.pipe[:, lane, : ship_delay[lane]] = initial_flow[to[lane]] * share[lane]
+        return state
 
 
-@dataclass(frozen=True)
-class ChainRun:
+class ChainRun(NamedTuple):
     """Series [replicates, weeks, nodes] (and [replicates, weeks, lanes] for the lanes' own)."""
 
     orders: np.ndarray
@@ -274,6 +313,12 @@ class ChainRun:
     sold: np.ndarray  # everything shipped to customers (their backlog included)
     lane_orders: np.ndarray  # [R, T, L] each lane's share of its node's order
     lane_shipped: np.ndarray  # [R, T, L] goods sent on each lane
+
+    @classmethod
+    def zeros(cls, replicates: int, weeks: int, nodes: int, lanes: int) -> ChainRun:
+        per_node = {name: np.zeros((replicates, weeks, nodes)) for name in cls._fields[:11]}
+        return cls(**per_node, lane_orders=np.zeros((replicates, weeks, lanes)),
+                   lane_shipped=np.zeros((replicates, weeks, lanes)))  # fmt: skip
 
     @property
     def cost_by_node(self) -> np.ndarray:
@@ -358,33 +403,35 @@ class Chain:
         self.lanes = lanes
         out_start, out_lanes = _grouped(lanes.source, nodes)
         in_start, in_lanes = _grouped(lanes.to, nodes)
-        self.params = (
-            lanes.source, lanes.to, out_start, out_lanes, in_start, in_lanes, lanes.share, lanes.capacity,
-            lanes.via, per_replicate(theta), per_replicate(alpha_s), per_replicate(beta),
-            per_replicate(s_prime), per_node(policy, np.int64), per_node(window, np.int64), per_node(cover),
-            per_node(safety), per_node(reorder), per_node(target), per_node(quantity),
-            per_node(period, np.int64), lanes.mail_delay, lanes.ship_delay, per_node(initial_flow),
-            int(fixed_weeks), per_node(holding_cost), per_node(backlog_cost),
+        self.parameters = Parameters(
+            lane_from=lanes.source, lane_to=lanes.to, out_start=out_start, out_lanes=out_lanes,
+            in_start=in_start, in_lanes=in_lanes, share=lanes.share, lane_capacity=lanes.capacity,
+            via=lanes.via, theta=per_replicate(theta), alpha_s=per_replicate(alpha_s),
+            beta=per_replicate(beta), s_prime=per_replicate(s_prime), policy=per_node(policy, np.int64),
+            window=per_node(window, np.int64), cover=per_node(cover), safety=per_node(safety),
+            reorder=per_node(reorder), target=per_node(target), quantity=per_node(quantity),
+            period=per_node(period, np.int64), mail_delay=lanes.mail_delay, ship_delay=lanes.ship_delay,
+            initial_flow=per_node(initial_flow), fixed_weeks=int(fixed_weeks),
+            holding_cost=per_node(holding_cost), backlog_cost=per_node(backlog_cost),
         )  # fmt: skip
-        self.state = ChainState(
+        self.state = State.initial(
             r, per_node(initial_inventory), per_node(initial_flow), lanes.mail_delay.tolist(),
             lanes.ship_delay.tolist(), per_node(window, int).tolist(), max_extra_delay, lanes.share, lanes.to,
         )  # fmt: skip
         count = len(lanes.to)
-        self.run = ChainRun(*(np.zeros((r, weeks, nodes)) for _ in range(11)),
-                            np.zeros((r, weeks, count)), np.zeros((r, weeks, count)))  # fmt: skip
-        self.normal = (np.full(nodes, np.inf), np.zeros(count, dtype=np.int64), np.zeros(nodes))
+        self.run = ChainRun.zeros(r, weeks, nodes, count)
+        self.normal = Disruptions(np.full(nodes, np.inf), np.zeros(count, dtype=np.int64), np.zeros(nodes))
 
     def week(self, t: int, capacity=None, extra_delay=None, lost_share=None) -> None:
         """Advance one week (demand: `self.demand[:, t]`) with its disruptions (None: none of that kind):
         per node `capacity` and `lost_share`, per lane `extra_delay`."""
         normal = self.normal
-        chain_week(
-            t, self.demand[:, t], *self.params,
-            normal[0] if capacity is None else capacity, normal[1] if extra_delay is None else extra_delay,
-            normal[2] if lost_share is None else lost_share,
-            *self.state.arrays(), *vars(self.run).values(),
-        )  # fmt: skip
+        disruptions = Disruptions(
+            normal.capacity if capacity is None else capacity,
+            normal.extra_delay if extra_delay is None else extra_delay,
+            normal.lost_share if lost_share is None else lost_share,
+        )
+        chain_week(t, self.demand[:, t], self.parameters, disruptions, self.state, self.run)
 
 
 def run_chain(demand, **settings) -> ChainRun:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from sim.scenario.supply import PeriodicDemand, StepDemand
+from sim.domains.supply.scenario import PeriodicDemand, StepDemand
 
 
 def expected_demand(

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from sim.domains.supply.chain import ChainState
+from sim.domains.supply.chain import State
 
 
 class Facilities:
-    def __init__(self, specs: list, state: ChainState, flows: list[dict]):
+    def __init__(self, specs: list, state: State, flows: list[dict]):
         self.specs = {f.name: f for f in specs}
         self.state = state  # the kernel's state: held goods and pipelines (replicate 0)
         self.flows = flows  # the world's log of orders and shipments

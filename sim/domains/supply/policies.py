@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sim.domains.supply.chain import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q
-from sim.scenario.supply import MinMax, MovingAverage, OrderUpTo, ReorderPoint, Sterman
+from sim.domains.supply.scenario import MinMax, MovingAverage, OrderUpTo, ReorderPoint, Sterman
 
 
 def policy_arrays(policies: list, scale: float) -> dict[str, list]:

@@ -1,7 +1,8 @@
 """The supply world: a network of nodes, lanes and facilities carrying one or more products, stepped
 period by period, one `timeseries` row per node, product and step. Each step reads the calendar's active
 disruptions, turns them into the kernel's capacities, detours, losses and demand factors, advances the
-kernel one period, logs orders and shipments and sends goods through facilities' SimPy queues.
+kernel one period, logs orders and shipments and sends goods through facilities' SimPy queues. It
+implements `sim.engine.world.World`, `EventHook` (facility closures), `LogsFlows` and `ServiceLevels`.
 """
 
 from __future__ import annotations
@@ -16,20 +17,17 @@ from sim.domains.supply.chain import Chain, ChainRun, Lanes
 from sim.domains.supply.demand import expected_demand
 from sim.domains.supply.facilities import Facilities
 from sim.domains.supply.policies import policy_arrays
-from sim.records import TIMESERIES
+from sim.domains.supply.records import TIMESERIES
+from sim.domains.supply.scenario import CapacityLoss, DemandShock, NodeOutage, RouteClosure, SupplyScenario
+from sim.records import record_batch
 from sim.report import write_page
 from sim.rng import Streams
-from sim.scenario.schema import SupplyScenario
-from sim.scenario.supply import (
-    CapacityLoss,
-    DemandShock,
-    NodeOutage,
-    RouteClosure,
-)
+
+SERIES = ("orders", "incoming", "shipped", "received", "inventory", "backlog", "cost")
+"""Weekly series per node (products summed) that calibration targets may name, as `<series>.<node>`."""
 
 
 class SupplyWorld:
-    stream_name = "timeseries"
     schema = TIMESERIES
 
     def __init__(self, scenario: SupplyScenario, streams: Streams, scale: float = 1.0):
@@ -153,16 +151,23 @@ class SupplyWorld:
         self.chain.week(k, shared, lane_extra, np.tile(lost, len(self.product_names)))
         self._log_flows(k, lane_extra, timeline.env)
         r = self.run
-        columns = [
-            pa.array(np.full(n, k, dtype=np.int32)),
-            pa.array(np.full(n, self.start_us + k * self.step_us), pa.timestamp("us")),
-            self.node_column,
-            self.product_column,
-            pa.array(demand),
-            *(pa.array(series[0, k]) for series in (r.orders, r.incoming, r.shipped, r.received)),
-            *(pa.array(series[0, k]) for series in (r.inventory, r.backlog, r.in_transit, r.lost, r.cost)),
-        ]
-        return pa.RecordBatch.from_arrays(columns, schema=TIMESERIES)
+        columns = {
+            "t": pa.array(np.full(n, k, dtype=np.int32)),
+            "date": pa.array(np.full(n, self.start_us + k * self.step_us), pa.timestamp("us")),
+            "node": self.node_column,
+            "product": self.product_column,
+            "demand": pa.array(demand),
+            "orders_placed": pa.array(r.orders[0, k]),
+            "orders_received": pa.array(r.incoming[0, k]),
+            "shipped": pa.array(r.shipped[0, k]),
+            "received": pa.array(r.received[0, k]),
+            "inventory": pa.array(r.inventory[0, k]),
+            "backlog": pa.array(r.backlog[0, k]),
+            "in_transit": pa.array(r.in_transit[0, k]),
+            "lost": pa.array(r.lost[0, k]),
+            "cost": pa.array(r.cost[0, k]),
+        }
+        return record_batch(self.schema, columns)
 
     def _log_flows(self, k: int, extra: np.ndarray, env: simpy.Environment) -> None:
         """This step's orders (reaching the supplier after the mail delay) and shipments (arriving after
@@ -191,6 +196,20 @@ class SupplyWorld:
 
     def tables(self) -> dict:
         return {}
+
+    def logged_flows(self) -> list[dict]:
+        """Every order and shipment, for the events table."""
+        return self.flows
+
+    def statistic_names(self) -> list[str]:
+        return [f"{family}.{node}" for family in SERIES for node in self.names]
+
+    def statistic(self, name: str, scale: float) -> np.ndarray:
+        """A weekly series of one node, its products summed."""
+        family, _, node = name.partition(".")
+        n_nodes = len(self.names)
+        ks = [self.index[node] + p * n_nodes for p in range(len(self.product_names))]
+        return getattr(self.run, family)[0][:, ks].sum(axis=1).astype(np.float64)
 
     ADDITIVE = ("end_inventory", "orders_placed", "units_ordered", "deliveries_received", "units_received",
                 "customer_orders", "customer_units", "customer_orders_delivered", "customer_units_delivered",

@@ -1,4 +1,5 @@
-"""Populations of a payments world: account holders, merchants, banks, mules, fraudsters and launderers.
+"""Payments scenarios (domain `payments`): populations of account holders, merchants, banks, mules,
+fraudsters and launderers, fraud-ring campaigns in the calendar, and the checks across them.
 
 Defaults come from PaySim's real aggregated month (sim/domains/payments/data/); card-world categories and
 amounts are the scenario's to set. Fraud and AML typologies are populations with a `typology` tag.
@@ -12,6 +13,9 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field, model_validator
 
 from sim.dists import Constant, Dist, Gamma, KernelDist, LogNormal, Uniform
+from sim.scenario.calendar import CalendarEvent
+from sim.scenario.schema import OutputsBase, ScenarioBase
+from sim.scenario.semantics import reference_problem, text
 from sim.scenario.types import Count, IntRange, Name, NonNegative, Rate, Share, Span, Spec, tagged_union
 
 TxType = Literal["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]
@@ -217,3 +221,90 @@ Population = Annotated[
 ]
 ACCOUNT_HOLDERS = (Customers, Merchants, Banks, Mules)
 """Populations that own accounts of their own (fraudsters and launderers act through others')."""
+
+
+class FraudRingAttack(CalendarEvent):
+    """A coordinated campaign: the population's attack rate is multiplied by `intensity` for `duration`."""
+
+    kind: Literal["fraud_ring_attack"]
+    population: Name
+    intensity: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
+
+    @property
+    def target(self) -> str:
+        return self.population
+
+
+Event = Annotated[FraudRingAttack, Field(discriminator="kind")]
+
+
+class Outputs(OutputsBase):
+    format: Literal["parquet", "csv", "paysim-csv"] = "parquet"
+    tables: list[Literal["transactions", "accounts", "events", "patterns"]] = Field(
+        default_factory=lambda: ["transactions", "accounts", "events", "patterns"]
+    )
+
+
+class PaymentsScenario(ScenarioBase):
+    domain: Literal["payments"]
+    populations: dict[Name, Population]
+    events: list[Event] = Field(default_factory=list)
+    outputs: Outputs = Outputs()
+
+
+# --- checks across fields (see sim.scenario.semantics) -----------------------------------------------
+
+# role -> fields of that role that must name a population of the given role
+_REFERENCES = {
+    "fraudster": {"victims": "customer", "mules": "mule", "accounts": "customer"},
+    "launderer": {"accounts": "customer"},
+}
+_EVENT_TARGETS = {"fraud_ring_attack": "fraudster"}
+_REQUIRED = ("customer", "merchant")
+_AT_MOST_ONE = ("customer", "merchant", "bank")
+
+
+def check_data(body: dict) -> list[tuple[tuple, str]]:
+    """References between populations and from events to populations, on the data as written."""
+    problems: list[tuple[tuple, str]] = []
+    pops = body.get("populations")
+    roles: dict = {}
+    if isinstance(pops, dict):
+        roles = {name: text(spec, "role") for name, spec in pops.items() if isinstance(spec, dict)}
+        for name, spec in pops.items():
+            if not isinstance(spec, dict):
+                continue
+            for field, wanted in _REFERENCES.get(text(spec, "role"), {}).items():
+                target = spec.get(field)
+                if isinstance(target, str):
+                    problem = reference_problem(target, wanted, roles)
+                    if problem:
+                        problems.append((("populations", name, field), problem))
+        present = [r for r in roles.values() if isinstance(r, str)]
+        for role in _REQUIRED:
+            if role not in present:
+                problems.append((("populations",), f"a payments world needs a '{role}' population"))
+        for role in _AT_MOST_ONE:
+            if present.count(role) > 1:
+                problems.append((("populations",), f"more than one '{role}' population"))
+    events = body.get("events")
+    for i, event in enumerate(events if isinstance(events, list) else []):
+        wanted = _EVENT_TARGETS.get(text(event, "kind"))
+        target = event.get("population") if isinstance(event, dict) else None
+        if wanted and isinstance(target, str):
+            problem = reference_problem(target, wanted, roles)
+            if problem:
+                problems.append((("events", i, "population"), problem))
+    return problems
+
+
+def check_scenario(scenario: PaymentsScenario) -> list[tuple[tuple, str]]:
+    """The real PaySim month is hour by hour."""
+    problems = []
+    for name, spec in scenario.populations.items():
+        rhythm = getattr(spec, "rhythm", None)
+        if rhythm is not None and rhythm.month and scenario.horizon.step != timedelta(hours=1):
+            problems.append(
+                (("populations", name, "rhythm", "month"), "the PaySim month is hourly: use 'step: 1h'")
+            )
+    return problems

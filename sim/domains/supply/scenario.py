@@ -12,6 +12,8 @@ from pydantic import Field, model_validator
 
 from sim.dists import KernelDist
 from sim.scenario.calendar import CalendarEvent
+from sim.scenario.schema import OutputsBase, ScenarioBase
+from sim.scenario.semantics import text
 from sim.scenario.types import Name, NonNegative, Span, Spec, tagged_union
 
 Weeks = Annotated[int, Field(ge=1, le=1000, strict=True)]
@@ -294,10 +296,8 @@ class SerialChain(Spec):
         return out
 
 
-class SupplyOutputs(Spec):
+class SupplyOutputs(OutputsBase):
     format: Literal["parquet", "csv"] = "parquet"
-    batch_rows: Annotated[int, Field(ge=1_000, le=50_000_000, strict=True)] = 1_000_000
-    compression: Literal["zstd", "lz4", "snappy", "none"] = "zstd"
     tables: list[Literal["timeseries", "events"]] = Field(default_factory=lambda: ["timeseries", "events"])
 
 
@@ -365,3 +365,32 @@ class DemandShock(CalendarEvent):
 
 # default magnitudes: ../shared/reference/logistics_targets/rare_event_targets.csv (sources named there)
 Disruption = Annotated[NodeOutage | RouteClosure | CapacityLoss | DemandShock, Field(discriminator="kind")]
+
+
+class SupplyScenario(ScenarioBase):
+    domain: Literal["supply"]
+    chain: SerialChain
+    events: list[Disruption] = Field(default_factory=list)
+    outputs: SupplyOutputs = SupplyOutputs()
+
+
+def check_data(body: dict) -> list[tuple[tuple, str]]:
+    """Disruptions must strike a node of the chain (or close a facility), on the data as written."""
+    problems: list[tuple[tuple, str]] = []
+    events, chain = body.get("events"), body.get("chain")
+    if not (isinstance(chain, dict) and isinstance(events, list)):
+        return problems
+    nodes = chain.get("nodes")
+    names = {text(n, "name") for n in (nodes if isinstance(nodes, list) else []) if isinstance(n, dict)} - {
+        None
+    }
+    facilities = chain.get("facilities")
+    ports = {text(f, "name") for f in (facilities if isinstance(facilities, list) else [])} - {None}
+    closable = f"; facilities close with node_outage: {', '.join(sorted(ports))}" if ports else ""
+    for i, event in enumerate(events):
+        node = text(event, "node")
+        if node is None or node in names or (node in ports and text(event, "kind") == "node_outage"):
+            continue
+        known = ", ".join(sorted(names)) or "none"
+        problems.append((("events", i, "node"), f"no node named {node!r} (nodes: {known}{closable})"))
+    return problems

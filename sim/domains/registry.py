@@ -1,0 +1,133 @@
+"""The one place that names domains: each package below exposes a `DOMAIN` entry (`sim.engine.world.Domain`).
+
+Everything generic asks here: the scenario loader for the union of scenario models and the unknown-domain
+message, the runner and `SimModel` for a world factory, evaluation for a run's table of record, the CLI for
+the output formats. Adding a domain is one package under `sim/domains/` and one line in `PACKAGES`;
+`register` adds one at run time (a plug-in, or a test's toy domain). The packages are imported when the
+registry is first asked (so importing a domain's own modules never runs into the registry half-made), and
+every entry is checked as it is registered, so a malformed domain fails at once, not in a run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import typing
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, TypeAdapter
+
+from sim.engine.world import Domain, WorldFactory
+from sim.scenario.schema import PLAIN_FORMATS, OutputsBase, ScenarioBase
+
+PACKAGES = (
+    "sim.domains.payments",
+    "sim.domains.supply",
+)
+
+_DOMAINS: dict[str, Domain] = {}
+_ADAPTER: list[TypeAdapter] = []  # the cached union of the registered scenario models
+_LOADED: list[bool] = []
+
+
+def _registered() -> dict[str, Domain]:
+    """The domains, the packages' first (imported on the first call)."""
+    if not _LOADED:
+        _LOADED.append(True)
+        for package in PACKAGES:
+            _add(importlib.import_module(package).DOMAIN)
+    return _DOMAINS
+
+
+def register(domain: Domain) -> None:
+    """Add a domain (its name must be new); its entry is checked first."""
+    _registered()
+    _add(domain)
+
+
+def _add(domain: Domain) -> None:
+    if domain.name in _DOMAINS:
+        raise ValueError(f"a domain named {domain.name!r} is already registered")
+    _check(domain)
+    _DOMAINS[domain.name] = domain
+    _ADAPTER.clear()
+
+
+def unregister(name: str) -> None:
+    """Remove a domain added by `register` (a test's toy domain)."""
+    del _registered()[name]
+    _ADAPTER.clear()
+
+
+def domains() -> dict[str, Domain]:
+    return dict(_registered())
+
+
+def domain(name: str) -> Domain:
+    return _registered()[name]
+
+
+def world_factory(name: str) -> WorldFactory:
+    return domain(name).world_factory()
+
+
+def tables_of_record() -> tuple[str, ...]:
+    """Each domain's per-step table (a run directory's main table), in registry order."""
+    return tuple(dict.fromkeys(d.table for d in _registered().values()))
+
+
+def output_formats() -> tuple[str, ...]:
+    """Every format some domain writes: Parquet, CSV and the domains' own (PaySim's CSV)."""
+    extra = [name for d in _registered().values() for name in d.formats]
+    return tuple(dict.fromkeys([*PLAIN_FORMATS, *extra]))
+
+
+def unknown_domain_message() -> str:
+    names = [repr(name) for name in _registered()]
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"must be {listed}"
+
+
+def scenario_adapter() -> TypeAdapter:
+    """Validates any scenario, choosing its model by `domain`."""
+    if not _ADAPTER:
+        models = tuple(d.scenario for d in _registered().values())
+        union = models[0] if len(models) == 1 else Annotated[Union[models], Field(discriminator="domain")]  # noqa: UP007
+        _ADAPTER.append(TypeAdapter(union))
+    return _ADAPTER[0]
+
+
+def _check(domain: Domain) -> None:
+    """The contract a domain's entry must meet, as one error listing every problem."""
+    problems = []
+    model = domain.scenario
+    fields = getattr(model, "model_fields", {})
+    if not (isinstance(model, type) and issubclass(model, ScenarioBase)):
+        problems.append("its scenario model must subclass sim.scenario.schema.ScenarioBase")
+    elif _literals(fields["domain"].annotation) != (domain.name,):
+        problems.append(f"its scenario model must declare domain: Literal[{domain.name!r}]")
+    for name in ("events", "outputs"):
+        if name not in fields:
+            problems.append(f"its scenario model has no {name!r} field")
+    outputs = fields["outputs"].annotation if "outputs" in fields else None
+    if "outputs" in fields and not (isinstance(outputs, type) and issubclass(outputs, OutputsBase)):
+        problems.append("its outputs model must subclass sim.scenario.schema.OutputsBase")
+    elif outputs is not None:
+        tables = _literals(typing.get_args(outputs.model_fields["tables"].annotation)[0])
+        if domain.table not in tables or "events" not in tables:
+            problems.append(f"its outputs' tables must offer {domain.table!r} and 'events'")
+        formats = set(_literals(outputs.model_fields["format"].annotation))
+        if not formats <= {*PLAIN_FORMATS, *domain.formats}:
+            problems.append(
+                f"its outputs name formats it does not define: {sorted(formats - set(PLAIN_FORMATS))}"
+            )
+    for name, spec in domain.formats.items():
+        if name in PLAIN_FORMATS or spec.base not in PLAIN_FORMATS:
+            problems.append(f"format {name!r} must be new and written as one of {PLAIN_FORMATS}")
+    if not (callable(domain.world) or (isinstance(domain.world, str) and ":" in domain.world)):
+        problems.append("its world must be a factory or 'module:attribute'")
+    if problems:
+        raise TypeError(f"domain {domain.name!r}: " + "; ".join(problems))
+
+
+def _literals(annotation) -> tuple:
+    return typing.get_args(annotation) if typing.get_origin(annotation) is Literal else ()

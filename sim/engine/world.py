@@ -1,0 +1,134 @@
+"""The World contract: what every domain's world provides, the optional capabilities, and a domain's entry.
+
+A world holds a run's state arrays and advances them one step at a time; the engine (`SimModel`), the
+runner, stress sweeps and calibration use it only through the members below, so none of them names a
+domain. Capabilities are small protocols a world may also implement; callers ask with `isinstance`.
+A `Domain` is what `sim.domains.registry` lists: a scenario model, a world factory and the table of record.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    import simpy
+
+    from sim.distributed import Backend
+    from sim.engine.timeline import Occurrence, Timeline
+    from sim.rng import Streams
+    from sim.scenario.schema import Scenario
+
+
+@runtime_checkable
+class World(Protocol):
+    """A run's state and behaviour. Built as `factory(scenario, streams, scale)`; every random draw comes
+    from `streams`, so the same scenario and seed give the same batches."""
+
+    schema: pa.Schema
+    """Columns of the table of record, one record batch of which `step` returns."""
+
+    def step(self, k: int, timeline: Timeline) -> pa.RecordBatch:
+        """Advance to the end of step k (the calendar's active events are `timeline.active`)."""
+        ...
+
+    def tables(self) -> Mapping[str, Callable[[], pa.Table]]:
+        """End-of-run tables by name, each made on demand (accounts, patterns, ...)."""
+        ...
+
+    def kpis(self, scale: float) -> dict:
+        """Run-level figures (`kpis.json`): plain JSON numbers, lists and dicts."""
+        ...
+
+    def statistic_names(self) -> list[str]:
+        """The statistics calibration targets may name (besides `kpi.*`)."""
+        ...
+
+    def statistic(self, name: str, scale: float) -> float | np.ndarray:
+        """One of `statistic_names()` of the finished run: a number or a series."""
+        ...
+
+    def report(self, path: Path, kpis: dict) -> dict[str, str]:
+        """Write the report's files into the run directory; returns {manifest name: relative path}."""
+        ...
+
+    def close(self) -> None:
+        """Release threads and workers (the model's `release()` calls it)."""
+        ...
+
+
+@runtime_checkable
+class EventHook(Protocol):
+    """A world with discrete-event processes of its own (queues at a port): called on the SimPy clock as
+    each calendar occurrence starts."""
+
+    def on_event(self, occurrence: Occurrence, env: simpy.Environment) -> None: ...
+
+
+@runtime_checkable
+class LogsFlows(Protocol):
+    """A world that logs flows (orders, shipments) as rows of the `events` table, beside the calendar."""
+
+    def logged_flows(self) -> list[dict]:
+        """Rows with `event`, `kind`, `start_step`, `end_step`, `target` and any other `events` column."""
+        ...
+
+
+@runtime_checkable
+class ServiceLevels(Protocol):
+    """A world that reports a service level per step (stress sweeps band it over replicates)."""
+
+    def service_level(self) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Shardable(Protocol):
+    """A world whose per-step draws can run on a backend's workers, in shards, with the same rows."""
+
+    def shard(self, backend: Backend, shards: int) -> Callable[[pa.RecordBatch], np.ndarray]:
+        """Draw in `shards` shards on `backend` from now on; returns each row's shard for a batch of the
+        table of record (which part file it goes to). Raises `InputError` when the world cannot be cut
+        into that many shards."""
+        ...
+
+
+WorldFactory = Callable[["Scenario", "Streams", float], World]
+Check = Callable[[Any], list[tuple[tuple, str]]]  # -> [(field path, message)]
+
+
+@dataclass(frozen=True)
+class Format:
+    """An output format of the table of record beyond Parquet and CSV (PaySim's CSV): written as `base`
+    after `view(world)` turns each table into the written one."""
+
+    base: str
+    view: Callable[[World], Callable[[pa.Table], pa.Table]]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One registered domain: its scenario model (`domain: Literal[name]`, with `events` and `outputs`),
+    its world (a factory, or "module:attribute" imported when first needed, so validating a scenario
+    loads no kernels), its table of record (the per-step table), extra output formats, and checks of a
+    scenario's raw data (references between its parts, on the mapping as written) and of the validated
+    model."""
+
+    name: str
+    scenario: type
+    world: WorldFactory | str
+    table: str
+    formats: Mapping[str, Format] = field(default_factory=dict)
+    check_data: Check | None = None
+    check_scenario: Check | None = None
+
+    def world_factory(self) -> WorldFactory:
+        if not isinstance(self.world, str):
+            return self.world
+        module, _, attribute = self.world.partition(":")
+        return getattr(importlib.import_module(module), attribute)
