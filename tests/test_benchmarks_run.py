@@ -16,11 +16,17 @@ SCRIPTS = {
     "scale.py": ["--small", "300000", "--large", "600000"],
     "calibration_quality.py": ["--quick"],
     "sharded.py": ["--scale", "0.02", "--shards", "2"],
+    "against_commit.py": ["--rounds", "1", "--scale", "0.002", "--replicates", "500", "--nodes", "30",
+                          "--days", "20"],
 }  # fmt: skip
 EXPECTED = {
     "refine_quality.py": "TSTR/TRTR",
     "calibration_quality.py": "PaySim month targets",
 }  # what each script prints among its figures (default "ratio")
+
+
+def test_every_benchmark_script_is_run_here():
+    assert sorted(p.name for p in (ROOT / "benchmarks").glob("*.py")) == sorted(SCRIPTS)
 
 
 @pytest.mark.slow
@@ -34,3 +40,23 @@ def test_benchmark_script_runs_and_prints_its_figures(script):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert EXPECTED.get(script, "ratio") in result.stdout
+
+
+@pytest.mark.slow
+def test_the_output_comparison_tool_finds_a_tree_identical_to_itself():
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "compare_outputs.py"),
+            "--only",
+            "beer_game",
+            "--only",
+            "quickstart",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert "every run identical to HEAD" in result.stdout

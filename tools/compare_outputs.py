@@ -1,6 +1,6 @@
 """Do the shipped scenarios write the same bytes as at another commit? (Refactors must not change outputs.)
 
-    python tools/compare_outputs.py [--base REV] [--quick]
+    python tools/compare_outputs.py [--base REV] [--quick] [--only LABEL ...]
 
 Checks out REV (default HEAD) in a temporary git worktree, then runs every shipped scenario (and a
 PaySim-CSV run, a sharded run and a stress sweep) with the working tree's code and with REV's, and
@@ -67,8 +67,10 @@ def run_in(tree: Path, args: list[str], out: Path) -> dict:
                            capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     if not where.startswith(str(tree)):
         raise SystemExit(f"the code under test came from {where}, not {tree}")
-    subprocess.run([sys.executable, "-m", "sim", *args, "--out", str(out)], cwd=tree, env=env, check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "sim", *args, "--out", str(out)], cwd=tree, env=env,
+                          capture_output=True, text=True)  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"sim {' '.join(args)} failed in {tree}:\n{done.stderr[-2000:]}")
     return fingerprint(out)
 
 
@@ -76,6 +78,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="HEAD", help="the commit to compare with (default HEAD)")
     parser.add_argument("--quick", action="store_true", help="payments scenarios at a fifth of the scale")
+    parser.add_argument("--only", action="append", metavar="LABEL", help="only these runs (repeatable)")
     options = parser.parse_args()
     differ = 0
     with tempfile.TemporaryDirectory(prefix="compare-outputs-") as tmp:
@@ -83,7 +86,12 @@ def main() -> int:
         subprocess.run(["git", "worktree", "add", "--detach", str(base), options.base], cwd=ROOT, check=True,
                        capture_output=True)  # fmt: skip
         try:
-            for i, (label, args) in enumerate(runs(options.quick)):
+            chosen = [
+                (label, args)
+                for label, args in runs(options.quick)
+                if not options.only or label in options.only
+            ]
+            for i, (label, args) in enumerate(chosen):
                 before = run_in(base, args, Path(tmp) / f"before-{i}")
                 after = run_in(ROOT, args, Path(tmp) / f"after-{i}")
                 changed = sorted(n for n in before["files"].keys() | after["files"].keys()

@@ -25,14 +25,15 @@ PACKAGES = (
 )
 
 _DOMAINS: dict[str, Domain] = {}
-_ADAPTER: list[TypeAdapter] = []  # the cached union of the registered scenario models
-_LOADED: list[bool] = []
+_loaded = False  # PACKAGES imported
+_adapter: TypeAdapter | None = None  # the union of the registered scenario models, made when first asked
 
 
 def _registered() -> dict[str, Domain]:
     """The domains, the packages' first (imported on the first call)."""
-    if not _LOADED:
-        _LOADED.append(True)
+    global _loaded
+    if not _loaded:
+        _loaded = True
         for package in PACKAGES:
             _add(importlib.import_module(package).DOMAIN)
     return _DOMAINS
@@ -45,17 +46,19 @@ def register(domain: Domain) -> None:
 
 
 def _add(domain: Domain) -> None:
+    global _adapter
     if domain.name in _DOMAINS:
         raise ValueError(f"a domain named {domain.name!r} is already registered")
     _check(domain)
     _DOMAINS[domain.name] = domain
-    _ADAPTER.clear()
+    _adapter = None
 
 
 def unregister(name: str) -> None:
     """Remove a domain added by `register` (a test's toy domain)."""
+    global _adapter
     del _registered()[name]
-    _ADAPTER.clear()
+    _adapter = None
 
 
 def domains() -> dict[str, Domain]:
@@ -89,11 +92,12 @@ def unknown_domain_message() -> str:
 
 def scenario_adapter() -> TypeAdapter:
     """Validates any scenario, choosing its model by `domain`."""
-    if not _ADAPTER:
+    global _adapter
+    if _adapter is None:
         models = tuple(d.scenario for d in _registered().values())
         union = models[0] if len(models) == 1 else Annotated[Union[models], Field(discriminator="domain")]  # noqa: UP007
-        _ADAPTER.append(TypeAdapter(union))
-    return _ADAPTER[0]
+        _adapter = TypeAdapter(union)
+    return _adapter
 
 
 def _check(domain: Domain) -> None:
