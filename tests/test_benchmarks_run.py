@@ -59,4 +59,4 @@ def test_the_output_comparison_tool_finds_a_tree_identical_to_itself():
         cwd=ROOT,
     )
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
-    assert "every run identical to HEAD" in result.stdout
+    assert "every run is identical to HEAD" in result.stdout

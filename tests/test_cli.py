@@ -9,7 +9,7 @@ import pytest
 
 from sim import __version__
 from sim.cli import main
-from tests.conftest import QUICKSTART
+from tests.conftest import QUICKSTART, ROOT
 
 
 def sim(*args, cwd=None):
@@ -72,6 +72,14 @@ def test_bad_scenario_exits_2_with_located_problems_and_no_traceback(write):
 def test_bad_arguments_exit_2(small, args, expected):
     result = sim("run", small, *args)
     assert result.returncode == 2 and expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_format_of_another_domain_is_a_clear_error(tmp_path):
+    out = tmp_path / "run"
+    result = sim("run", ROOT / "scenarios" / "beer_game.yaml", "--format", "paysim-csv", "--out", out)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--format paysim-csv is not a format of supply runs (parquet, csv)" in result.stderr
+    assert not out.exists()
 
 
 def test_missing_scenario_file(tmp_path):

@@ -181,3 +181,17 @@ def test_sim_calibrate_recovers_the_toy_drift(toy, write, tmp_path):
     assert main(args) == 0
     best = json.loads((out / "calibration.json").read_text())["best_params"]["drift"]
     assert abs(best - 0.62) < 0.03  # common random numbers: the same seed's path, so nearly exact
+
+
+def test_a_malformed_domain_is_refused_with_every_problem_named():
+    class NoEvents(ScenarioBase):
+        domain: Literal["other"]
+        outputs: WalkOutputs = WalkOutputs()
+
+    with pytest.raises(TypeError) as caught:
+        registry.register(Domain(name="toy_bad", scenario=NoEvents, world=WalkWorld, table="rows"))
+    message = str(caught.value)
+    assert "domain: Literal['toy_bad']" in message
+    assert "no 'events' field" in message
+    assert "tables must offer 'rows' and 'events'" in message
+    assert "toy_bad" not in registry.domains()

@@ -17,6 +17,7 @@ from typing import Annotated, Literal, Union
 from pydantic import Field, TypeAdapter
 
 from sim.engine.world import Domain, WorldFactory
+from sim.scenario.calendar import CalendarEvent
 from sim.scenario.schema import PLAIN_FORMATS, OutputsBase, ScenarioBase
 
 PACKAGES = (
@@ -66,7 +67,10 @@ def domains() -> dict[str, Domain]:
 
 
 def domain(name: str) -> Domain:
-    return _registered()[name]
+    registered = _registered()
+    if name not in registered:
+        raise KeyError(f"no domain named {name!r} is registered (known: {', '.join(registered)})")
+    return registered[name]
 
 
 def world_factory(name: str) -> WorldFactory:
@@ -112,6 +116,12 @@ def _check(domain: Domain) -> None:
     for name in ("events", "outputs"):
         if name not in fields:
             problems.append(f"its scenario model has no {name!r} field")
+    for event in _classes(fields["events"].annotation) if "events" in fields else ():
+        has = [n for n in ("kind", "target", "intensity") if n in event.model_fields or hasattr(event, n)]
+        if not issubclass(event, CalendarEvent) or len(has) < 3:
+            problems.append(
+                f"its event {event.__name__} must be a CalendarEvent with a kind, target and intensity"
+            )
     outputs = fields["outputs"].annotation if "outputs" in fields else None
     if "outputs" in fields and not (isinstance(outputs, type) and issubclass(outputs, OutputsBase)):
         problems.append("its outputs model must subclass sim.scenario.schema.OutputsBase")
@@ -131,6 +141,14 @@ def _check(domain: Domain) -> None:
         problems.append("its world must be a factory or 'module:attribute'")
     if problems:
         raise TypeError(f"domain {domain.name!r}: " + "; ".join(problems))
+
+
+def _classes(annotation) -> list[type]:
+    """The classes a `list[...]` annotation admits (through Annotated and unions)."""
+    (item,) = typing.get_args(annotation) or (None,)
+    while typing.get_origin(item) is Annotated:
+        item = typing.get_args(item)[0]
+    return [c for c in (typing.get_args(item) or (item,)) if isinstance(c, type)]
 
 
 def _literals(annotation) -> tuple:

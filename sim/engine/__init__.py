@@ -1,1 +1,2 @@
-"""The engine: a Mesa model facade over array state, a SimPy timeline, and Numba kernels."""
+"""The engine: the World contract every domain keeps, a Mesa model facade over any world, the SimPy
+calendar and Numba building blocks. It names no domain."""
