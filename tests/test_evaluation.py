@@ -146,12 +146,72 @@ def test_cli_evaluates_run_directories_and_reports_bad_input(tmp_path):
                            "--out", str(tmp_path / "ev")], capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
     result = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
-    assert {"origin", "dest", "pattern_id", "campaign_id"} <= set(
-        result["columns"]["left_out_as_identifiers"]
-    )
+    assert {"origin", "dest"} <= set(result["columns"]["left_out_as_identifiers"])
+    labels = {"fraud_type", "campaign_id", "is_laundering", "typology", "pattern_id"}
+    assert labels == set(result["columns"]["left_out_as_labels"])  # every label but the target
+    assert not labels & set(result["columns"]["numeric"] + result["columns"]["categorical"])
+    assert result["leaks"] == [] and result["tell_audit"]["real"]["is_fraud"]["audited"]
     assert abs(result["detection_auc_real_vs_real"] - 0.5) < 0.05 and result["trtr_auc"] > 0.9
     bad = subprocess.run([sys.executable, "-m", "sim", "evaluate", str(runs[0]), str(tmp_path / "none.csv")],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "none.csv: no such file or directory" in bad.stderr
     with pytest.raises(InputError, match="not a run directory"):
         read_table(tmp_path)
+
+
+def test_a_planted_copy_of_the_target_is_flagged_as_a_leak_and_dropped_on_request(tmp_path):
+    real, synthetic = halves(REAL)
+    planted = {"followup_code": lambda f: f["target"] * 3 + 1}  # the label under another name
+    real_csv, synth_csv = tmp_path / "real.csv", tmp_path / "synth.csv"
+    real.assign(**planted).to_csv(real_csv, index=False)
+    synthetic.assign(**planted).to_csv(synth_csv, index=False)
+    out = tmp_path / "ev"
+    args = [sys.executable, "-m", "sim", "evaluate", str(synth_csv), str(real_csv), "--target", "target"]
+    done = subprocess.run([*args, "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    result = json.loads((out / "evaluation.json").read_text())
+    assert result["leaks"] == ["followup_code"]
+    audit = result["tell_audit"]["real"]["target"]
+    assert audit["single_feature_auc"]["followup_code"] == pytest.approx(1.0)
+    assert audit["best_single_feature"] == "followup_code" and "followup_code" in audit["leaks"]
+    assert "LEAK: followup_code" in (out / "report.html").read_text()
+    dropped = subprocess.run([*args, "--drop", "followup_code", "--out", str(tmp_path / "ev2")], text=True,
+                             capture_output=True)  # fmt: skip
+    assert dropped.returncode == 0, dropped.stderr
+    again = json.loads((tmp_path / "ev2" / "evaluation.json").read_text())
+    assert again["leaks"] == [] and again["columns"]["dropped"] == ["followup_code"]
+    assert "followup_code" not in again["column_scores"]
+
+
+def test_labels_are_left_out_unless_kept():
+    frame = REAL.assign(is_fraud=REAL["target"] == 1, label=REAL["mean radius"].round())
+    columns = describe(frame, frame, target="target")
+    assert set(columns.labels) == {"is_fraud", "label"} and "label" not in columns.used
+    kept = describe(frame, frame, target="target", keep=("label",))
+    assert kept.labels == ["is_fraud"] and "label" in kept.used
+
+
+def test_the_tell_audit_finds_a_row_tell_and_a_behaviour_only_signal():
+    """A label that one column decides is a tell; a label that only history decides (an account's third
+    payment within an hour) is invisible row by row and seen with the history features."""
+    from sim.evaluation.tells import TransactionLog, audit
+
+    rng = np.random.default_rng(4)
+    n, accounts = 30_000, 3_000
+    t = np.sort(rng.uniform(0, 30 * 86400, n))
+    account = rng.integers(0, accounts, n)
+    frame = pd.DataFrame({"origin": account, "dest": rng.integers(0, 50, n),
+                          "timestamp": pd.to_datetime(t, unit="s"), "amount": rng.lognormal(5, 1, n),
+                          "channel": rng.choice(list("abc"), n)})  # fmt: skip
+    history = TransactionLog.of(frame).history(frame)
+    frame["burst"] = history["payer_count_1h"] >= 1  # it paid within the hour before: behaviour only
+    frame["tell"] = rng.random(n) < 0.05
+    frame.loc[frame["tell"], "amount"] = 99_999.0  # ... and one the amount gives away
+    columns = describe(frame, frame)
+    result = audit(frame, columns, ["burst", "tell"], log=TransactionLog.of(frame))
+    assert (
+        result["tell"]["best_single_feature"] == "amount" and result["tell"]["best_single_feature_auc"] > 0.99
+    )
+    burst = result["burst"]
+    assert burst["best_single_feature_auc"] < 0.6 and burst["boosting_auc"] < 0.65
+    assert burst["boosting_auc_with_history"] > 0.99

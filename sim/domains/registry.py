@@ -82,6 +82,17 @@ def tables_of_record() -> tuple[str, ...]:
     return tuple(dict.fromkeys(d.table for d in _registered().values()))
 
 
+GENERIC_LABELS = ("target", "label", "class")
+"""Names that mean a label in any table a user brings."""
+
+
+def label_columns() -> frozenset[str]:
+    """Every column some domain declares as a label or derived from one (lower case), and the generic
+    label names: evaluation and refinement never let a model read these as features."""
+    declared = {c for d in _registered().values() for names in d.labels.values() for c in names}
+    return frozenset(name.lower() for name in (*declared, *GENERIC_LABELS))
+
+
 def output_formats() -> tuple[str, ...]:
     """Every format some domain writes: Parquet, CSV and the domains' own (PaySim's CSV)."""
     extra = [name for d in _registered().values() for name in d.formats]

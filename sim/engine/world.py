@@ -115,14 +115,16 @@ class Format:
 class Domain:
     """One registered domain: its scenario model (`domain: Literal[name]`, with `events` and `outputs`),
     its world (a factory, or "module:attribute" imported when first needed, so validating a scenario
-    loads no kernels), its table of record (the per-step table), extra output formats, and checks of a
-    scenario's raw data (references between its parts, on the mapping as written) and of the validated
-    model."""
+    loads no kernels), its table of record (the per-step table), its label columns per table (ground
+    truth and what is derived from it: evaluation never lets a model read them), extra output formats,
+    and checks of a scenario's raw data (references between its parts, on the mapping as written) and of
+    the validated model."""
 
     name: str
     scenario: type
     world: WorldFactory | str
     table: str
+    labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     formats: Mapping[str, Format] = field(default_factory=dict)
     check_data: Check | None = None
     check_scenario: Check | None = None

@@ -1,6 +1,8 @@
-"""Evaluate synthetic data against real data: fidelity, detection, utility, augmentation, privacy and,
-for supply time series, autocorrelation and TimeGAN's scores. `evaluate` returns one dictionary (the
-content of `evaluation.json`); `write_evaluation` writes it with a report into a directory."""
+"""Evaluate synthetic data against real data: fidelity, detection, utility, augmentation, privacy, the
+tell audit of every label and, for supply time series, autocorrelation and TimeGAN's scores. `evaluate`
+returns one dictionary (the content of `evaluation.json`); `write_evaluation` writes it with a report
+into a directory. Labels never reach a model or a score as features: only the one `target` is used, as
+the label it is."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from sim.evaluation.detection import detection
 from sim.evaluation.fidelity import fidelity
 from sim.evaluation.privacy import dcr
 from sim.evaluation.tables import Columns, as_text, describe, numbers, read_table
+from sim.evaluation.tells import TransactionLog, audit, binary_label
 from sim.evaluation.timeseries import is_series, timeseries_scores
 from sim.evaluation.utility import augmentation, labels, split_real, utility
 
@@ -27,20 +30,30 @@ HEADLINE = ("fidelity_score", "detection_auc", "detection_auc_real_vs_real", "ts
 
 
 def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = None, seed: int = 0,
-             augment: bool = True, augment_seeds: int = 5) -> dict:  # fmt: skip
-    """Every metric of synthetic against real data (utility and augmentation need a binary `target`)."""
+             augment: bool = True, augment_seeds: int = 5, drop: tuple[str, ...] = (),
+             keep: tuple[str, ...] = (), tells: bool = True) -> dict:  # fmt: skip
+    """Every metric of synthetic against real data (utility and augmentation need a binary `target`).
+    Label columns (by name: what the domains declare, `target`, `label`, `class`), identifiers and the
+    `drop`ped columns are left out of every model and score; `keep` makes a column a feature whatever
+    its name. `tells` audits each binary label of both tables (`sim.evaluation.tells`)."""
     if len(real) < 20 or len(synthetic) < 20:
         raise InputError("evaluation needs at least 20 rows in each table")
-    columns = describe(real, synthetic, target)
+    columns = describe(real, synthetic, target, ignore=tuple(drop), keep=tuple(keep))
     if not columns.used:
-        raise InputError("the tables share no column to compare (only identifiers)")
+        raise InputError("the tables share no column to compare (only identifiers and labels)")
     result: dict = {
         "rows": {"real": len(real), "synthetic": len(synthetic)},
         "columns": {"numeric": columns.numeric, "categorical": columns.categorical,
-                    "left_out_as_identifiers": columns.identifiers},
+                    "left_out_as_identifiers": columns.identifiers, "left_out_as_labels": columns.labels,
+                    "dropped": columns.dropped},
         "target": target,
         "seed": seed,
     }  # fmt: skip
+    if tells:
+        result["tell_audit"] = tell_audit(real, synthetic, columns, target, seed)
+        if target is not None:
+            result["leaks"] = sorted({f for side in result["tell_audit"].values()
+                                      for f in side.get(target, {}).get("leaks", [])})  # fmt: skip
     result |= fidelity(real, synthetic, columns)
     result |= detection(real, synthetic, columns, seed)
     if target is not None:
@@ -59,6 +72,35 @@ def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = N
     return result
 
 
+def tell_audit(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, target: str | None,
+               seed: int = 0) -> dict:  # fmt: skip
+    """The tell audit of both tables, for the target and every binary label they share."""
+    names = [c for c in [*([target] if target else []), *columns.labels] if binary_label(real[c]) is not None]
+    features = Columns([c for c in columns.numeric if c != target],
+                       [c for c in columns.categorical if c != target], [])  # fmt: skip
+    return {
+        side: audit(frame, features, names, seed, TransactionLog.of(frame))
+        for side, frame in (("real", real), ("synthetic", synthetic))
+    }
+
+
+def audit_summary(result: dict) -> dict:
+    """Per audited label and table: the best single feature and the three AUCs (rounded)."""
+    out = {}
+    for side, audited in result.get("tell_audit", {}).items():
+        for label, a in audited.items():
+            if a.get("audited"):
+                keys = (
+                    "best_single_feature_auc",
+                    "tree_depth3_auc",
+                    "boosting_auc",
+                    "boosting_auc_with_history",
+                )
+                row = {"best_single_feature": a["best_single_feature"], "tells": a["tells"]}
+                out.setdefault(label, {})[side] = row | {k: round(a[k], 3) for k in keys if k in a}
+    return out
+
+
 def write_evaluation(result: dict, out: Path, real: pd.DataFrame, synthetic: pd.DataFrame,
                      force: bool = False) -> Path:  # fmt: skip
     """`evaluation.json`, `report.html` and its figures, written aside and moved into place whole."""
@@ -75,10 +117,18 @@ def write_evaluation(result: dict, out: Path, real: pd.DataFrame, synthetic: pd.
         figures = _figures(work, result, real, synthetic)
         from sim.report import write_html
 
-        headline = {k: result.get(k) for k in HEADLINE}
-        rows = result["rows"]
+        headline = {k: result.get(k) for k in HEADLINE} | {"tell_audit": audit_summary(result)}
+        rows, used = result["rows"], result["columns"]
         intro = [f"{rows['synthetic']:,} synthetic rows against {rows['real']:,} real rows"
-                 + (f", target {result['target']}" if result["target"] else "")]  # fmt: skip
+                 + (f", target {result['target']}" if result["target"] else ""),
+                 "Features: " + (", ".join(used["numeric"] + used["categorical"]) or "none"),
+                 "Left out as labels: " + (", ".join(used["left_out_as_labels"]) or "none")
+                 + "; as identifiers: " + (", ".join(used["left_out_as_identifiers"]) or "none")
+                 + "; dropped: " + (", ".join(used["dropped"]) or "none")]  # fmt: skip
+        if result.get("leaks"):
+            leaks, target = ", ".join(result["leaks"]), result["target"]
+            intro.insert(0, f"LEAK: {leaks} give(s) the target {target} away on its own (single-feature "
+                            "ROC-AUC of 0.99 or more): leave it out with --drop")  # fmt: skip
         write_html(work, "Evaluation", intro, headline, figures)
         if out.exists():
             shutil.rmtree(out)

@@ -4,7 +4,7 @@ are numbers, categories, time, or identifiers) so every metric treats a column t
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,12 +55,16 @@ def _read(path: Path, reader) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Columns:
-    """The columns two tables share, by kind. Identifiers (account names, ids) differ by construction
-    between synthetic and real data and are left out of every metric."""
+    """The columns two tables share, by kind. Features are the numbers and categories (the target among
+    the categories); identifiers (account names, ids) differ by construction between synthetic and real
+    data, labels (ground truth and what is derived from it) would give the answer away, and `dropped`
+    were left out on request: none of these three reaches a model or a fidelity score."""
 
     numeric: list[str]
     categorical: list[str]
     identifiers: list[str]
+    labels: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
 
     @property
     def used(self) -> list[str]:
@@ -72,29 +76,39 @@ def is_identifier(name: str) -> bool:
     return name in IDENTIFIER_NAMES or name.endswith("_id") or name == "id"
 
 
+def is_label(name: str) -> bool:
+    """A label or label-derived column by name: what some domain declares, and the generic names."""
+    return name.lower() in registry.label_columns()
+
+
 def describe(real: pd.DataFrame, synthetic: pd.DataFrame, target: str | None = None,
-             ignore: tuple[str, ...] = ()) -> Columns:  # fmt: skip
-    """Sort the shared columns into numbers (times count as numbers), categories and identifiers (left
-    out: ids by name, text with mostly distinct values, and the columns in `ignore`)."""
+             ignore: tuple[str, ...] = (), keep: tuple[str, ...] = ()) -> Columns:  # fmt: skip
+    """Sort the shared columns into numbers (times count as numbers), categories, identifiers (by name,
+    and text with mostly distinct values), labels (every one but the `target`) and the `ignore`d ones;
+    a column in `keep` is a feature whatever its name."""
     shared = [c for c in real.columns if c in synthetic.columns]
     if not shared:
         raise InputError("the two tables share no column")
     if target is not None and target not in shared:
         raise InputError(f"target column {target!r} is not in both tables")
-    numeric, categorical, identifiers = [], [], []
+    numeric, categorical, identifiers, labels, dropped = [], [], [], [], []
     for column in shared:
         values = real[column]
-        if column != target and (column in ignore or is_identifier(column)):
+        if column in ignore and column != target:
+            dropped.append(column)
+        elif column != target and column not in keep and is_label(column):
+            labels.append(column)
+        elif column != target and column not in keep and is_identifier(column):
             identifiers.append(column)
         elif column == target or pd.api.types.is_bool_dtype(values):
             categorical.append(column)
         elif pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
             numeric.append(column)
-        elif values.nunique() > IDENTIFIER_SHARE * max(len(values), 1):
+        elif column not in keep and values.nunique() > IDENTIFIER_SHARE * max(len(values), 1):
             identifiers.append(column)
         else:
             categorical.append(column)
-    return Columns(numeric, categorical, identifiers)
+    return Columns(numeric, categorical, identifiers, labels, dropped)
 
 
 MISSING = "<missing>"

@@ -7,14 +7,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError
-from sim.evaluation.tables import Columns, as_text, describe, is_identifier
-
-LABEL_NAMES = {"is_fraud", "isfraud", "isflaggedfraud", "fraud_type", "is_laundering", "typology", "target",
-               "label", "class"}  # fmt: skip
-
-
-def is_label(name: str) -> bool:
-    return name.lower() in LABEL_NAMES
+from sim.evaluation.tables import Columns, as_text, describe, is_identifier, is_label
 
 
 class Refiner:
@@ -30,7 +23,10 @@ class Refiner:
 
     def _columns(self, sim: pd.DataFrame, real: pd.DataFrame) -> tuple[Columns, list[str]]:
         """The shared columns by kind, and the label columns (those not in both tables are dropped)."""
-        labels = self.labels if self.labels is not None else [c for c in sim.columns if is_label(c)]
+        if self.labels is None:  # the labels themselves; label-derived ids (campaign_id) are kept as ids
+            labels = [c for c in sim.columns if is_label(c) and not is_identifier(c)]
+        else:
+            labels = self.labels
         labels = [c for c in labels if c in sim.columns and c in real.columns]
         missing = [c for c in (self.labels or []) if c not in labels]
         if missing:
@@ -39,7 +35,7 @@ class Refiner:
         features = Columns(
             [c for c in columns.numeric if c not in labels and not is_identifier(c)],
             [c for c in columns.categorical if c not in labels and not is_identifier(c)],
-            columns.identifiers,
+            columns.identifiers + [c for c in columns.labels if c not in labels],
         )
         if not features.used:
             raise InputError("no feature column to refine: the tables share only labels and identifiers")

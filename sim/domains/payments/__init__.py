@@ -23,6 +23,19 @@ DOMAIN = Domain(
     scenario=PaymentsScenario,
     world="sim.domains.payments.world:PaymentsWorld",
     table="transactions",
+    labels={
+        "transactions": (
+            "is_fraud",
+            "fraud_type",
+            "campaign_id",
+            "is_laundering",
+            "typology",
+            "pattern_id",
+            "isFraud",
+            "isFlaggedFraud",
+        ),  # the last two: PaySim's CSV names
+        "accounts": ("is_fraudster", "is_mule", "is_victim", "is_laundering"),
+    },
     formats={"paysim-csv": Format(base="csv", view=_paysim_view)},
     check_data=check_data,
     check_scenario=check_scenario,

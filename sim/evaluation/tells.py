@@ -1,0 +1,243 @@
+"""The tell audit: how easily is each label read off a row's own columns? A detector trained on synthetic
+data should have to learn behaviour (sequence, timing, balances, the graph), not an artefact of how the
+data was made; a label one column gives away is such an artefact, or a leak.
+
+For every binary label of a table (boolean, 0/1, or a category that is empty on unlabelled rows):
+- the ROC-AUC of each feature alone (cross-fitted: the label's rate per bin of the feature, learned on
+  one half of the rows and scored on the other), the best of them, and every feature above 0.8 (a tell)
+  or at 0.99 and above (a leak: a copy of the label under another name);
+- a depth-3 decision tree's cross-validated AUC on the row's own features, and a gradient-boosting
+  classifier's;
+- on a transaction log (an account, a counterparty, a time and an amount column), the gradient boosting
+  again with per-account history (counts and sums over the previous hour and day, time since the
+  previous transaction, for the payer and the payee), so the gap shows how much of the signal is
+  behaviour rather than the row itself.
+Models see samples of documented sizes (all positives up to half of each), never the whole table, and
+weigh the two classes equally (a rare label would otherwise be ignored by the boosting).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.tree import DecisionTreeClassifier
+
+from sim.evaluation.tables import Columns, as_text, numbers
+
+TELL = 0.8  # a single feature this good is a tell worth a look
+LEAK = 0.99  # ... and this good, the label itself under another name
+BINS = 32  # quantile bins of a number for its single-feature AUC
+TREE_ROWS = 200_000
+BOOST_ROWS = 50_000
+MIN_CLASS = 20  # fewer positives (or negatives) than this: no audit of that label
+WINDOWS = {"1h": 3600.0, "24h": 86400.0}
+
+
+def binary_label(values: pd.Series) -> np.ndarray | None:
+    """1 for labelled rows: a boolean or 0/1 column as it is, a category by being set; None otherwise."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.fillna(False).to_numpy(bool).astype(np.int8)
+    if pd.api.types.is_numeric_dtype(values):
+        present = set(pd.unique(values.dropna()))
+        return values.fillna(0).to_numpy().astype(np.int8) if present <= {0, 1} else None
+    if values.isna().any():
+        return values.notna().to_numpy(np.int8)
+    return None
+
+
+def single_feature_auc(x: np.ndarray, y: np.ndarray, categorical: bool, seed: int) -> float:
+    """AUC of one feature alone, symmetric (0.5: no signal, 1: it decides the label): the label's rate
+    per bin (per category) learned on one half of the rows, scored on the other, both ways, averaged."""
+    codes = _codes(x, categorical)
+    halves = np.random.default_rng(seed).random(len(y)) < 0.5
+    scores = []
+    for fit in (halves, ~halves):
+        score = ~fit
+        if y[score].min() == y[score].max() or y[fit].min() == y[fit].max():
+            continue
+        size = codes.max() + 1
+        positive = np.bincount(codes[fit], weights=y[fit], minlength=size)
+        total = np.bincount(codes[fit], minlength=size)
+        prior = y[fit].mean()
+        rate = (positive + prior) / (total + 1.0)  # one pseudo-row at the prior: unseen bins score it
+        scores.append(roc_auc_score(y[score], rate[codes[score]]))
+    if not scores:
+        return 0.5
+    auc = float(np.mean(scores))
+    return max(auc, 1.0 - auc)
+
+
+def _codes(x: np.ndarray, categorical: bool) -> np.ndarray:
+    """Small non-negative integers: a category's code, a number's quantile bin (missing: a bin of its own)."""
+    if categorical:
+        return pd.factorize(x, use_na_sentinel=False)[0]
+    finite = np.isfinite(x)
+    edges = np.unique(np.quantile(x[finite], np.linspace(0, 1, BINS + 1)[1:-1])) if finite.any() else []
+    return np.where(finite, np.searchsorted(edges, np.where(finite, x, 0.0), side="right"), len(edges) + 1)
+
+
+def _sample(y: np.ndarray, rows: int, rng: np.random.Generator) -> np.ndarray:
+    """Row indices: every positive up to half of `rows`, negatives for the rest (AUC does not depend on
+    the class balance, and rare labels keep enough positives to be measured)."""
+    positive, negative = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    take_p = min(len(positive), rows // 2)
+    take_n = min(len(negative), rows - take_p)
+    return np.sort(
+        np.r_[rng.choice(positive, take_p, replace=False), rng.choice(negative, take_n, replace=False)]
+    )
+
+
+def _boosting(categorical: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
+    return HistGradientBoostingClassifier(
+        max_iter=100,
+        early_stopping=False,
+        class_weight="balanced",
+        random_state=seed,
+        categorical_features=categorical if categorical.any() else None,
+    )
+
+
+def _cv_auc(model, x: np.ndarray, y: np.ndarray, seed: int) -> float:
+    folds = StratifiedKFold(3, shuffle=True, random_state=seed)
+    p = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
+    return float(roc_auc_score(y, p))
+
+
+def _matrix(frame: pd.DataFrame, features: list[tuple[str, bool]]) -> np.ndarray:
+    return np.column_stack([_feature(frame, name, categorical) for name, categorical in features])
+
+
+def _feature(frame: pd.DataFrame, name: str, categorical: bool) -> np.ndarray:
+    if name in frame.columns:
+        if categorical:
+            return pd.factorize(as_text(frame[name]), use_na_sentinel=False)[0].astype(np.float64)
+        return numbers(frame, name)
+    column, _, part = name.rpartition(".")  # derived from a time column: .hour, .weekday
+    times = pd.to_datetime(frame[column])
+    return (times.dt.hour if part == "hour" else times.dt.day_of_week).to_numpy(np.float64)
+
+
+def row_features(frame: pd.DataFrame, columns: Columns) -> list[tuple[str, bool]]:
+    """(name, categorical?) of the row's own features: numbers, categories, and for each time column
+    its hour of day and day of week (a rhythm no raw timestamp shows)."""
+    out = [(c, False) for c in columns.numeric] + [(c, True) for c in columns.categorical]
+    for c in columns.numeric:
+        if pd.api.types.is_datetime64_any_dtype(frame[c]):
+            out += [(f"{c}.hour", True), (f"{c}.weekday", True)]
+    return out
+
+
+def audit(frame: pd.DataFrame, columns: Columns, labels: list[str], seed: int = 0,
+          log: TransactionLog | None = None) -> dict:  # fmt: skip
+    """The audit of each label in `labels` (see the module's docstring); features are `columns`' own,
+    without the labels. `log` names a transaction log's columns, for the history features."""
+    features = [(n, c) for n, c in row_features(frame, columns) if n not in labels]
+    out = {}
+    rng = np.random.default_rng(seed)
+    x = _matrix(frame, features)
+    # categories as such in the boosting (up to its 255 bins; more, as codes)
+    mask = np.array([c and len(np.unique(x[:, j])) < 250 for j, (_, c) in enumerate(features)], dtype=bool)
+    history = log.history(frame) if log is not None else None
+    for label in labels:
+        y = binary_label(frame[label])
+        if y is None:
+            continue
+        positives = int(y.sum())
+        if min(positives, len(y) - positives) < MIN_CLASS:
+            out[label] = {"positives": positives, "audited": False,
+                          "reason": f"fewer than {MIN_CLASS} rows in a class"}  # fmt: skip
+            continue
+        single = {
+            name: single_feature_auc(x[:, j], y, categorical, seed)
+            for j, (name, categorical) in enumerate(features)
+        }
+        best = max(single, key=single.get) if single else None
+        tree_rows = _sample(y, TREE_ROWS, rng)
+        boost_rows = _sample(y, BOOST_ROWS, rng)
+        tree = DecisionTreeClassifier(max_depth=3, class_weight="balanced", random_state=seed)
+        result = {
+            "positives": positives,
+            "audited": True,
+            "best_single_feature": best,
+            "best_single_feature_auc": single.get(best, 0.5),
+            "single_feature_auc": dict(sorted(single.items(), key=lambda kv: -kv[1])),
+            "tells": [n for n, auc in single.items() if auc > TELL],
+            "leaks": [n for n, auc in single.items() if auc >= LEAK],
+            "tree_depth3_auc": _cv_auc(tree, np.nan_to_num(x[tree_rows], nan=-1.0), y[tree_rows], seed),
+            "boosting_auc": _cv_auc(_boosting(mask, seed), x[boost_rows], y[boost_rows], seed),
+        }
+        if history is not None:
+            both = np.column_stack([x, history.to_numpy()])
+            with_history = np.r_[mask, np.zeros(history.shape[1], bool)]
+            auc = _cv_auc(_boosting(with_history, seed), both[boost_rows], y[boost_rows], seed)
+            result["boosting_auc_with_history"] = auc
+            result["history_features"] = list(history.columns)
+        out[label] = result
+    return out
+
+
+class TransactionLog:
+    """Which columns of a table are a transaction log's payer, payee, time and amount (ours, PaySim's and
+    Sparkov's names), or None when it is not one."""
+
+    ACCOUNT = ("origin", "nameorig", "cc_num", "account", "customer")
+    COUNTERPARTY = ("dest", "namedest", "merchant", "counterparty")
+    TIME = ("timestamp", "unix_time", "trans_date_trans_time", "step")
+    AMOUNT = ("amount", "amt")
+
+    def __init__(self, account: str, counterparty: str, time: str, amount: str):
+        self.account, self.counterparty, self.time, self.amount = account, counterparty, time, amount
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> TransactionLog | None:
+        lower = {c.lower(): c for c in frame.columns}
+        found = [next((lower[n] for n in names if n in lower), None)
+                 for names in (cls.ACCOUNT, cls.COUNTERPARTY, cls.TIME, cls.AMOUNT)]  # fmt: skip
+        return cls(*found) if all(found) else None
+
+    def seconds(self, frame: pd.DataFrame) -> np.ndarray:
+        """Event times in seconds (PaySim's `step` counts hours)."""
+        t = numbers(frame, self.time)
+        return t * 3600.0 if self.time.lower() == "step" else t
+
+    def history(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per row, the payer's and the payee's history before it: counts and sums over the previous
+        hour and day, and seconds since their previous transaction (NaN for the first)."""
+        t, amount = self.seconds(frame), np.nan_to_num(numbers(frame, self.amount))
+        out = {}
+        for role, column in (("payer", self.account), ("payee", self.counterparty)):
+            codes = pd.factorize(as_text(frame[column]))[0]
+            out |= {f"{role}_{k}": v for k, v in account_history(codes, t, amount).items()}
+        return pd.DataFrame(out, index=frame.index)
+
+
+def account_history(account: np.ndarray, t: np.ndarray, amount: np.ndarray) -> dict[str, np.ndarray]:
+    """For each event, the same account's events strictly before it in its order (by time, ties in table
+    order): how many and how much within each window, and the time since the previous one."""
+    n = len(t)
+    if n == 0:
+        return {
+            name: np.empty(0)
+            for name in (*(f"{k}_{w}" for k in ("count", "sum") for w in WINDOWS), "since_previous")
+        }
+    t = np.nan_to_num(t - np.nanmin(t), nan=0.0)  # from 0; a missing time counts as the first
+    order = np.lexsort((np.arange(n), t, account))
+    a, tt, am = account[order], t[order], amount[order]
+    span = tt.max() + max(WINDOWS.values()) + 1.0
+    key = a.astype(np.float64) * span + tt  # accounts apart by more than any window
+    position = np.arange(n)
+    running = np.concatenate([[0.0], np.cumsum(am)])
+    out = {}
+    for name, width in WINDOWS.items():
+        start = np.searchsorted(key, key - width, side="left")
+        out[f"count_{name}"] = (position - start).astype(np.float64)
+        out[f"sum_{name}"] = running[position] - running[start]
+    first = np.r_[True, a[1:] != a[:-1]]
+    since = np.r_[np.nan, np.diff(tt)]
+    out["since_previous"] = np.where(first, np.nan, since)
+    back = np.empty(n, dtype=np.int64)
+    back[order] = position
+    return {name: values[back] for name, values in out.items()}
