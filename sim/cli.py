@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="leave a column out of every model and score (repeatable)")  # fmt: skip
     evaluate.add_argument("--keep", action="append", default=[], metavar="COLUMN",
                           help="a feature although its name reads as a label or id (repeatable)")  # fmt: skip
+    evaluate.add_argument("--no-behaviour", dest="behaviour", action="store_false",
+                          help="skip the behaviour metrics of transaction logs")  # fmt: skip
     evaluate.add_argument("--seed", type=_seed, default=0, help="seed of the splits and models (default 0)")
     evaluate.add_argument("--out", type=Path, help="evaluation directory (default outputs/evaluation/<time>)")
     evaluate.add_argument("--force", action="store_true", help="replace an existing evaluation directory")
@@ -299,7 +301,8 @@ def _evaluate(args) -> int:
     from sim.outputs import now_iso
 
     synthetic, real = read_table(args.synthetic), read_table(args.real)
-    result = evaluate(synthetic, real, target=args.target, seed=args.seed, drop=args.drop, keep=args.keep)
+    result = evaluate(synthetic, real, target=args.target, seed=args.seed, drop=args.drop, keep=args.keep,
+                      behaviour=args.behaviour)  # fmt: skip
     out = args.out or Path("outputs") / "evaluation" / now_iso().replace(":", "")
     path = write_evaluation(result, out, real, synthetic, force=args.force)
     for key in HEADLINE:

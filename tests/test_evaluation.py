@@ -215,3 +215,52 @@ def test_the_tell_audit_finds_a_row_tell_and_a_behaviour_only_signal():
     burst = result["burst"]
     assert burst["best_single_feature_auc"] < 0.6 and burst["boosting_auc"] < 0.65
     assert burst["boosting_auc_with_history"] > 0.99
+
+
+def bursty_log(seed: int, accounts: int = 3_000, days: int = 30) -> pd.DataFrame:
+    """Accounts that pay in sessions: session starts at Poisson times, 1-5 payments minutes apart; most
+    payments to 200 shops, the rest to other accounts."""
+    rng = np.random.default_rng(seed)
+    sessions = rng.poisson(rng.gamma(0.7, 1.5, accounts) * days)
+    owner = np.repeat(np.arange(accounts), sessions)
+    size = rng.integers(1, 6, len(owner))
+    origin = np.repeat(owner, size)
+    t = np.repeat(rng.uniform(0, days * 86400, len(owner)), size)
+    t += np.concatenate([np.cumsum(rng.exponential(120, k)) for k in size])
+    shop = rng.random(len(origin)) < 0.8
+    dest = np.where(
+        shop, rng.integers(accounts, accounts + 200, len(origin)), rng.integers(0, accounts, len(origin))
+    )
+    return pd.DataFrame({"origin": origin, "dest": dest, "timestamp": pd.to_datetime(t, unit="s"),
+                         "amount": rng.lognormal(4, 1, len(origin))})  # fmt: skip
+
+
+def test_behaviour_of_a_log_like_the_real_one_is_at_its_noise_floor_and_shuffled_times_are_not():
+    from sim.evaluation.behaviour import behaviour
+
+    real, twin = bursty_log(1), bursty_log(2)
+    same = behaviour(real, twin)
+    ratios = [m["ratio"] for m in same["metrics"].values() if m["ratio"] is not None]
+    assert 0.5 < same["median_ratio"] < 1.6 and max(ratios) < 3.5  # noise, split by split
+    shuffled = twin.assign(timestamp=np.random.default_rng(0).permutation(twin["timestamp"].to_numpy()))
+    broken = behaviour(real, shuffled)["metrics"]
+    for name in ("inter_event_time", "burstiness", "velocity_count_1h", "velocity_sum_1h"):
+        assert broken[name]["ratio"] > 8, name  # the sessions are gone
+    for name in ("out_degree", "in_degree", "fan_in"):  # who pays whom is untouched
+        assert broken[name]["ratio"] < 3.5, name
+
+
+def test_behaviour_counts_cycles_and_shared_counterparties():
+    from sim.evaluation.behaviour import Log
+    from sim.evaluation.logs import TransactionLog
+
+    rows = [(1, 2), (2, 3), (3, 1), (4, 5), (5, 4), (6, 9), (7, 9), (8, 9)]  # a 3-cycle, a 2-cycle, a fan-in
+    frame = pd.DataFrame(rows, columns=["origin", "dest"]).assign(
+        timestamp=pd.date_range("2026-01-01", periods=len(rows), freq="h"), amount=1.0
+    )
+    log = Log(frame, TransactionLog.of(frame))
+    profile = log.profile(np.ones(log.accounts, dtype=bool))
+    payers = 8
+    assert profile["cycles_2"] == pytest.approx(2 * 1000 / payers)  # closed 2-walks: 4->5->4 and 5->4->5
+    assert profile["cycles_3"] == pytest.approx(3 * 1000 / payers)  # 1->2->3->1 from each of its 3 nodes
+    assert profile["shared_counterparties"] == pytest.approx(3 * 1000 / payers)  # 3 pairs of 6, 7, 8 pay 9

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sim.errors import InputError, RunExistsError, SimError
+from sim.evaluation.behaviour import behaviour as behaviour_metrics
 from sim.evaluation.detection import detection
 from sim.evaluation.fidelity import fidelity
 from sim.evaluation.privacy import dcr
@@ -31,11 +32,12 @@ HEADLINE = ("fidelity_score", "detection_auc", "detection_auc_real_vs_real", "ts
 
 def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = None, seed: int = 0,
              augment: bool = True, augment_seeds: int = 5, drop: tuple[str, ...] = (),
-             keep: tuple[str, ...] = (), tells: bool = True) -> dict:  # fmt: skip
+             keep: tuple[str, ...] = (), tells: bool = True, behaviour: bool = True) -> dict:  # fmt: skip
     """Every metric of synthetic against real data (utility and augmentation need a binary `target`).
     Label columns (by name: what the domains declare, `target`, `label`, `class`), identifiers and the
     `drop`ped columns are left out of every model and score; `keep` makes a column a feature whatever
-    its name. `tells` audits each binary label of both tables (`sim.evaluation.tells`)."""
+    its name. `tells` audits each binary label of both tables (`sim.evaluation.tells`); `behaviour`
+    measures, on transaction logs, what row generators destroy (`sim.evaluation.behaviour`)."""
     if len(real) < 20 or len(synthetic) < 20:
         raise InputError("evaluation needs at least 20 rows in each table")
     columns = describe(real, synthetic, target, ignore=tuple(drop), keep=tuple(keep))
@@ -54,6 +56,10 @@ def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = N
         if target is not None:
             result["leaks"] = sorted({f for side in result["tell_audit"].values()
                                       for f in side.get(target, {}).get("leaks", [])})  # fmt: skip
+    if behaviour:
+        measured = behaviour_metrics(real, synthetic, seed)
+        if measured is not None:
+            result["behaviour"] = measured
     result |= fidelity(real, synthetic, columns)
     result |= detection(real, synthetic, columns, seed)
     if target is not None:
@@ -118,6 +124,11 @@ def write_evaluation(result: dict, out: Path, real: pd.DataFrame, synthetic: pd.
         from sim.report import write_html
 
         headline = {k: result.get(k) for k in HEADLINE} | {"tell_audit": audit_summary(result)}
+        if "behaviour" in result:
+            headline["behaviour_degradation"] = {
+                name: None if m["ratio"] is None else round(m["ratio"], 2)
+                for name, m in result["behaviour"]["metrics"].items()
+            }
         rows, used = result["rows"], result["columns"]
         intro = [f"{rows['synthetic']:,} synthetic rows against {rows['real']:,} real rows"
                  + (f", target {result['target']}" if result["target"] else ""),

@@ -1,0 +1,215 @@
+"""Behaviour: what row-by-row generators destroy and an agent-based simulator must keep (arXiv 2604.13125,
+"Synthetic Tabular Generators Fail to Preserve Behavioral Fraud Patterns": degradation 17-100x).
+
+Each metric is a distance between the synthetic and the real transaction log, beside the same distance
+between two halves of the real log (its noise floor); their ratio is the degradation (about 1: as alike
+as the real data is to itself). Halves are split by paying account, so every account's sequence stays
+whole; the synthetic side is a random share of its paying accounts with about as many rows as a real
+half. Floor and distance are means over `SPLITS` random splits (a single split's floor is itself noise).
+
+Metrics (distributions compared by the Kolmogorov-Smirnov statistic, rates and counts by their absolute
+difference):
+- `inter_event_time`: seconds between an account's consecutive payments (log scale);
+- `burstiness`: per account with 3 or more payments, (sigma - mu) / (sigma + mu) of those gaps;
+- `velocity_count_W`, `velocity_sum_W` for W in 1h, 24h, 7d: the share of payments whose payer had
+  already made more (or paid more) within W than 99 % of the real half's payments had: how often a
+  velocity rule set on the real data fires;
+- `out_degree`, `in_degree`: distinct counterparties per payer and per payee (log scale);
+- `fan_out`, `fan_in`: the share of payers paying, and of payees paid by, 5 or more distinct accounts;
+- `cycles_2`, `cycles_3`, `cycles_4`: closed walks of 2, 3 and 4 payments among accounts that both pay
+  and are paid, per 1,000 payers;
+- `shared_counterparties`: pairs of payers paying the same payee (one paid by 2 to 50 accounts: a
+  shared beneficiary, not a shop), per 1,000 payers;
+- where balances exist: `balance_after` (the payer's balance after, signed log scale), `emptied` (the
+  share of payments leaving a payer with money at exactly 0) and `negative` (the share ending below 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from sim.evaluation.logs import TransactionLog, account_history
+from sim.evaluation.tables import as_text, numbers
+
+SPLITS = 10
+VELOCITY = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
+RULE_QUANTILE = 0.99
+FAN = 5
+SHARED_MAX = 50
+MAX_SAMPLE = 200_000  # values per side in a KS distance
+BALANCES = (("origin_balance_before", "origin_balance_after"), ("oldbalanceOrg", "newbalanceOrig"))
+
+
+class Log:
+    """A transaction log's behaviour material, computed once per table: every payer's gaps and
+    burstiness, every payment's velocity values (the payer's history before it), the distinct
+    payer-payee edges and the payer's balances; a split keeps what belongs to its payers."""
+
+    def __init__(self, frame: pd.DataFrame, log: TransactionLog):
+        accounts = pd.concat(
+            [as_text(frame[log.account]), as_text(frame[log.counterparty])], ignore_index=True
+        )
+        codes = pd.factorize(accounts)[0]
+        payer, payee = codes[: len(frame)], codes[len(frame) :]
+        t, amount = log.seconds(frame), np.nan_to_num(numbers(frame, log.amount))
+        self.accounts = int(codes.max(initial=-1)) + 1
+        self.payer = payer
+        order = np.lexsort((t, payer))
+        sorted_payer, sorted_t = payer[order], t[order]
+        same = sorted_payer[1:] == sorted_payer[:-1]
+        self.gap_payer = sorted_payer[1:][same]
+        self.gap = np.log10(np.maximum(np.diff(sorted_t)[same], 0.0) + 1.0)
+        self.burst_payer, self.burst = _burstiness(sorted_payer, sorted_t, same)
+        history = account_history(payer, t, amount, VELOCITY)
+        self.rules = {f"velocity_{k}_{w}": history[f"{k}_{w}"] for k in ("count", "sum") for w in VELOCITY}
+        edges = np.unique(payer.astype(np.int64) * self.accounts + payee)
+        src, dst = np.divmod(edges, self.accounts)
+        self.src, self.dst = src[src != dst], dst[src != dst]
+        lower = {c.lower(): c for c in frame.columns}
+        pair = next(((lower[b.lower()], lower[a.lower()]) for b, a in BALANCES
+                     if b.lower() in lower and a.lower() in lower), None)  # fmt: skip
+        self.before = numbers(frame, pair[0]) if pair else None
+        self.after = numbers(frame, pair[1]) if pair else None
+
+    @property
+    def rows(self) -> int:
+        return len(self.payer)
+
+    def split(self, share: float, rng: np.random.Generator) -> np.ndarray:
+        """A random `share` of the paying accounts, as a mask over accounts."""
+        payers = np.unique(self.payer)
+        chosen = np.zeros(self.accounts, dtype=bool)
+        chosen[rng.choice(payers, round(share * len(payers)), replace=False)] = True
+        return chosen
+
+    def profile(self, payers: np.ndarray) -> dict:
+        """Every metric's raw material for the payments of the `payers` (a mask over accounts)."""
+        rows = payers[self.payer]
+        out: dict = {
+            "inter_event_time": self.gap[payers[self.gap_payer]],
+            "burstiness": self.burst[payers[self.burst_payer]],
+            "rules": {name: values[rows] for name, values in self.rules.items()},
+        }
+        keep = payers[self.src]
+        src, dst = self.src[keep], self.dst[keep]
+        out_degree = np.bincount(src, minlength=self.accounts)
+        in_degree = np.bincount(dst, minlength=self.accounts)
+        paying, paid = out_degree[out_degree > 0], in_degree[in_degree > 0]
+        out["out_degree"], out["in_degree"] = np.log1p(paying), np.log1p(paid)
+        out["fan_out"] = float(np.mean(paying >= FAN)) if len(paying) else 0.0
+        out["fan_in"] = float(np.mean(paid >= FAN)) if len(paid) else 0.0
+        per = 1000.0 / max(len(paying), 1)
+        out |= {f"cycles_{k}": v * per for k, v in _closed_walks(src, dst, out_degree, in_degree).items()}
+        shared = in_degree[(in_degree >= 2) & (in_degree <= SHARED_MAX)]
+        out["shared_counterparties"] = float((shared * (shared - 1) / 2).sum()) * per
+        if self.after is not None:
+            after, before = self.after[rows], self.before[rows]
+            out["balance_after"] = np.sign(after) * np.log1p(np.abs(after))
+            out["emptied"] = float(np.mean((after == 0) & (before > 0))) if len(after) else 0.0
+            out["negative"] = float(np.mean(after < 0)) if len(after) else 0.0
+        return out
+
+
+def _burstiness(payer: np.ndarray, t: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sigma - mu) / (sigma + mu) of each account's gaps, for accounts with 3 or more payments (given
+    sorted by account and time): (accounts, values)."""
+    if not same.any():
+        return np.empty(0, dtype=payer.dtype), np.empty(0)
+    gaps = np.diff(t)[same]
+    owner = payer[1:][same]
+    starts = np.r_[0, np.flatnonzero(owner[1:] != owner[:-1]) + 1]
+    count = np.diff(np.r_[starts, len(gaps)])
+    total = np.add.reduceat(gaps, starts)
+    squares = np.add.reduceat(gaps * gaps, starts)
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0))
+    ok = (count >= 2) & (std + mean > 0)
+    return owner[starts][ok], ((std - mean) / (std + mean))[ok]
+
+
+def _closed_walks(src: np.ndarray, dst: np.ndarray, out_degree: np.ndarray, in_degree: np.ndarray) -> dict:
+    """Closed walks of 2, 3 and 4 steps on the graph of accounts that both pay and are paid."""
+    both = (out_degree > 0) & (in_degree > 0)
+    keep = both[src] & both[dst]
+    src, dst = src[keep], dst[keep]
+    if len(src) == 0:
+        return {2: 0.0, 3: 0.0, 4: 0.0}
+    index = np.full(len(both), -1)
+    index[both] = np.arange(both.sum())
+    n = int(both.sum())
+    a = sparse.csr_matrix((np.ones(len(src)), (index[src], index[dst])), shape=(n, n))
+    a2 = a @ a
+    return {
+        2: float(a2.diagonal().sum()),
+        3: float(a2.multiply(a.T).sum()),
+        4: float(a2.multiply(a2.T).sum()),
+    }
+
+
+def _ks(x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
+    """The Kolmogorov-Smirnov statistic (on samples of at most MAX_SAMPLE values per side)."""
+    if len(x) == 0 or len(y) == 0:
+        return 0.0 if len(x) == len(y) else 1.0
+    x = x if len(x) <= MAX_SAMPLE else rng.choice(x, MAX_SAMPLE, replace=False)
+    y = y if len(y) <= MAX_SAMPLE else rng.choice(y, MAX_SAMPLE, replace=False)
+    x, y = np.sort(x), np.sort(y)
+    grid = np.concatenate([x, y])
+    return float(
+        np.max(
+            np.abs(np.searchsorted(x, grid, "right") / len(x) - np.searchsorted(y, grid, "right") / len(y))
+        )
+    )
+
+
+def distances(reference: dict, other: dict, rng: np.random.Generator) -> dict[str, float]:
+    """Each metric's distance between two profiles; velocity rules are set at the reference's 99 %."""
+    out = {}
+    for name, value in reference.items():
+        if name == "rules":
+            for rule, values in value.items():
+                threshold = np.quantile(values, RULE_QUANTILE) if len(values) else 0.0
+                fires = float(np.mean(values > threshold)) if len(values) else 0.0
+                others = other["rules"][rule]
+                out[rule] = abs((float(np.mean(others > threshold)) if len(others) else 0.0) - fires)
+        elif name in other:
+            out[name] = (
+                _ks(value, other[name], rng) if isinstance(value, np.ndarray) else abs(value - other[name])
+            )
+    return out
+
+
+def behaviour(real: pd.DataFrame, synthetic: pd.DataFrame, seed: int = 0) -> dict | None:
+    """The degradation of each metric (see the module's docstring), or None when either table is not a
+    transaction log."""
+    real_log, synth_log = TransactionLog.of(real), TransactionLog.of(synthetic)
+    if real_log is None or synth_log is None:
+        return None
+    rng = np.random.default_rng(seed)
+    real_all, synth_all = Log(real, real_log), Log(synthetic, synth_log)
+    floors, values = [], []
+    share = min(1.0, 0.5 * real_all.rows / max(synth_all.rows, 1))  # about a real half's rows
+    for _ in range(SPLITS):
+        half = real_all.split(0.5, rng)
+        first, second = real_all.profile(half), real_all.profile(~half)
+        part = synth_all.profile(synth_all.split(share, rng))
+        floors.append(distances(first, second, rng))
+        values.append(distances(first, part, rng))
+    metrics = {}
+    for name in floors[0]:
+        floor = float(np.mean([f[name] for f in floors]))
+        value = float(np.mean([v[name] for v in values]))
+        metrics[name] = {
+            "distance": value,
+            "noise_floor": floor,
+            "ratio": value / floor if floor > 0 else None,
+        }
+    ratios = {k: m["ratio"] for k, m in metrics.items() if m["ratio"] is not None}
+    return {
+        "splits": SPLITS,
+        "metrics": metrics,
+        "median_ratio": float(np.median(list(ratios.values()))) if ratios else None,
+        "max_ratio": max(ratios.values()) if ratios else None,
+        "worst": max(ratios, key=ratios.get) if ratios else None,
+    }
