@@ -85,10 +85,13 @@ def test_privacy_flags_copies_and_not_fresh_samples():
 
 
 def test_smote_interpolates_between_minority_neighbours():
-    x = np.array([[0.0, 5.0], [1.0, 5.0], [10.0, 7.0]])
-    new = smote(x, 300, np.array([False, True]), np.random.default_rng(0), k=1)
-    # every new row lies on a segment from a row to its nearest neighbour; categories are copied
-    assert ((new[:, 0] >= 0) & (new[:, 0] <= 10)).all() and set(new[:, 1]) <= {5.0, 7.0}
+    rare = np.array([[0.0, 5.0], [1.0, 5.0], [10.0, 7.0]])
+    common = np.array([[50.0, 1.0]] * 20)
+    x, y = np.vstack([rare, common]), np.r_[np.ones(3, int), np.zeros(20, int)]
+    new = smote(x, y, 300, np.array([False, True]), seed=0, k=1)
+    # 300 new rows, each on a segment from a rare row to its nearest rare neighbour; categories are the
+    # neighbours' (never the common class's)
+    assert len(new) == 300 and ((new[:, 0] >= 0) & (new[:, 0] <= 10)).all() and set(new[:, 1]) <= {5.0, 7.0}
 
 
 def test_augmentation_compares_three_arms_over_five_seeds():

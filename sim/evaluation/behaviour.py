@@ -56,6 +56,7 @@ class Log:
         t, amount = log.seconds(frame), np.nan_to_num(numbers(frame, log.amount))
         self.accounts = int(codes.max(initial=-1)) + 1
         self.payer = payer
+        self.payers = np.unique(payer)
         order = np.lexsort((t, payer))
         sorted_payer, sorted_t = payer[order], t[order]
         same = sorted_payer[1:] == sorted_payer[:-1]
@@ -79,9 +80,8 @@ class Log:
 
     def split(self, share: float, rng: np.random.Generator) -> np.ndarray:
         """A random `share` of the paying accounts, as a mask over accounts."""
-        payers = np.unique(self.payer)
         chosen = np.zeros(self.accounts, dtype=bool)
-        chosen[rng.choice(payers, round(share * len(payers)), replace=False)] = True
+        chosen[rng.choice(self.payers, round(share * len(self.payers)), replace=False)] = True
         return chosen
 
     def profile(self, payers: np.ndarray) -> dict:
@@ -169,7 +169,10 @@ def distances(reference: dict, other: dict, rng: np.random.Generator) -> dict[st
     for name, value in reference.items():
         if name == "rules":
             for rule, values in value.items():
-                threshold = np.quantile(values, RULE_QUANTILE) if len(values) else 0.0
+                sample = (
+                    values if len(values) <= MAX_SAMPLE else rng.choice(values, MAX_SAMPLE, replace=False)
+                )
+                threshold = np.quantile(sample, RULE_QUANTILE) if len(values) else 0.0
                 fires = float(np.mean(values > threshold)) if len(values) else 0.0
                 others = other["rules"][rule]
                 out[rule] = abs((float(np.mean(others > threshold)) if len(others) else 0.0) - fires)

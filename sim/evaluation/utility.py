@@ -10,13 +10,16 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import train_test_split
-from sklearn.neighbors import NearestNeighbors
 
 from sim.errors import InputError
 from sim.evaluation.tables import Columns, as_text, categorical_mask, encode
 
 HOLDOUT = 0.3
 AUGMENT_SHARE = 0.15
+TRAIN_ROWS = 100_000  # rows a utility model trains on: every positive up to half, negatives for the rest
+SCORE_ROWS = 200_000  # rows it is scored on, drawn uniformly (so PR-AUC is at the data's own prevalence)
+AUGMENT_ROWS = 30_000  # real training rows per augmentation seed, drawn uniformly (the imbalance as it is)
+AUGMENT_RARE = 50  # ... with at least this many of the rare class where the training part has them
 
 
 def labels(real: pd.Series, other: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -35,7 +38,7 @@ def _fit(x: np.ndarray, y: np.ndarray, mask: np.ndarray, seed: int, balanced: bo
     if len(np.unique(y)) < 2:
         raise InputError("a training set has only one class of the target")
     model = HistGradientBoostingClassifier(
-        max_iter=200, categorical_features=mask if mask.any() else None, random_state=seed,
+        max_iter=100, categorical_features=mask if mask.any() else None, random_state=seed,
         class_weight="balanced" if balanced else None,
     )  # fmt: skip
     return model.fit(x, y)
@@ -53,21 +56,49 @@ def split_real(real: pd.DataFrame, y: np.ndarray, seed: int):
     return train_test_split(real, y, test_size=HOLDOUT, stratify=y, random_state=seed)
 
 
+def balanced_rows(y: np.ndarray, rows: int, rng: np.random.Generator) -> np.ndarray:
+    """Row indices: every positive up to half of `rows`, negatives for the rest (ranking scores do not
+    depend on the balance, and a rare class keeps enough rows to be learned)."""
+    positive, negative = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    take = min(len(positive), rows // 2)
+    rest = min(len(negative), rows - take)
+    return np.sort(
+        np.r_[rng.choice(positive, take, replace=False), rng.choice(negative, rest, replace=False)]
+    )
+
+
+def uniform_rows(n: int, rows: int, rng: np.random.Generator) -> np.ndarray:
+    return np.arange(n) if n <= rows else np.sort(rng.choice(n, rows, replace=False))
+
+
 def utility(
     real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, target: str, seed: int = 0
 ) -> dict:
-    """TSTR, TRTR and TRTS for `target`; the held-out real rows are never trained on."""
+    """TSTR, TRTR and TRTS for `target`; the held-out real rows are never trained on. Models train on
+    `TRAIN_ROWS` rows and are scored on `SCORE_ROWS` (see above)."""
+    rng = np.random.default_rng(seed)
     y_real, y_synth = labels(real[target], synthetic[target])
     train, test, y_train, y_test = split_real(real, y_real, seed)
+    fit_real, fit_synth = balanced_rows(y_train, TRAIN_ROWS, rng), balanced_rows(y_synth, TRAIN_ROWS, rng)
+    score_real, score_synth = (
+        uniform_rows(len(test), SCORE_ROWS, rng),
+        uniform_rows(len(y_synth), SCORE_ROWS, rng),
+    )
+    frames = [
+        train.iloc[fit_real],
+        synthetic.iloc[fit_synth],
+        test.iloc[score_real],
+        synthetic.iloc[score_synth],
+    ]
     drop = (target,)
     mask = categorical_mask(columns, drop)
-    x_train, x_test, x_synth = encode([train, test, synthetic], columns, drop)
-    on_real = _fit(x_train, y_train, mask, seed, balanced=True)
-    on_synth = _fit(x_synth, y_synth, mask, seed, balanced=True)
+    x_train, x_synth, x_test, x_synth_test = encode(frames, columns, drop)
+    on_real = _fit(x_train, y_train[fit_real], mask, seed, balanced=True)
+    on_synth = _fit(x_synth, y_synth[fit_synth], mask, seed, balanced=True)
     tstr, trtr, trts = (
-        _scores(on_synth, x_test, y_test),
-        _scores(on_real, x_test, y_test),
-        _scores(on_real, x_synth, y_synth),
+        _scores(on_synth, x_test, y_test[score_real]),
+        _scores(on_real, x_test, y_test[score_real]),
+        _scores(on_real, x_synth_test, y_synth[score_synth]),
     )
     return {
         "tstr_auc": tstr["roc_auc"], "tstr_pr_auc": tstr["pr_auc"],
@@ -77,27 +108,31 @@ def utility(
     }  # fmt: skip
 
 
-def smote(x: np.ndarray, count: int, mask: np.ndarray, rng: np.random.Generator, k: int = 5) -> np.ndarray:
-    """SMOTE (Chawla et al. 2002): new minority rows on the segment between a row and one of its k
-    nearest minority neighbours; categories are the row's own."""
-    if len(x) < 2:
-        return np.repeat(x, count, axis=0)
-    filled = np.nan_to_num(x)
-    neighbours = NearestNeighbors(n_neighbors=min(k + 1, len(x))).fit(filled)
-    _, index = neighbours.kneighbors(filled)
-    base = rng.integers(0, len(x), count)
-    partner = index[base, rng.integers(1, index.shape[1], count)]
-    step = rng.random((count, 1))
-    new = x[base] + step * (x[partner] - x[base])
-    new[:, mask] = x[base][:, mask]
-    return new
+def smote(x: np.ndarray, y: np.ndarray, count: int, mask: np.ndarray, seed: int, k: int = 5) -> np.ndarray:
+    """`count` new rows of the rare class (y == 1) by imbalanced-learn's SMOTE (Chawla et al. 2002):
+    each on the segment between a rare row and one of its k nearest rare neighbours; SMOTE-NC (the
+    neighbours' most frequent category) where some features are categories. Missing numbers are filled
+    with the column's median first (SMOTE cannot place a point between missing values)."""
+    from imblearn.over_sampling import SMOTE, SMOTENC
+
+    rare = int((y == 1).sum())
+    if rare < 2:
+        return np.repeat(x[y == 1], count, axis=0)
+    filled = np.where(np.isnan(x), np.nanmedian(x, axis=0), x) if np.isnan(x).any() else x
+    filled = np.nan_to_num(filled)  # an all-missing column
+    options = {"sampling_strategy": {1: rare + count}, "k_neighbors": min(k, rare - 1), "random_state": seed}
+    categorical = np.flatnonzero(mask).tolist()  # imbalanced-learn wants a list
+    sampler = SMOTENC(categorical_features=categorical, **options) if categorical else SMOTE(**options)
+    resampled, _ = sampler.fit_resample(filled, y)
+    return resampled[len(x) :]  # imbalanced-learn appends the new rows after the originals
 
 
 def augmentation(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, target: str,
                  seeds: int = 5) -> dict:  # fmt: skip
     """Precision, recall, F1 and PR-AUC on held-out real rows of a classifier trained on the real rows
     alone, plus 15 % more rows of the rare class from the synthetic data, or plus as many SMOTE rows;
-    mean and standard deviation over `seeds` splits."""
+    mean and standard deviation over `seeds` splits. Each seed trains on `AUGMENT_ROWS` real rows (at
+    least `AUGMENT_RARE` of the rare class) and scores `SCORE_ROWS` held-out ones, drawn uniformly."""
     y_real, y_synth = labels(real[target], synthetic[target])
     drop = (target,)
     mask = categorical_mask(columns, drop)
@@ -108,10 +143,18 @@ def augmentation(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, 
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
         train, test, y_train, y_test = split_real(real, y_real, seed)
+        fit, score = uniform_rows(len(train), AUGMENT_ROWS, rng), uniform_rows(len(test), SCORE_ROWS, rng)
+        short = AUGMENT_RARE - int(y_train[fit].sum())
+        if short > 0:  # top the rare class up (from the rows not drawn)
+            spare = np.setdiff1d(np.flatnonzero(y_train == 1), fit)
+            fit = np.sort(np.r_[fit, rng.choice(spare, min(short, len(spare)), replace=False)])
+        train, y_train, test, y_test = train.iloc[fit], y_train[fit], test.iloc[score], y_test[score]
+        if y_train.min() == y_train.max():
+            raise InputError(f"a training sample of {len(fit):,} rows has only one class of the target")
         extra = max(1, round(AUGMENT_SHARE * len(train)))
         pick = positives.iloc[rng.choice(len(positives), extra, replace=extra > len(positives))]
         x_train, x_test, x_extra = encode([train, test, pick], columns, drop)
-        x_smote = smote(x_train[y_train == 1], extra, mask, rng)
+        x_smote = smote(x_train, y_train, extra, mask, seed)
         sets = {
             "real": (x_train, y_train),
             "real+synthetic": (np.vstack([x_train, x_extra]), np.r_[y_train, np.ones(extra, int)]),
@@ -119,12 +162,13 @@ def augmentation(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, 
         }
         for arm, (x, y) in sets.items():
             model = _fit(x, y, mask, seed)
-            predicted = model.predict(x_test)
+            probability = model.predict_proba(x_test)[:, 1]
+            predicted = (probability > 0.5).astype(int)  # what `predict` says, from one pass
             arms[arm].append({
                 "precision": float(precision_score(y_test, predicted, zero_division=0)),
                 "recall": float(recall_score(y_test, predicted, zero_division=0)),
                 "f1": float(f1_score(y_test, predicted, zero_division=0)),
-                "pr_auc": float(average_precision_score(y_test, model.predict_proba(x_test)[:, 1])),
+                "pr_auc": float(average_precision_score(y_test, probability)),
             })  # fmt: skip
     return {
         arm: {m: {"mean": float(np.mean([r[m] for r in runs])), "std": float(np.std([r[m] for r in runs]))}
