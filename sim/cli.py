@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=_seed, default=0, help="seed of the splits and models (default 0)")
     evaluate.add_argument("--out", type=Path, help="evaluation directory (default outputs/evaluation/<time>)")
     evaluate.add_argument("--force", action="store_true", help="replace an existing evaluation directory")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
     refine = sub.add_parser("refine", help="refine a run's table toward a real sample")
     refine.add_argument("run", type=Path, help="a run directory, or a Parquet or CSV file")
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="append SHARE x rows of --target's rare class, drawn by the copula")  # fmt: skip
     refine.add_argument("--out", type=Path, help="refined run directory (default outputs/refined/<time>)")
     refine.add_argument("--force", action="store_true", help="replace an existing directory")
+    refine.add_argument("--quiet", action="store_true", help="no progress bar")
 
     cal = sub.add_parser("calibrate", help="fit a scenario's parameters to target statistics")
     cal.add_argument("scenario", type=Path)
@@ -297,35 +299,82 @@ def _stress(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from sim.evaluation import HEADLINE, evaluate, read_table, write_evaluation
+    from sim.evaluation import (
+        STAGES,
+        check_options,
+        check_target,
+        evaluate,
+        read_table,
+        summary,
+        write_evaluation,
+    )
     from sim.outputs import now_iso
 
-    synthetic, real = read_table(args.synthetic), read_table(args.real)
-    result = evaluate(synthetic, real, target=args.target, seed=args.seed, drop=args.drop, keep=args.keep,
-                      behaviour=args.behaviour)  # fmt: skip
+    check_options(args.synthetic, args.real, args.target, drop=tuple(args.drop), keep=tuple(args.keep))
+    if args.target is not None:
+        check_target(args.real, args.target)  # that one column: two classes, or an error now
     out = args.out or Path("outputs") / "evaluation" / now_iso().replace(":", "")
-    path = write_evaluation(result, out, real, synthetic, force=args.force)
-    for key in HEADLINE:
-        if result.get(key) is not None:
-            print(f"{key:28} {result[key]:.4f}")
+    if out.exists() and not args.force:
+        raise RunExistsError(f"{out} already exists (use --force to replace it)")
+    stages = ["reading the tables", *STAGES, "writing the report"]
+    bar = _Stages(None if args.quiet else _DelayedProgress("evaluate", "stages", delay=0), stages)
+    try:
+        bar("reading the tables")
+        synthetic, real = read_table(args.synthetic), read_table(args.real)
+        result = evaluate(synthetic, real, target=args.target, seed=args.seed, drop=args.drop, keep=args.keep,
+                          behaviour=args.behaviour, progress=bar)  # fmt: skip
+        bar("writing the report")
+        path = write_evaluation(result, out, real, synthetic, force=args.force)
+    finally:
+        bar.close()
+    _print_table(summary(result))
     print(path)
     return EXIT_OK
 
 
 def _refine(args) -> int:
     from sim.outputs import now_iso
-    from sim.refine import refine_run
+    from sim.refine import STAGES, refine_run
 
     out = args.out or Path("outputs") / "refined" / now_iso().replace(":", "")
-    path = refine_run(args.run, args.real, args.method, out, seed=args.seed, target=args.target,
-                      labels=args.labels, force=args.force, upsample=args.upsample)  # fmt: skip
+    bar = _Stages(None if args.quiet else _DelayedProgress("refine", "stages", delay=0), STAGES)
+    try:
+        path = refine_run(args.run, args.real, args.method, out, seed=args.seed, target=args.target,
+                          labels=args.labels, force=args.force, upsample=args.upsample,
+                          progress=bar)  # fmt: skip
+    finally:
+        bar.close()
     headline = json.loads((path / "manifest.json").read_text())["headline"]
-    print(f"{'':28} {'before':>8} {'after':>8}")
-    for key, pair in headline.items():
-        if pair["before"] is not None:
-            print(f"{key:28} {pair['before']:8.4f} {pair['after']:8.4f}")
+    rows = [("", f"{'before':>8} {'after':>8}")]
+    rows += [(key, f"{pair['before']:8.4f} {pair['after']:8.4f}") for key, pair in headline.items()
+             if pair["before"] is not None and pair["after"] is not None]  # fmt: skip
+    _print_table(rows)
     print(path)
     return EXIT_OK
+
+
+def _print_table(rows: list[tuple[str, str]]) -> None:
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, value in rows:
+        print(f"{name:{width}}  {value}")
+
+
+class _Stages:
+    """A command's named stages on a progress bar (or on none): call it with each stage as it starts."""
+
+    def __init__(self, bar, stages) -> None:
+        self.bar, self.stages, self.done = bar, list(stages), 0
+
+    def __call__(self, stage: str) -> None:
+        if stage in self.stages:
+            self.done = self.stages.index(stage)
+        if self.bar is not None:
+            self.bar(self.done, len(self.stages), stage)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar(len(self.stages), len(self.stages), "done")
+            self.bar.close()
 
 
 def _calibrate(args) -> int:
@@ -403,15 +452,15 @@ class _DelayedProgress:
 
     DELAY = 1.0
 
-    def __init__(self, label: str, unit: str = "steps"):
-        self.label, self.unit = label, unit
+    def __init__(self, label: str, unit: str = "steps", delay: float = DELAY):
+        self.label, self.unit, self.delay = label, unit, delay
         self.started = time.perf_counter()
         self.bar = None
         self.task = None
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, what: str | None = None) -> None:
         if self.bar is None:
-            if time.perf_counter() - self.started < self.DELAY:
+            if time.perf_counter() - self.started < self.delay:
                 return
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -426,7 +475,8 @@ class _DelayedProgress:
             )
             self.bar.start()
             self.task = self.bar.add_task(f"{self.label}: {self.unit}", total=total)
-        self.bar.update(self.task, completed=done)
+        description = f"{self.label}: {what}" if what else f"{self.label}: {self.unit}"
+        self.bar.update(self.task, completed=done, total=total, description=description)
 
     def close(self) -> None:
         if self.bar is not None:

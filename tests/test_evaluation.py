@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_breast_cancer
 
 from sim.errors import InputError
@@ -149,6 +151,7 @@ def test_cli_evaluates_run_directories_and_reports_bad_input(tmp_path):
     done = subprocess.run([sys.executable, "-m", "sim", "evaluate", *map(str, runs), "--target", "is_fraud",
                            "--out", str(tmp_path / "ev")], capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "fidelity (SDMetrics score)" in done.stdout and "tells of is_fraud (synthetic)" in done.stdout
     result = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
     assert {"origin", "dest"} <= set(result["columns"]["left_out_as_identifiers"])
     labels = {"fraud_type", "campaign_id", "is_laundering", "typology", "pattern_id"}
@@ -268,3 +271,59 @@ def test_behaviour_counts_cycles_and_shared_counterparties():
     assert profile["cycles_2"] == pytest.approx(2 * 1000 / payers)  # closed 2-walks: 4->5->4 and 5->4->5
     assert profile["cycles_3"] == pytest.approx(3 * 1000 / payers)  # 1->2->3->1 from each of its 3 nodes
     assert profile["shared_counterparties"] == pytest.approx(3 * 1000 / payers)  # 3 pairs of 6, 7, 8 pay 9
+
+
+def test_bad_options_fail_from_the_schemas_before_any_table_is_read(tmp_path, monkeypatch, capsys):
+    from sim.cli import main
+
+    real, synthetic = tmp_path / "real.csv", tmp_path / "synth.csv"
+    REAL.assign(kind=np.arange(len(REAL)) % 3).to_csv(real, index=False)
+    REAL.assign(kind=0).to_csv(synthetic, index=False)
+    read_csv = pd.read_csv
+
+    def header_or_one_column(*args, **kwargs):
+        if kwargs.get("nrows") == 0 or kwargs.get("usecols") is not None:
+            return read_csv(*args, **kwargs)
+        raise AssertionError("a whole table was read before the options were checked")
+
+    monkeypatch.setattr(pd, "read_csv", header_or_one_column)
+    out = tmp_path / "ev"
+    common = [str(synthetic), str(real), "--out", str(out), "--quiet"]
+    assert main(["evaluate", *common, "--drop", "nosuch", "--keep", "other"]) == 2
+    err = capsys.readouterr().err
+    assert "--drop 'nosuch' is not a column of either table" in err and "--keep 'other'" in err
+    assert main(["evaluate", *common, "--target", "ghost"]) == 2
+    assert "--target 'ghost' is not a column of the synthetic and real table" in capsys.readouterr().err
+    assert main(["evaluate", *common, "--target", "kind"]) == 2
+    assert "exactly two classes in the real data; it has 3" in capsys.readouterr().err
+    assert main(["refine", str(synthetic), "--real", str(real), "--method", "gan", "--out", str(out)]) == 2
+    assert "unknown method 'gan'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_time_columns_enter_the_time_series_scores_as_elapsed_time():
+    """A date column moves by a day a step in both tables: as elapsed days it is predicted exactly, and
+    it does not drown the inventory's error (as 1.7e9 epoch seconds would)."""
+    real = _series(0.8, 400, 5, 1)
+    synthetic = _series(0.8, 400, 5, 2)
+    for frame, start in ((real, "2026-01-01"), (synthetic, "2027-06-01")):  # different calendars
+        frame["date"] = pd.Timestamp(start) + pd.to_timedelta(frame["t"], unit="D")
+    with_date = timeseries_scores(real, synthetic, ["inventory", "date"])
+    without = timeseries_scores(real, synthetic, ["inventory"])
+    assert with_date["predictive_mae_real"] < 2 * without["predictive_mae_real"]
+    assert with_date["predictive_mae_synthetic"] < 2 * without["predictive_mae_synthetic"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(2, 400), bins=st.integers(1, 12))
+def test_the_binned_auc_is_sklearns(seed, rows, bins):
+    from sklearn.metrics import roc_auc_score
+
+    from sim.evaluation.tells import _auc_of_bins
+
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, bins, rows)
+    y = (rng.random(rows) < 0.3).astype(float)
+    y[:2] = [0.0, 1.0]  # both classes
+    score = rng.integers(0, 4, bins) / 4.0  # ties between bins too
+    assert _auc_of_bins(codes, y, score) == pytest.approx(roc_auc_score(y, score[codes]), abs=1e-12)

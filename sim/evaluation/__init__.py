@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,29 +21,48 @@ from sim.evaluation.behaviour import behaviour as behaviour_metrics
 from sim.evaluation.detection import detection
 from sim.evaluation.fidelity import fidelity
 from sim.evaluation.privacy import dcr
-from sim.evaluation.tables import Columns, as_text, describe, numbers, read_table
+from sim.evaluation.tables import (
+    Columns,
+    as_text,
+    check_options,
+    describe,
+    is_identifier,
+    numbers,
+    read_table,
+)
 from sim.evaluation.tells import TransactionLog, audit, binary_label
 from sim.evaluation.timeseries import is_series, timeseries_scores
 from sim.evaluation.utility import augmentation, labels, split_real, utility
 
-__all__ = ["HEADLINE", "evaluate", "read_table", "write_evaluation"]
+__all__ = ["HEADLINE", "STAGES", "check_options", "check_target", "evaluate", "read_table", "summary",
+           "write_evaluation"]  # fmt: skip
 HEADLINE = ("fidelity_score", "detection_auc", "detection_auc_real_vs_real", "tstr_auc", "trtr_auc",
             "dcr_synthetic", "dcr_holdout")  # fmt: skip
 
 
+STAGES = ("tell audit", "behaviour", "fidelity", "detection", "utility", "augmentation", "privacy",
+          "time series")  # fmt: skip
+"""What `evaluate` does, in order: its `progress` callback hears each name as the stage starts."""
+
+
 def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = None, seed: int = 0,
              augment: bool = True, augment_seeds: int = 5, drop: tuple[str, ...] = (),
-             keep: tuple[str, ...] = (), tells: bool = True, behaviour: bool = True) -> dict:  # fmt: skip
+             keep: tuple[str, ...] = (), tells: bool = True, behaviour: bool = True,
+             progress: Callable[[str], None] | None = None) -> dict:  # fmt: skip
     """Every metric of synthetic against real data (utility and augmentation need a binary `target`).
     Label columns (by name: what the domains declare, `target`, `label`, `class`), identifiers and the
     `drop`ped columns are left out of every model and score; `keep` makes a column a feature whatever
     its name. `tells` audits each binary label of both tables (`sim.evaluation.tells`); `behaviour`
-    measures, on transaction logs, what row generators destroy (`sim.evaluation.behaviour`)."""
+    measures, on transaction logs, what row generators destroy (`sim.evaluation.behaviour`). Every
+    option and column is checked before any stage runs."""
+    stage = progress or (lambda name: None)
     if len(real) < 20 or len(synthetic) < 20:
         raise InputError("evaluation needs at least 20 rows in each table")
     columns = describe(real, synthetic, target, ignore=tuple(drop), keep=tuple(keep))
     if not columns.used:
         raise InputError("the tables share no column to compare (only identifiers and labels)")
+    if target is not None:
+        labels(real[target], synthetic[target])  # exactly two classes, or an error now
     result: dict = {
         "rows": {"real": len(real), "synthetic": len(synthetic)},
         "columns": {"numeric": columns.numeric, "categorical": columns.categorical,
@@ -52,36 +72,90 @@ def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = N
         "seed": seed,
     }  # fmt: skip
     if tells:
+        stage("tell audit")
         result["tell_audit"] = tell_audit(real, synthetic, columns, target, seed)
         if target is not None:
             result["leaks"] = sorted({f for side in result["tell_audit"].values()
                                       for f in side.get(target, {}).get("leaks", [])})  # fmt: skip
     if behaviour:
+        stage("behaviour")
         measured = behaviour_metrics(real, synthetic, seed)
         if measured is not None:
             result["behaviour"] = measured
+    stage("fidelity")
     result |= fidelity(real, synthetic, columns)
+    stage("detection")
     result |= detection(real, synthetic, columns, seed)
     if target is not None:
+        stage("utility")
         result |= utility(real, synthetic, columns, target, seed)
         if augment:
+            stage("augmentation")
             result["augmentation"] = augmentation(real, synthetic, columns, target, augment_seeds)
         y, _ = labels(real[target], synthetic[target])
         train, holdout, _, _ = split_real(real, y, seed)
     else:
         order = np.random.default_rng(seed).permutation(len(real))
         train, holdout = real.iloc[order[len(real) // 2 :]], real.iloc[order[: len(real) // 2]]
+    stage("privacy")
     result |= dcr(train, holdout, synthetic, columns, seed)
     if is_series(real) and is_series(synthetic):
+        stage("time series")
         values = [c for c in columns.numeric if c != "t"]
         result["timeseries"] = timeseries_scores(real, synthetic, values, seed)
     return result
 
 
+def check_target(real: str | Path, target: str) -> None:
+    """The target has exactly two classes in the real table: read that column alone, before the rest."""
+    values = read_table(real, columns=[target])[target]
+    labels(values, values)
+
+
+def summary(result: dict) -> list[tuple[str, str]]:
+    """The lines a person reads first: (what, figure), rounded."""
+
+    def number(key: str) -> str:
+        value = result.get(key)
+        return "n/a" if value is None else f"{value:.3f}"
+
+    lines = [
+        ("rows (synthetic / real)", f"{result['rows']['synthetic']:,} / {result['rows']['real']:,}"),
+        ("fidelity (SDMetrics score)", number("fidelity_score")),
+        (
+            "detection AUC (real vs real)",
+            f"{number('detection_auc')} ({number('detection_auc_real_vs_real')})",
+        ),
+    ]
+    if result.get("target"):
+        lines.append(("TSTR / TRTR ROC-AUC", f"{number('tstr_auc')} / {number('trtr_auc')}"))
+        lines.append(("TSTR / TRTR PR-AUC", f"{number('tstr_pr_auc')} / {number('trtr_pr_auc')}"))
+    lines.append(
+        ("privacy DCR (synthetic / holdout)", f"{number('dcr_synthetic')} / {number('dcr_holdout')}")
+    )
+    if "behaviour" in result:
+        b = result["behaviour"]
+        if b["median_ratio"] is not None:
+            shown = f"median {b['median_ratio']:.2f}, worst {b['max_ratio']:.2f} ({b['worst']})"
+            lines.append(("behaviour degradation (1 = noise)", shown))
+    for label, sides in audit_summary(result).items():
+        for side, a in sides.items():
+            shown = f"best single {a['best_single_feature']} {a['best_single_feature_auc']:.2f}, "
+            shown += f"tree {a['tree_depth3_auc']:.2f}, boosting {a['boosting_auc']:.2f}"
+            if "boosting_auc_with_history" in a:
+                shown += f" ({a['boosting_auc_with_history']:.2f} with history)"
+            lines.append((f"tells of {label} ({side})", shown))
+    if result.get("target"):
+        lines.append(("leaks of the target", ", ".join(result.get("leaks", [])) or "none"))
+    return lines
+
+
 def tell_audit(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, target: str | None,
                seed: int = 0) -> dict:  # fmt: skip
-    """The tell audit of both tables, for the target and every binary label they share."""
-    names = [c for c in [*([target] if target else []), *columns.labels] if binary_label(real[c]) is not None]
+    """The tell audit of both tables, for the target and every binary label they share (not the ids a
+    label derives, such as campaign_id)."""
+    candidates = [*([target] if target else []), *(c for c in columns.labels if not is_identifier(c))]
+    names = [c for c in candidates if binary_label(real[c]) is not None]
     features = Columns([c for c in columns.numeric if c != target],
                        [c for c in columns.categorical if c != target], [])  # fmt: skip
     return {

@@ -18,32 +18,77 @@ IDENTIFIER_SHARE = 0.5  # text columns with more distinct values than this share
 IDENTIFIER_NAMES = {"origin", "dest", "account", "nameorig", "namedest", "customer", "merchant", "step_id"}
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """A Parquet or CSV file, a Parquet dataset (a directory of part files, as a sharded run writes), or a
-    complete run directory's main table (transactions or time series)."""
+def resolve_table(path: str | Path) -> Path:
+    """The file (or Parquet dataset directory) a path names: itself, or a complete run directory's main
+    table (each domain's table of record). Reads nothing but a run's manifest."""
     path = Path(path)
     if path.is_dir():
         manifest = path / "manifest.json"
         if not manifest.exists():
             if any(path.glob("*.parquet")):
-                return _read(path, pd.read_parquet)
+                return path
             raise InputError(f"{path}: not a run directory (no manifest.json) nor a Parquet dataset")
-        files = json.loads(manifest.read_text())
-        if files.get("status") != "complete":
-            raise InputError(f"{path}: the run is not complete (status {files.get('status')!r})")
+        try:
+            files = json.loads(manifest.read_text())
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: its manifest.json cannot be read ({exc})") from exc
+        if not isinstance(files, dict) or files.get("status") != "complete":
+            status = files.get("status") if isinstance(files, dict) else None
+            raise InputError(f"{path}: the run is not complete (status {status!r})")
         main = registry.tables_of_record()  # each domain's per-step table
         for name in main:
-            if name in files["files"]:
-                return read_table(path / files["files"][name]["path"])
+            entry = files.get("files", {}).get(name)
+            if isinstance(entry, dict) and "path" in entry:
+                return resolve_table(path / entry["path"])
         raise InputError(f"{path}: the run has none of the tables {', '.join(main)}")
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        return _read(path, pd.read_parquet)
-    if suffix in (".csv", ".gz"):
-        return _read(path, pd.read_csv)
-    raise InputError(f"{path}: expected a .parquet or .csv file or a run directory")
+    if path.suffix.lower() not in (".parquet", ".csv", ".gz"):
+        raise InputError(f"{path}: expected a .parquet or .csv file or a run directory")
+    return path
+
+
+def read_table(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A Parquet or CSV file, a Parquet dataset (a directory of part files, as a sharded run writes), or a
+    complete run directory's main table (transactions or time series); only `columns` when given."""
+    path = resolve_table(path)
+    if path.is_dir() or path.suffix.lower() == ".parquet":
+        return _read(path, lambda p: pd.read_parquet(p, columns=columns))
+    return _read(path, lambda p: pd.read_csv(p, usecols=columns))
+
+
+def column_names(path: str | Path) -> list[str]:
+    """A table's columns from its schema alone: a Parquet footer, a dataset's schema, a CSV header."""
+    path = resolve_table(path)
+    try:
+        if path.is_dir() or path.suffix.lower() == ".parquet":
+            import pyarrow.dataset as ds
+
+            return ds.dataset(path, format="parquet").schema.names
+        return list(pd.read_csv(path, nrows=0).columns)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot be read as a table ({exc})") from exc
+
+
+def check_options(synthetic: str | Path, real: str | Path, target: str | None = None,
+                  **listed: tuple[str, ...]) -> None:  # fmt: skip
+    """Every problem with the tables and the column options (`--target`, and each option in `listed`,
+    e.g. drop=("amount",)), from the schemas alone, as one error: a command fails in a second, not after
+    reading and fitting."""
+    names = {"synthetic": set(column_names(synthetic)), "real": set(column_names(real))}
+    problems = []
+    if target is not None:
+        missing = [side for side, columns in names.items() if target not in columns]
+        if missing:
+            problems.append(f"--target {target!r} is not a column of the {' and '.join(missing)} table")
+    for option, columns in listed.items():
+        for column in columns:
+            if column not in names["synthetic"] | names["real"]:
+                problems.append(f"--{option} {column!r} is not a column of either table")
+    if not names["synthetic"] & names["real"]:
+        problems.append("the two tables share no column")
+    if problems:
+        raise InputError("; ".join(problems))
 
 
 def _read(path: Path, reader) -> pd.DataFrame:

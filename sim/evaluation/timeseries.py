@@ -22,10 +22,19 @@ def is_series(frame: pd.DataFrame) -> bool:
 
 
 def _series(frame: pd.DataFrame, values: list[str]) -> dict[tuple, np.ndarray]:
-    """Each key's series, [steps, values], in step order."""
+    """Each key's series, [steps, values], in step order; a time column (`date`) as days elapsed since
+    the table's first time, never as an epoch (whose size would drown every other value's error)."""
     keys = [k for k in KEYS if k in frame.columns]
+    numbers = pd.DataFrame(index=frame.index)
+    for column in values:
+        values_of = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values_of):
+            numbers[column] = (values_of - values_of.min()) / pd.Timedelta(days=1)
+        else:
+            numbers[column] = pd.to_numeric(values_of, errors="coerce")
+    numbers["t"] = frame["t"]
     out = {}
-    for key, group in frame.sort_values("t").groupby([as_text(frame[k]) for k in keys], sort=True):
+    for key, group in numbers.sort_values("t").groupby([as_text(frame[k]) for k in keys], sort=True):
         out[key] = group[values].to_numpy(dtype=np.float64)
     return out
 

@@ -4,6 +4,7 @@ with the refined table, its manifest and the evaluation of the table before and 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.domains import registry
-from sim.errors import InputError
-from sim.evaluation import HEADLINE, evaluate, read_table
+from sim.errors import InputError, RunExistsError
+from sim.evaluation import HEADLINE, check_options, check_target, evaluate, read_table
 from sim.outputs import RunDirectory, now_iso, sha256_of, versions
 from sim.refine.base import Refiner
 from sim.refine.copula import GaussianCopula
@@ -26,7 +27,9 @@ NEURAL = ("residual-gan", "vae")  # need the `neural` extra (torch)
 # only those are offered for upsampling
 UPSAMPLERS = ("copula",)
 
-__all__ = ["METHODS", "UPSAMPLERS", "Refiner", "make_refiner", "refine_run"]
+__all__ = ["METHODS", "STAGES", "UPSAMPLERS", "Refiner", "make_refiner", "refine_run"]
+STAGES = ("reading the tables", "fitting", "refining", "scoring before and after", "writing")
+"""What `refine_run` does, in order: its `progress` callback hears each name as the stage starts."""
 
 
 def make_refiner(method: str, random_state: int | None = None, labels: list[str] | None = None) -> Refiner:
@@ -42,31 +45,44 @@ def make_refiner(method: str, random_state: int | None = None, labels: list[str]
 
 
 def refine_run(run: Path, real_path: Path, method: str, out: Path, seed: int = 0, target: str | None = None,
-               labels: list[str] | None = None, force: bool = False,
-               upsample: float = 0.0) -> Path:  # fmt: skip
+               labels: list[str] | None = None, force: bool = False, upsample: float = 0.0,
+               progress: Callable[[str], None] | None = None) -> Path:  # fmt: skip
     """Refine a run's main table toward the real sample; write the refined run with before/after scores.
-    `upsample` > 0 appends that share of extra rows of the target's rare class, drawn by the generator."""
+    `upsample` > 0 appends that share of extra rows of the target's rare class, drawn by the generator.
+    Every option, and every column it names, is checked from the schemas before any table is read."""
+    stage = progress or (lambda name: None)
     if upsample and (method not in UPSAMPLERS or target is None):
         raise InputError(f"--upsample needs --target and a generator whose rare-class rows beat SMOTE: "
                          f"{', '.join(UPSAMPLERS)} (got {method!r})")  # fmt: skip
     if not 0 <= upsample <= 10:
         raise InputError(f"--upsample is a share of the table's rows, between 0 and 10 (got {upsample})")
+    refiner = make_refiner(method, seed, labels)  # an unknown method, or torch missing: now
+    check_options(run, real_path, target, label=tuple(labels or ()))
+    if target is not None:
+        check_target(real_path, target)
+    if Path(out).exists() and not force:
+        raise RunExistsError(f"{out} already exists (use --force to replace it)")
+    stage("reading the tables")
     sim, real = read_table(run), read_table(real_path)
     manifest_file = Path(run) / "manifest.json"
     manifest_in = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
     main = registry.tables_of_record()
     table = next((name for name in main if name in manifest_in.get("files", {})), "table")
-    refiner = make_refiner(method, seed, labels)
-    refined = refiner.fit(sim, real).transform(sim)
+    stage("fitting")
+    refiner.fit(sim, real)
+    stage("refining")
+    refined = refiner.transform(sim)
     upsampled = _upsample(refiner, sim, real, target, upsample, seed) if upsample else None
     if upsampled is not None:
         refined = pd.concat([refined, upsampled["rows"]], ignore_index=True)
     if method != "reweight" and is_ledger(refined):  # drawn rows: make the log a ledger again
         refined = replay(refined)
+    stage("scoring before and after")
     scores = {
         "before": evaluate(sim, real, target=target, seed=seed, augment=False),
         "after": evaluate(refined, real, target=target, seed=seed, augment=False),
     }
+    stage("writing")
     directory = RunDirectory(Path(out), {
         "name": f"{manifest_in.get('name', Path(run).stem)}-{method}",
         "created": now_iso(),
