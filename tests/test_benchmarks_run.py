@@ -16,6 +16,7 @@ SCRIPTS = {
     "scale.py": ["--small", "300000", "--large", "600000"],
     "calibration_quality.py": ["--quick"],
     "sharded.py": ["--scale", "0.02", "--shards", "2"],
+    "evaluate_speed.py": ["--rows", "30000"],
     "against_commit.py": ["--rounds", "1", "--scale", "0.002", "--replicates", "500", "--nodes", "30",
                           "--days", "20"],
 }  # fmt: skip

@@ -121,7 +121,7 @@ def test_every_shipped_scenario_validates():
 
 
 def test_progress_bar_appears_only_after_a_second():
-    from sim.cli import _DelayedProgress
+    from sim.commands import _DelayedProgress
 
     progress = _DelayedProgress("x")
     progress(1, 10)

@@ -34,8 +34,8 @@ from sim.evaluation.tells import TransactionLog, audit, binary_label
 from sim.evaluation.timeseries import is_series, timeseries_scores
 from sim.evaluation.utility import augmentation, labels, split_real, utility
 
-__all__ = ["HEADLINE", "STAGES", "check_options", "check_target", "evaluate", "read_table", "summary",
-           "write_evaluation"]  # fmt: skip
+__all__ = ["HEADLINE", "STAGES", "audit_summary", "audit_table", "check_options", "check_target", "evaluate",
+           "read_table", "summary", "write_evaluation"]  # fmt: skip
 HEADLINE = ("fidelity_score", "detection_auc", "detection_auc_real_vs_real", "tstr_auc", "trtr_auc",
             "dcr_synthetic", "dcr_holdout")  # fmt: skip
 
@@ -104,6 +104,22 @@ def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = N
         values = [c for c in columns.numeric if c != "t"]
         result["timeseries"] = timeseries_scores(real, synthetic, values, seed)
     return result
+
+
+def audit_table(frame: pd.DataFrame, labels: list[str] | None = None, seed: int = 0,
+                drop: tuple[str, ...] = (), keep: tuple[str, ...] = ()) -> dict:  # fmt: skip
+    """The tell audit of one table: each of `labels` (default: every binary label column but the ids a
+    label derives) against the table's own features (labels, identifiers and `drop` left out)."""
+    if labels is not None:
+        missing = [c for c in labels if c not in frame.columns]
+        if missing:
+            raise InputError(f"--label {', '.join(map(repr, missing))}: not a column of the table")
+    columns = describe(frame, frame, ignore=tuple(drop), keep=tuple(keep))
+    chosen = labels if labels is not None else [c for c in columns.labels if not is_identifier(c)]
+    chosen = [c for c in chosen if binary_label(frame[c]) is not None]
+    features = Columns([c for c in columns.numeric if c not in chosen],
+                       [c for c in columns.categorical if c not in chosen], [])  # fmt: skip
+    return {"table": audit(frame, features, chosen, seed, TransactionLog.of(frame))}
 
 
 def check_target(real: str | Path, target: str) -> None:
