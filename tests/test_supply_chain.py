@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.domains.supply.chain import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, Chain, Lanes, beer_game, run_chain
+from sim.domains.supply.arrays import Lanes
+from sim.domains.supply.chain import ORDER_UP_TO, R_Q, S_S, STERMAN, T_Q, Chain, beer_game, run_chain
 
 
 def test_sterman_benchmark_costs_exactly():

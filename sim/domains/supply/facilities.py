@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import simpy
 
-from sim.domains.supply.chain import State
+from sim.domains.supply.arrays import State
 
 
 class Facilities:

@@ -13,7 +13,8 @@ import numpy as np
 import pyarrow as pa
 import simpy
 
-from sim.domains.supply.chain import Chain, ChainRun, Lanes
+from sim.domains.supply.arrays import ChainRun, Lanes
+from sim.domains.supply.chain import Chain
 from sim.domains.supply.demand import expected_demand
 from sim.domains.supply.facilities import Facilities
 from sim.domains.supply.policies import policy_arrays
