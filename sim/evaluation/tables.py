@@ -156,6 +156,21 @@ def describe(real: pd.DataFrame, synthetic: pd.DataFrame, target: str | None = N
     return Columns(numeric, categorical, identifiers, labels, dropped)
 
 
+def balanced_rows(y: np.ndarray, rows: int, rng: np.random.Generator) -> np.ndarray:
+    """Row indices: every positive up to half of `rows`, negatives for the rest (ranking scores do not
+    depend on the balance, and a rare class keeps enough rows to be learned)."""
+    positive, negative = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    take = min(len(positive), rows // 2)
+    rest = min(len(negative), rows - take)
+    return np.sort(
+        np.r_[rng.choice(positive, take, replace=False), rng.choice(negative, rest, replace=False)]
+    )
+
+
+def uniform_rows(n: int, rows: int, rng: np.random.Generator) -> np.ndarray:
+    return np.arange(n) if n <= rows else np.sort(rng.choice(n, rows, replace=False))
+
+
 MISSING = "<missing>"
 
 

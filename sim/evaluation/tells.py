@@ -28,7 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
 from sim.evaluation.logs import TransactionLog
-from sim.evaluation.tables import Columns, as_text, numbers
+from sim.evaluation.tables import Columns, as_text, balanced_rows, numbers
 
 TELL = 0.8  # a single feature this good is a tell worth a look
 LEAK = 0.99  # ... and this good, the label itself under another name
@@ -91,17 +91,6 @@ def _codes(x: np.ndarray, categorical: bool) -> np.ndarray:
     finite = np.isfinite(x)
     edges = np.unique(np.quantile(x[finite], np.linspace(0, 1, BINS + 1)[1:-1])) if finite.any() else []
     return np.where(finite, np.searchsorted(edges, np.where(finite, x, 0.0), side="right"), len(edges) + 1)
-
-
-def _sample(y: np.ndarray, rows: int, rng: np.random.Generator) -> np.ndarray:
-    """Row indices: every positive up to half of `rows`, negatives for the rest (AUC does not depend on
-    the class balance, and rare labels keep enough positives to be measured)."""
-    positive, negative = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    take_p = min(len(positive), rows // 2)
-    take_n = min(len(negative), rows - take_p)
-    return np.sort(
-        np.r_[rng.choice(positive, take_p, replace=False), rng.choice(negative, take_n, replace=False)]
-    )
 
 
 def _boosting(categorical: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
@@ -175,8 +164,8 @@ def audit(frame: pd.DataFrame, columns: Columns, labels: list[str], seed: int = 
             for j, (name, categorical) in enumerate(features)
         }
         best = max(single, key=single.get) if single else None
-        tree_rows = _sample(y, TREE_ROWS, rng)
-        boost_rows = _sample(y, BOOST_ROWS, rng)
+        tree_rows = balanced_rows(y, TREE_ROWS, rng)
+        boost_rows = balanced_rows(y, BOOST_ROWS, rng)
         tree = DecisionTreeClassifier(max_depth=3, class_weight="balanced", random_state=seed)
         result = {
             "positives": positives,

@@ -12,7 +12,7 @@ from sklearn.metrics import average_precision_score, f1_score, precision_score, 
 from sklearn.model_selection import train_test_split
 
 from sim.errors import InputError
-from sim.evaluation.tables import Columns, as_text, categorical_mask, encode
+from sim.evaluation.tables import Columns, as_text, balanced_rows, categorical_mask, encode, uniform_rows
 
 HOLDOUT = 0.3
 AUGMENT_SHARE = 0.15
@@ -54,21 +54,6 @@ def _scores(model, x: np.ndarray, y: np.ndarray) -> dict:
 def split_real(real: pd.DataFrame, y: np.ndarray, seed: int):
     """The real data's training part and its held-out part (stratified by the target)."""
     return train_test_split(real, y, test_size=HOLDOUT, stratify=y, random_state=seed)
-
-
-def balanced_rows(y: np.ndarray, rows: int, rng: np.random.Generator) -> np.ndarray:
-    """Row indices: every positive up to half of `rows`, negatives for the rest (ranking scores do not
-    depend on the balance, and a rare class keeps enough rows to be learned)."""
-    positive, negative = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    take = min(len(positive), rows // 2)
-    rest = min(len(negative), rows - take)
-    return np.sort(
-        np.r_[rng.choice(positive, take, replace=False), rng.choice(negative, rest, replace=False)]
-    )
-
-
-def uniform_rows(n: int, rows: int, rng: np.random.Generator) -> np.ndarray:
-    return np.arange(n) if n <= rows else np.sort(rng.choice(n, rows, replace=False))
 
 
 def utility(
