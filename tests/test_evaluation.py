@@ -327,3 +327,12 @@ def test_the_binned_auc_is_sklearns(seed, rows, bins):
     y[:2] = [0.0, 1.0]  # both classes
     score = rng.integers(0, 4, bins) / 4.0  # ties between bins too
     assert _auc_of_bins(codes, y, score) == pytest.approx(roc_auc_score(y, score[codes]), abs=1e-12)
+
+
+def test_a_column_missing_everywhere_is_left_out_of_fidelity_as_sdmetrics_does():
+    from sim.evaluation.fidelity import fidelity
+
+    a, b = halves(REAL)
+    a, b = a.assign(category=None), b.assign(category=None)
+    result = fidelity(a, b, describe(a, b, "target"))
+    assert "category" not in result["column_scores"] and tv_complement(a["category"], b["category"]) is None

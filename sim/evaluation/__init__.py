@@ -214,6 +214,7 @@ def write_evaluation(result: dict, out: Path, real: pd.DataFrame, synthetic: pd.
         from sim.report import write_html
 
         headline = {k: result.get(k) for k in HEADLINE} | {"tell_audit": audit_summary(result)}
+        table = [f"{name}: {value}" for name, value in summary(result)]
         if "behaviour" in result:
             headline["behaviour_degradation"] = {
                 name: None if m["ratio"] is None else round(m["ratio"], 2)
@@ -230,7 +231,7 @@ def write_evaluation(result: dict, out: Path, real: pd.DataFrame, synthetic: pd.
             leaks, target = ", ".join(result["leaks"]), result["target"]
             intro.insert(0, f"LEAK: {leaks} give(s) the target {target} away on its own (single-feature "
                             "ROC-AUC of 0.99 or more): leave it out with --drop")  # fmt: skip
-        write_html(work, "Evaluation", intro, headline, figures)
+        write_html(work, "Evaluation", intro + table, headline, figures)
         if out.exists():
             shutil.rmtree(out)
         os.replace(work, out)

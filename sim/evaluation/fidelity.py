@@ -29,28 +29,30 @@ CORRELATION_THRESHOLD = 0.5  # a pair of numbers counts when the real |r| is abo
 ASSOCIATION_THRESHOLD = 0.3  # ... any other pair when the real Cramér's V is above this
 
 
-def ks_complement(real: np.ndarray, synthetic: np.ndarray) -> float:
-    """1 - the Kolmogorov-Smirnov statistic (the largest gap between the two CDFs); missing left out."""
+def ks_complement(real: np.ndarray, synthetic: np.ndarray) -> float | None:
+    """1 - the Kolmogorov-Smirnov statistic (the largest gap between the two CDFs); missing left out.
+    None when a side has no value (SDMetrics cannot compute it and leaves the column out)."""
     real, synthetic = real[~np.isnan(real)], synthetic[~np.isnan(synthetic)]
     if len(real) == 0 or len(synthetic) == 0:
-        return 0.0
+        return None
     x, y = np.sort(np.round(real, DECIMALS)), np.sort(np.round(synthetic, DECIMALS))
     grid = np.concatenate([x, y])
     gap = np.abs(np.searchsorted(x, grid, "right") / len(x) - np.searchsorted(y, grid, "right") / len(y))
     return float(1.0 - gap.max())
 
 
-def tv_complement(real: pd.Series, synthetic: pd.Series) -> float:
+def tv_complement(real: pd.Series, synthetic: pd.Series) -> float | None:
     """1 - the total variation distance between the two categories' frequencies (missing left out)."""
     codes, _ = pd.factorize(pd.concat([real, synthetic], ignore_index=True))
     return _tv_of_codes(codes[: len(real)], codes[len(real) :])
 
 
-def _tv_of_codes(real: np.ndarray, synthetic: np.ndarray) -> float:
-    """TVComplement over category codes (-1: missing, left out), with SDMetrics' regularisation."""
+def _tv_of_codes(real: np.ndarray, synthetic: np.ndarray) -> float | None:
+    """TVComplement over category codes (-1: missing, left out), with SDMetrics' regularisation; None
+    when a side has no value (SDMetrics leaves such a column out)."""
     real, synthetic = real[real >= 0], synthetic[synthetic >= 0]
     if len(real) == 0 or len(synthetic) == 0:
-        return 0.0
+        return None
     size = int(max(real.max(), synthetic.max())) + 1
     p = np.bincount(real, minlength=size).astype(np.float64)
     q = np.bincount(synthetic, minlength=size).astype(np.float64)
@@ -177,11 +179,11 @@ def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, max_
     """Column shapes and column-pair trends, their means, the overall score and the worst columns. With
     more than `max_pairs` pairs, the first `max_pairs` in column order are scored."""
     prepared = _Prepared(real, synthetic, columns)
-    shapes = {}
-    for column in columns.numeric:
-        shapes[column] = ks_complement(*prepared.numeric[column])
-    for column in columns.categorical:
-        shapes[column] = _tv_of_codes(*prepared.category(column, with_missing=False))
+    shapes = {column: ks_complement(*prepared.numeric[column]) for column in columns.numeric}
+    shapes |= {
+        column: _tv_of_codes(*prepared.category(column, with_missing=False)) for column in columns.categorical
+    }
+    shapes = {column: score for column, score in shapes.items() if score is not None}
     pairs = {}
     for a, b in itertools.islice(itertools.combinations(columns.used, 2), max_pairs):
         if a in prepared.numeric and b in prepared.numeric:
