@@ -133,24 +133,14 @@ def evaluate(args) -> int:
 
 
 def audit(args) -> int:
-    from sim.evaluation import audit_summary, audit_table, read_table
+    from sim.evaluation import audit_line, audit_table, read_table
     from sim.outputs import write_json_atomic
 
     if args.out is not None and args.out.exists():
         raise RunExistsError(f"{args.out} already exists")
     frame = read_table(args.table)
     result = audit_table(frame, args.labels, seed=args.seed, drop=tuple(args.drop))
-    rows = [("label", "best single feature, depth-3 tree, boosting (with history); tells above 0.8")]
-    for label, side in audit_summary({"tell_audit": result}).items():
-        a = side["table"]
-        shown = f"{a['best_single_feature']} {a['best_single_feature_auc']:.3f}, {a['tree_depth3_auc']:.3f}, "
-        shown += f"{a['boosting_auc']:.3f}"
-        shown += f" ({a['boosting_auc_with_history']:.3f})" if "boosting_auc_with_history" in a else ""
-        rows.append((label, shown + (f"; {', '.join(a['tells'])}" if a["tells"] else "")))
-    for label, a in result["table"].items():
-        if not a.get("audited"):
-            rows.append((label, f"not audited: {a['reason']}"))
-    _print_table(rows)
+    _print_table([(label, audit_line(a)) for label, a in result["table"].items()])
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(args.out, result)

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sim.evaluation import audit_table, read_table  # noqa: E402
+from sim.evaluation import audit_line, audit_table, read_table  # noqa: E402
 from sim.runner import run_scenario  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
 
@@ -32,26 +32,24 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies each scenario's scale")
+    parser.add_argument("--only", action="append", metavar="SCENARIO", help="only these scenarios")
     args = parser.parse_args()
     shipped = sorted(p for p in (ROOT / "scenarios").glob("*.yaml") if "domain: payments" in p.read_text())
-    print(f"{'scenario':20} {'label':14} {'rows':>9} {'positives':>9}  best single feature (AUC) | tree | "
-          f"boosting | with history | tells > 0.8")  # fmt: skip
+    print(
+        f"{'scenario':20} {'label':14} {'rows':>9} {'positives':>9}  ROC-AUCs (tells: single features > 0.8)"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for path in shipped:
+            if args.only and path.stem not in args.only:
+                continue
             scale = SCALE.get(path.stem, 1.0) * args.scale
             run = run_scenario(load_scenario(path), Path(tmp) / path.stem, scale=scale)
             frame = read_table(run)
             audited = audit_table(frame, [c for c in LABELS if c in frame.columns])["table"]
             for label, a in audited.items():
-                if not a.get("audited"):
-                    print(f"{path.stem:20} {label:14} {len(frame):>9,} {a.get('positives', 0):>9,}  "
-                          f"({a['reason']})")  # fmt: skip
-                    continue
-                print(f"{path.stem:20} {label:14} {len(frame):>9,} {a['positives']:>9,}  "
-                      f"{a['best_single_feature']} ({a['best_single_feature_auc']:.3f}) | "
-                      f"{a['tree_depth3_auc']:.3f} | {a['boosting_auc']:.3f} | "
-                      f"{a.get('boosting_auc_with_history', float('nan')):.3f} | "
-                      f"{', '.join(a['tells']) or '-'}")  # fmt: skip
+                print(
+                    f"{path.stem:20} {label:14} {len(frame):>9,} {a.get('positives', 0):>9,}  {audit_line(a)}"
+                )
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from sim.errors import InputError, RunExistsError, SimError
 from sim.evaluation.behaviour import behaviour as behaviour_metrics
 from sim.evaluation.detection import detection
 from sim.evaluation.fidelity import fidelity
+from sim.evaluation.logs import TransactionLog
 from sim.evaluation.privacy import dcr
 from sim.evaluation.tables import (
     Columns,
@@ -30,11 +31,11 @@ from sim.evaluation.tables import (
     numbers,
     read_table,
 )
-from sim.evaluation.tells import TransactionLog, audit, binary_label
+from sim.evaluation.tells import audit, binary_label
 from sim.evaluation.timeseries import is_series, timeseries_scores
 from sim.evaluation.utility import augmentation, labels, split_real, utility
 
-__all__ = ["HEADLINE", "STAGES", "audit_summary", "audit_table", "check_options", "check_target", "evaluate",
+__all__ = ["HEADLINE", "STAGES", "audit_line", "audit_table", "check_options", "check_target", "evaluate",
            "read_table", "summary", "write_evaluation"]  # fmt: skip
 HEADLINE = ("fidelity_score", "detection_auc", "detection_auc_real_vs_real", "tstr_auc", "trtr_auc",
             "dcr_synthetic", "dcr_holdout")  # fmt: skip
@@ -154,13 +155,10 @@ def summary(result: dict) -> list[tuple[str, str]]:
         if b["median_ratio"] is not None:
             shown = f"median {b['median_ratio']:.2f}, worst {b['max_ratio']:.2f} ({b['worst']})"
             lines.append(("behaviour degradation (1 = noise)", shown))
-    for label, sides in audit_summary(result).items():
-        for side, a in sides.items():
-            shown = f"best single {a['best_single_feature']} {a['best_single_feature_auc']:.2f}, "
-            shown += f"tree {a['tree_depth3_auc']:.2f}, boosting {a['boosting_auc']:.2f}"
-            if "boosting_auc_with_history" in a:
-                shown += f" ({a['boosting_auc_with_history']:.2f} with history)"
-            lines.append((f"tells of {label} ({side})", shown))
+    for side, audited in result.get("tell_audit", {}).items():
+        for label, a in audited.items():
+            if a.get("audited"):
+                lines.append((f"tells of {label} ({side})", audit_line(a)))
     if result.get("target"):
         lines.append(("leaks of the target", ", ".join(result.get("leaks", [])) or "none"))
     return lines
@@ -180,21 +178,15 @@ def tell_audit(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, ta
     }
 
 
-def audit_summary(result: dict) -> dict:
-    """Per audited label and table: the best single feature and the three AUCs (rounded)."""
-    out = {}
-    for side, audited in result.get("tell_audit", {}).items():
-        for label, a in audited.items():
-            if a.get("audited"):
-                keys = (
-                    "best_single_feature_auc",
-                    "tree_depth3_auc",
-                    "boosting_auc",
-                    "boosting_auc_with_history",
-                )
-                row = {"best_single_feature": a["best_single_feature"], "tells": a["tells"]}
-                out.setdefault(label, {})[side] = row | {k: round(a[k], 3) for k in keys if k in a}
-    return out
+def audit_line(a: dict) -> str:
+    """One label's audit in a line: best single feature, tree, boosting (with history), tells."""
+    if not a.get("audited"):
+        return f"not audited: {a['reason']}"
+    line = f"best single {a['best_single_feature']} {a['best_single_feature_auc']:.3f}, "
+    line += f"tree {a['tree_depth3_auc']:.3f}, boosting {a['boosting_auc']:.3f}"
+    if "boosting_auc_with_history" in a:
+        line += f" ({a['boosting_auc_with_history']:.3f} with history)"
+    return line + (f"; tells: {', '.join(a['tells'])}" if a["tells"] else "")
 
 
 def write_evaluation(result: dict, out: Path, real: pd.DataFrame, synthetic: pd.DataFrame,
@@ -213,7 +205,7 @@ def write_evaluation(result: dict, out: Path, real: pd.DataFrame, synthetic: pd.
         figures = _figures(work, result, real, synthetic)
         from sim.report import write_html
 
-        headline = {k: result.get(k) for k in HEADLINE} | {"tell_audit": audit_summary(result)}
+        headline = {k: result.get(k) for k in HEADLINE}
         table = [f"{name}: {value}" for name, value in summary(result)]
         if "behaviour" in result:
             headline["behaviour_degradation"] = {
