@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="a feature although its name reads as a label or id (repeatable)")  # fmt: skip
     evaluate.add_argument("--no-behaviour", dest="behaviour", action="store_false",
                           help="skip the behaviour metrics of transaction logs")  # fmt: skip
+    evaluate.add_argument("--audit", action="store_true",
+                          help="add the tell audit of every label of both tables")  # fmt: skip
+    evaluate.add_argument("--augment", action="store_true",
+                          help="add augmentation: real, + synthetic, + SMOTE rows")  # fmt: skip
     evaluate.add_argument("--seed", type=_seed, default=0, help="seed of the splits and models (default 0)")
     evaluate.add_argument("--out", type=Path, help="evaluation directory (default outputs/evaluation/<time>)")
     evaluate.add_argument("--force", action="store_true", help="replace an existing evaluation directory")

@@ -110,6 +110,8 @@ def evaluate(args) -> int:
     )
     from sim.outputs import now_iso
 
+    if args.augment and args.target is None:
+        raise InputError("--augment needs --target (the binary label whose rare rows are added)")
     check_options(args.synthetic, args.real, args.target, drop=tuple(args.drop), keep=tuple(args.keep))
     if args.target is not None:
         check_target(args.real, args.target)  # that one column: two classes, or an error now
@@ -122,7 +124,8 @@ def evaluate(args) -> int:
         bar("reading the tables")
         synthetic, real = read_table(args.synthetic), read_table(args.real)
         result = evaluate(synthetic, real, target=args.target, seed=args.seed, drop=args.drop, keep=args.keep,
-                          behaviour=args.behaviour, progress=bar)  # fmt: skip
+                          behaviour=args.behaviour, tells=args.audit, augment=args.augment,
+                          progress=bar)  # fmt: skip
         bar("writing the report")
         path = write_evaluation(result, out, real, synthetic, force=args.force)
     finally:

@@ -69,7 +69,7 @@ def test_detection_is_near_half_on_two_halves_of_real_data_and_near_one_on_a_shi
 def test_tstr_equals_trtr_when_trained_on_the_same_rows_and_falls_to_chance_on_shuffled_labels():
     columns = describe(REAL, REAL, "target")
     y, _ = labels(REAL["target"], REAL["target"])
-    train, _, _, _ = split_real(REAL, y, 0)
+    train = REAL.iloc[split_real(y, 0)[0]]
     same = utility(REAL, train, columns, "target")
     assert same["tstr_auc"] == pytest.approx(same["trtr_auc"], abs=1e-9) and same["trtr_auc"] > 0.95
     shuffled = train.assign(target=np.random.default_rng(1).permutation(train["target"].to_numpy()))
@@ -149,7 +149,8 @@ def test_cli_evaluates_run_directories_and_reports_bad_input(tmp_path):
                         str(tmp_path / f"r{seed}"), "--quiet"], check=True)  # fmt: skip
         runs.append(tmp_path / f"r{seed}")
     done = subprocess.run([sys.executable, "-m", "sim", "evaluate", *map(str, runs), "--target", "is_fraud",
-                           "--out", str(tmp_path / "ev")], capture_output=True, text=True)  # fmt: skip
+                           "--audit", "--out", str(tmp_path / "ev")],
+                          capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "fidelity (SDMetrics score)" in done.stdout and "tells of is_fraud (synthetic)" in done.stdout
     result = json.loads((tmp_path / "ev" / "evaluation.json").read_text())
@@ -177,11 +178,17 @@ def test_a_planted_copy_of_the_target_is_flagged_as_a_leak_and_dropped_on_reques
     done = subprocess.run([*args, "--out", str(out)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     result = json.loads((out / "evaluation.json").read_text())
-    assert result["leaks"] == ["followup_code"]
-    audit = result["tell_audit"]["real"]["target"]
-    assert audit["single_feature_auc"]["followup_code"] == pytest.approx(1.0)
-    assert audit["best_single_feature"] == "followup_code" and "followup_code" in audit["leaks"]
+    assert result["leaks"] == ["followup_code"] and "tell_audit" not in result  # checked without the audit
+    check = result["leak_check"]["real"]
+    assert check["single_feature_auc"]["followup_code"] == pytest.approx(1.0)
+    assert check["best_single_feature"] == "followup_code" and "followup_code" in check["leaks"]
     assert "LEAK: followup_code" in (out / "report.html").read_text()
+    audited = subprocess.run(
+        [*args, "--audit", "--out", str(tmp_path / "ev1")], capture_output=True, text=True
+    )
+    assert audited.returncode == 0, audited.stderr
+    audit = json.loads((tmp_path / "ev1" / "evaluation.json").read_text())["tell_audit"]["real"]["target"]
+    assert audit["single_feature_auc"] == check["single_feature_auc"] and audit["leaks"] == check["leaks"]
     dropped = subprocess.run([*args, "--drop", "followup_code", "--out", str(tmp_path / "ev2")], text=True,
                              capture_output=True)  # fmt: skip
     assert dropped.returncode == 0, dropped.stderr

@@ -1,5 +1,6 @@
-"""Evaluate synthetic data against real data: fidelity, detection, utility, augmentation, privacy, the
-tell audit of every label and, for supply time series, autocorrelation and TimeGAN's scores. `evaluate`
+"""Evaluate synthetic data against real data: the target's leak check, behaviour, fidelity, detection,
+utility, privacy, on request the tell audit of every label and augmentation, and for supply time series
+autocorrelation and TimeGAN's scores. `evaluate`
 returns one dictionary (the content of `evaluation.json`); `write_evaluation` writes it with a report
 into a directory. Labels never reach a model or a score as features: only the one `target` is used, as
 the label it is."""
@@ -31,7 +32,7 @@ from sim.evaluation.tables import (
     numbers,
     read_table,
 )
-from sim.evaluation.tells import audit, binary_label
+from sim.evaluation.tells import audit, binary_label, leak_check
 from sim.evaluation.timeseries import is_series, timeseries_scores
 from sim.evaluation.utility import augmentation, labels, split_real, utility
 
@@ -41,22 +42,26 @@ HEADLINE = ("fidelity_score", "detection_auc", "detection_auc_real_vs_real", "ts
             "dcr_synthetic", "dcr_holdout")  # fmt: skip
 
 
-STAGES = ("tell audit", "behaviour", "fidelity", "detection", "utility", "augmentation", "privacy",
-          "time series")  # fmt: skip
+STAGES = ("leak check", "tell audit", "behaviour", "fidelity", "detection", "utility", "augmentation",
+          "privacy", "time series")  # fmt: skip
 """What `evaluate` does, in order: its `progress` callback hears each name as the stage starts."""
 
 
 def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = None, seed: int = 0,
-             augment: bool = True, augment_seeds: int = 5, drop: tuple[str, ...] = (),
-             keep: tuple[str, ...] = (), tells: bool = True, behaviour: bool = True,
+             augment: bool = False, augment_seeds: int = 5, drop: tuple[str, ...] = (),
+             keep: tuple[str, ...] = (), tells: bool = False, behaviour: bool = True,
              progress: Callable[[str], None] | None = None) -> dict:  # fmt: skip
     """Every metric of synthetic against real data (utility and augmentation need a binary `target`).
     Label columns (by name: what the domains declare, `target`, `label`, `class`), identifiers and the
     `drop`ped columns are left out of every model and score; `keep` makes a column a feature whatever
-    its name. `tells` audits each binary label of both tables (`sim.evaluation.tells`); `behaviour`
+    its name. The target's features are always checked for leaks (a feature that alone gives it away);
+    `tells` adds the whole tell audit of each binary label of both tables (`sim.evaluation.tells`), and
+    `augment` the augmentation arms: each costs more than all the rest on a large table. `behaviour`
     measures, on transaction logs, what row generators destroy (`sim.evaluation.behaviour`). Every
     option and column is checked before any stage runs."""
     stage = progress or (lambda name: None)
+    if augment and target is None:
+        raise InputError("augmentation needs a target (the binary label whose rare rows are added)")
     if len(real) < 20 or len(synthetic) < 20:
         raise InputError("evaluation needs at least 20 rows in each table")
     columns = describe(real, synthetic, target, ignore=tuple(drop), keep=tuple(keep))
@@ -75,9 +80,14 @@ def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = N
     if tells:
         stage("tell audit")
         result["tell_audit"] = tell_audit(real, synthetic, columns, target, seed)
-        if target is not None:
-            result["leaks"] = sorted({f for side in result["tell_audit"].values()
-                                      for f in side.get(target, {}).get("leaks", [])})  # fmt: skip
+        checked = {side: audited.get(target, {}) for side, audited in result["tell_audit"].items()}
+    elif target is not None:
+        stage("leak check")
+        checked = {side: leak_check(frame, columns, target, seed)
+                   for side, frame in (("real", real), ("synthetic", synthetic))}  # fmt: skip
+        result["leak_check"] = checked
+    if target is not None:
+        result["leaks"] = sorted({f for side in checked.values() for f in side.get("leaks", [])})
     if behaviour:
         stage("behaviour")
         measured = behaviour_metrics(real, synthetic, seed)
@@ -94,7 +104,7 @@ def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = N
             stage("augmentation")
             result["augmentation"] = augmentation(real, synthetic, columns, target, augment_seeds)
         y, _ = labels(real[target], synthetic[target])
-        train, holdout, _, _ = split_real(real, y, seed)
+        train, holdout = (real.iloc[part] for part in split_real(y, seed))
     else:
         order = np.random.default_rng(seed).permutation(len(real))
         train, holdout = real.iloc[order[len(real) // 2 :]], real.iloc[order[: len(real) // 2]]
@@ -159,6 +169,8 @@ def summary(result: dict) -> list[tuple[str, str]]:
         for label, a in audited.items():
             if a.get("audited"):
                 lines.append((f"tells of {label} ({side})", audit_line(a)))
+    if "tell_audit" not in result:
+        lines.append(("tell audit", "not run (--audit here, or sim audit TABLE)"))
     if result.get("target"):
         lines.append(("leaks of the target", ", ".join(result.get("leaks", [])) or "none"))
     return lines

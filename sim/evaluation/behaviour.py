@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import sparse
 
 from sim.evaluation.logs import TransactionLog, account_history
-from sim.evaluation.tables import as_text, numbers
+from sim.evaluation.tables import numbers, shared_codes
 
 SPLITS = 10
 VELOCITY = {"1h": 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
@@ -48,11 +48,8 @@ class Log:
     payer-payee edges and the payer's balances; a split keeps what belongs to its payers."""
 
     def __init__(self, frame: pd.DataFrame, log: TransactionLog):
-        accounts = pd.concat(
-            [as_text(frame[log.account]), as_text(frame[log.counterparty])], ignore_index=True
-        )
-        codes = pd.factorize(accounts)[0]
-        payer, payee = codes[: len(frame)], codes[len(frame) :]
+        payer, payee = shared_codes([frame[log.account], frame[log.counterparty]])
+        codes = np.r_[payer, payee]
         t, amount = log.seconds(frame), np.nan_to_num(numbers(frame, log.amount))
         self.accounts = int(codes.max(initial=-1)) + 1
         self.payer = payer
@@ -64,7 +61,8 @@ class Log:
         self.gap = np.log10(np.maximum(np.diff(sorted_t)[same], 0.0) + 1.0)
         self.burst_payer, self.burst = _burstiness(sorted_payer, sorted_t, same)
         history = account_history(payer, t, amount, VELOCITY)
-        self.rules = {f"velocity_{k}_{w}": history[f"{k}_{w}"] for k in ("count", "sum") for w in VELOCITY}
+        self.rule_names = [f"velocity_{k}_{w}" for k in ("count", "sum") for w in VELOCITY]
+        self.rules = np.stack([history[name.removeprefix("velocity_")] for name in self.rule_names])
         edges = np.unique(payer.astype(np.int64) * self.accounts + payee)
         src, dst = np.divmod(edges, self.accounts)
         self.src, self.dst = src[src != dst], dst[src != dst]
@@ -86,11 +84,11 @@ class Log:
 
     def profile(self, payers: np.ndarray) -> dict:
         """Every metric's raw material for the payments of the `payers` (a mask over accounts)."""
-        rows = payers[self.payer]
+        rows = np.flatnonzero(payers[self.payer])
         out: dict = {
             "inter_event_time": self.gap[payers[self.gap_payer]],
             "burstiness": self.burst[payers[self.burst_payer]],
-            "rules": {name: values[rows] for name, values in self.rules.items()},
+            "rules": dict(zip(self.rule_names, self.rules[:, rows], strict=True)),
         }
         keep = payers[self.src]
         src, dst = self.src[keep], self.dst[keep]

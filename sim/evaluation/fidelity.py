@@ -115,15 +115,21 @@ def _joint_tv(a_real: np.ndarray, b_real: np.ndarray, a_synth: np.ndarray, b_syn
 
 def cramers_v(a: np.ndarray, b: np.ndarray) -> float | None:
     """Cramér's V of two columns' codes (the values seen only), or None for a table under 2 x 2."""
-    rows, a = np.unique(a, return_inverse=True)
-    cols, b = np.unique(b, return_inverse=True)
-    if min(len(rows), len(cols)) < 2:
+    a, rows = _seen(a)
+    b, cols = _seen(b)
+    if min(rows, cols) < 2:
         return None
-    observed = np.bincount(a * len(cols) + b, minlength=len(rows) * len(cols)).reshape(len(rows), len(cols))
+    observed = np.bincount(a * cols + b, minlength=rows * cols).reshape(rows, cols)
     n = observed.sum()
     expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True) / n
     chi2 = float(((observed - expected) ** 2 / expected).sum())
-    return float(np.sqrt(chi2 / (n * (min(len(rows), len(cols)) - 1))))
+    return float(np.sqrt(chi2 / (n * (min(rows, cols) - 1))))
+
+
+def _seen(codes: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes renumbered 0..k-1 over the values present (in order), and k: np.unique's inverse in O(n)."""
+    present = np.bincount(codes) > 0
+    return (np.cumsum(present) - 1)[codes], int(present.sum())
 
 
 class _Prepared:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.evaluation.tables import as_text, numbers
+from sim.evaluation.tables import numbers, text_codes
 
 HISTORY = {"1h": 3600.0, "24h": 86400.0}  # the windows of the history features (seconds)
 
@@ -41,7 +41,7 @@ class TransactionLog:
         t, amount = self.seconds(frame), np.nan_to_num(numbers(frame, self.amount))
         out = {}
         for role, column in (("payer", self.account), ("payee", self.counterparty)):
-            codes = pd.factorize(as_text(frame[column]))[0]
+            codes = text_codes(frame[column])[0]
             out |= {f"{role}_{k}": v for k, v in account_history(codes, t, amount).items()}
         return pd.DataFrame(out, index=frame.index)
 

@@ -179,6 +179,23 @@ def as_text(values: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
     return values.astype(object).where(values.notna(), MISSING).astype(str).astype(object)
 
 
+def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """`pd.factorize(as_text(values))` without writing every row as text: the codes of each row's value
+    as text, and those texts, in order of first appearance (only the distinct values are converted)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    text = as_text(pd.Series(np.asarray(uniques, dtype=object))).to_numpy()
+    levels = pd.unique(text)  # two values may read the same as text (1 and "1", None and NaN)
+    return pd.Index(levels).get_indexer(text)[codes], levels
+
+
+def shared_codes(columns: list[pd.Series]) -> list[np.ndarray]:
+    """Codes of several columns' values as text, shared (the same text has the same code in each), in
+    order of first appearance across them: as factorizing their concatenation would give."""
+    parts = [text_codes(c) for c in columns]
+    levels = pd.Index(pd.unique(np.concatenate([lv for _, lv in parts]))) if parts else pd.Index([])
+    return [levels.get_indexer(lv)[codes] for codes, lv in parts]
+
+
 def numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
     """A numeric or time column as floats (times in seconds)."""
     values = frame[column]
@@ -200,9 +217,8 @@ def encode(frames: list[pd.DataFrame], columns: Columns, drop: tuple[str, ...] =
     for column in columns.categorical:
         if column in drop:
             continue
-        levels = pd.Index(pd.unique(pd.concat([as_text(f[column]) for f in frames], ignore_index=True)))
-        for i, frame in enumerate(frames):
-            out[i].append(levels.get_indexer(as_text(frame[column])).astype(np.float64))
+        for i, codes in enumerate(shared_codes([f[column] for f in frames])):
+            out[i].append(codes.astype(np.float64))
     return [np.column_stack(x) if x else np.zeros((len(f), 0)) for x, f in zip(out, frames, strict=True)]
 
 

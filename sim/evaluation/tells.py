@@ -28,7 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
 from sim.evaluation.logs import TransactionLog
-from sim.evaluation.tables import Columns, as_text, balanced_rows, numbers
+from sim.evaluation.tables import Columns, balanced_rows, numbers, text_codes
 
 TELL = 0.8  # a single feature this good is a tell worth a look
 LEAK = 0.99  # ... and this good, the label itself under another name
@@ -53,19 +53,32 @@ def binary_label(values: pd.Series) -> np.ndarray | None:
 def single_feature_auc(x: np.ndarray, y: np.ndarray, categorical: bool, seed: int) -> float:
     """AUC of one feature alone, symmetric (0.5: no signal, 1: it decides the label): the label's rate
     per bin (per category) learned on one half of the rows, scored on the other, both ways, averaged."""
-    codes = _codes(x, categorical)
-    halves = np.random.default_rng(seed).random(len(y)) < 0.5
+    return _cross_fitted_auc(_codes(x, categorical), _Halves(y, seed))
+
+
+class _Halves:
+    """The two random halves of the rows a single-feature AUC is cross-fitted on, drawn once per label:
+    (rows to learn the rates on, their labels, rows to score, their labels) for each way round."""
+
+    def __init__(self, y: np.ndarray, seed: int):
+        first = np.random.default_rng(seed).random(len(y)) < 0.5
+        self.ways = []
+        for fit in (first, ~first):
+            fit_rows, score_rows = np.flatnonzero(fit), np.flatnonzero(~fit)
+            y_fit, y_score = y[fit_rows], y[score_rows]
+            if len(y_fit) and len(y_score) and y_fit.min() < y_fit.max() and y_score.min() < y_score.max():
+                self.ways.append((fit_rows, y_fit, score_rows, y_score))
+
+
+def _cross_fitted_auc(codes: np.ndarray, halves: _Halves) -> float:
     scores = []
-    for fit in (halves, ~halves):
-        score = ~fit
-        if y[score].min() == y[score].max() or y[fit].min() == y[fit].max():
-            continue
-        size = codes.max() + 1
-        positive = np.bincount(codes[fit], weights=y[fit], minlength=size)
-        total = np.bincount(codes[fit], minlength=size)
-        prior = y[fit].mean()
-        rate = (positive + prior) / (total + 1.0)  # one pseudo-row at the prior: unseen bins score it
-        scores.append(_auc_of_bins(codes[score], y[score], rate))
+    size = codes.max() + 1 if len(codes) else 1
+    for fit_rows, y_fit, score_rows, y_score in halves.ways:
+        fit_codes = codes[fit_rows]
+        positive = np.bincount(fit_codes, weights=y_fit, minlength=size)
+        total = np.bincount(fit_codes, minlength=size)
+        rate = (positive + y_fit.mean()) / (total + 1.0)  # one pseudo-row at the prior: unseen bins score it
+        scores.append(_auc_of_bins(codes[score_rows], y_score, rate))
     if not scores:
         return 0.5
     auc = float(np.mean(scores))
@@ -117,7 +130,7 @@ def _matrix(frame: pd.DataFrame, features: list[tuple[str, bool]]) -> np.ndarray
 def _feature(frame: pd.DataFrame, name: str, categorical: bool) -> np.ndarray:
     if name in frame.columns:
         if categorical:
-            return pd.factorize(as_text(frame[name]), use_na_sentinel=False)[0].astype(np.float64)
+            return text_codes(frame[name])[0].astype(np.float64)
         return numbers(frame, name)
     column, _, part = name.rpartition(".")  # derived from a time column: .hour, .weekday
     times = pd.to_datetime(frame[column])
@@ -132,6 +145,29 @@ def row_features(frame: pd.DataFrame, columns: Columns) -> list[tuple[str, bool]
         if pd.api.types.is_datetime64_any_dtype(frame[c]):
             out += [(f"{c}.hour", True), (f"{c}.weekday", True)]
     return out
+
+
+def single_features(x: list[np.ndarray], y: np.ndarray, features: list[tuple[str, bool]],
+                    seed: int) -> dict:  # fmt: skip
+    """Each feature's single-feature AUC for the label `y` (`x`: the features' values), best first."""
+    halves = _Halves(y, seed)
+    single = {name: _cross_fitted_auc(_codes(values, categorical), halves)
+              for values, (name, categorical) in zip(x, features, strict=True)}  # fmt: skip
+    return dict(sorted(single.items(), key=lambda kv: -kv[1]))
+
+
+def leak_check(frame: pd.DataFrame, columns: Columns, label: str, seed: int = 0) -> dict:
+    """The cheap part of the audit, for one label: every feature's single-feature AUC and the leaks
+    among them (what `sim evaluate` always checks of its target; the models are the audit's)."""
+    features = [(n, c) for n, c in row_features(frame, columns) if n != label]
+    y = binary_label(frame[label])
+    if y is None or not features or min(y.sum(), len(y) - y.sum()) < 1:
+        return {"checked": False, "leaks": []}
+    single = single_features([_feature(frame, n, c) for n, c in features], y, features, seed)
+    best = next(iter(single))
+    leaks = [n for n, auc in single.items() if auc >= LEAK]
+    return {"checked": True, "best_single_feature": best, "best_single_feature_auc": single[best],
+            "leaks": leaks, "single_feature_auc": single}  # fmt: skip
 
 
 def audit(frame: pd.DataFrame, columns: Columns, labels: list[str], seed: int = 0,
@@ -159,11 +195,8 @@ def audit(frame: pd.DataFrame, columns: Columns, labels: list[str], seed: int = 
             out[label] = {"positives": positives, "audited": False,
                           "reason": f"fewer than {MIN_CLASS} rows in a class"}  # fmt: skip
             continue
-        single = {
-            name: single_feature_auc(x[:, j], y, categorical, seed)
-            for j, (name, categorical) in enumerate(features)
-        }
-        best = max(single, key=single.get) if single else None
+        single = single_features(list(x.T), y, features, seed)
+        best = next(iter(single), None)
         tree_rows = balanced_rows(y, TREE_ROWS, rng)
         boost_rows = balanced_rows(y, BOOST_ROWS, rng)
         tree = DecisionTreeClassifier(max_depth=3, class_weight="balanced", random_state=seed)
@@ -172,7 +205,7 @@ def audit(frame: pd.DataFrame, columns: Columns, labels: list[str], seed: int = 
             "audited": True,
             "best_single_feature": best,
             "best_single_feature_auc": single.get(best, 0.5),
-            "single_feature_auc": dict(sorted(single.items(), key=lambda kv: -kv[1])),
+            "single_feature_auc": single,
             "tells": [n for n, auc in single.items() if auc > TELL],
             "leaks": [n for n, auc in single.items() if auc >= LEAK],
             "tree_depth3_auc": _held_out_auc(tree, np.nan_to_num(x[tree_rows], nan=-1.0), y[tree_rows], seed),

@@ -12,7 +12,7 @@ from sklearn.metrics import average_precision_score, f1_score, precision_score, 
 from sklearn.model_selection import train_test_split
 
 from sim.errors import InputError
-from sim.evaluation.tables import Columns, as_text, balanced_rows, categorical_mask, encode, uniform_rows
+from sim.evaluation.tables import Columns, balanced_rows, categorical_mask, encode, shared_codes, uniform_rows
 
 HOLDOUT = 0.3
 AUGMENT_SHARE = 0.15
@@ -24,12 +24,14 @@ AUGMENT_RARE = 50  # ... with at least this many of the rare class where the tra
 
 def labels(real: pd.Series, other: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """0/1 labels, 1 for the real data's rarer class (fraud, laundering, the minority outcome)."""
-    values = as_text(real)
-    counts = values.value_counts()
-    if len(counts) != 2:
-        raise InputError(f"the target needs exactly two classes in the real data; it has {len(counts)}")
-    positive = counts.index[-1]
-    return (values == positive).to_numpy(int), (as_text(other) == positive).to_numpy(int)
+    codes = shared_codes([real, other])
+    counts = np.bincount(codes[0])
+    if np.count_nonzero(counts) != 2:
+        raise InputError(
+            f"the target needs exactly two classes in the real data; it has {np.count_nonzero(counts)}"
+        )
+    positive = 1 if counts[1] <= counts[0] else 0  # the rarer (a tie: the later to appear)
+    return (codes[0] == positive).astype(int), (codes[1] == positive).astype(int)
 
 
 def _fit(x: np.ndarray, y: np.ndarray, mask: np.ndarray, seed: int, balanced: bool = False):
@@ -51,9 +53,11 @@ def _scores(model, x: np.ndarray, y: np.ndarray) -> dict:
     return {"roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p))}
 
 
-def split_real(real: pd.DataFrame, y: np.ndarray, seed: int):
-    """The real data's training part and its held-out part (stratified by the target)."""
-    return train_test_split(real, y, test_size=HOLDOUT, stratify=y, random_state=seed)
+def split_real(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the real data's training part and of its held-out part (stratified by the
+    target `y`): positions, not copies of a million rows."""
+    train, test = train_test_split(np.arange(len(y)), test_size=HOLDOUT, stratify=y, random_state=seed)
+    return train, test
 
 
 def utility(
@@ -63,16 +67,17 @@ def utility(
     `TRAIN_ROWS` rows and are scored on `SCORE_ROWS` (see above)."""
     rng = np.random.default_rng(seed)
     y_real, y_synth = labels(real[target], synthetic[target])
-    train, test, y_train, y_test = split_real(real, y_real, seed)
+    train, test = split_real(y_real, seed)
+    y_train, y_test = y_real[train], y_real[test]
     fit_real, fit_synth = balanced_rows(y_train, TRAIN_ROWS, rng), balanced_rows(y_synth, TRAIN_ROWS, rng)
     score_real, score_synth = (
         uniform_rows(len(test), SCORE_ROWS, rng),
         uniform_rows(len(y_synth), SCORE_ROWS, rng),
     )
     frames = [
-        train.iloc[fit_real],
+        real.iloc[train[fit_real]],
         synthetic.iloc[fit_synth],
-        test.iloc[score_real],
+        real.iloc[test[score_real]],
         synthetic.iloc[score_synth],
     ]
     drop = (target,)
@@ -127,13 +132,19 @@ def augmentation(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, 
     arms: dict[str, list[dict]] = {"real": [], "real+synthetic": [], "real+smote": []}
     for seed in range(seeds):
         rng = np.random.default_rng(seed)
-        train, test, y_train, y_test = split_real(real, y_real, seed)
+        train, test = split_real(y_real, seed)
+        y_train, y_test = y_real[train], y_real[test]
         fit, score = uniform_rows(len(train), AUGMENT_ROWS, rng), uniform_rows(len(test), SCORE_ROWS, rng)
         short = AUGMENT_RARE - int(y_train[fit].sum())
         if short > 0:  # top the rare class up (from the rows not drawn)
             spare = np.setdiff1d(np.flatnonzero(y_train == 1), fit)
             fit = np.sort(np.r_[fit, rng.choice(spare, min(short, len(spare)), replace=False)])
-        train, y_train, test, y_test = train.iloc[fit], y_train[fit], test.iloc[score], y_test[score]
+        train, y_train, test, y_test = (
+            real.iloc[train[fit]],
+            y_train[fit],
+            real.iloc[test[score]],
+            y_test[score],
+        )
         if y_train.min() == y_train.max():
             raise InputError(f"a training sample of {len(fit):,} rows has only one class of the target")
         extra = max(1, round(AUGMENT_SHARE * len(train)))
