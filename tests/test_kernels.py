@@ -6,9 +6,14 @@ from hypothesis import strategies as st
 
 from sim.domains.payments.kernels import (
     CASH_IN,
+    DECLINED,
+    FIXED,
+    NOT_MADE,
+    SETTLED,
     SHARE_OF_AVAILABLE,
     Channels,
     Draw,
+    Means,
     draw_legitimate,
     interleave,
     settle,
@@ -23,41 +28,81 @@ def random_book(seed: int, n_tx: int, n_acc: int):
     dest = rng.integers(0, n_acc, n_tx)
     mode = (rng.random(n_tx) < 0.2).astype(np.int8)
     amount = np.where(mode == SHARE_OF_AVAILABLE, rng.random(n_tx), rng.exponential(500, n_tx))
+    own = (mode == FIXED) & (rng.random(n_tx) < 0.7)
     balance = rng.exponential(1000, n_acc) - 200
     overdraft = np.where(rng.random(n_acc) < 0.3, 300.0, 0.0)
-    return kind, origin, dest, amount, mode, balance, overdraft
+    customers = max(1, n_acc // 2)
+    means = Means(everything=rng.random(), least=0.2, credit=rng.random(), attempt=rng.random(),
+                  tries=int(rng.integers(0, 5)), rate_cumsum=np.cumsum(rng.random(customers)),
+                  payer=rng.permutation(n_acc)[:customers])  # fmt: skip
+    return kind, origin, dest, amount, mode, own, balance, overdraft, means
+
+
+def settled(kind, origin, dest, amount, mode, own, balance, overdraft, means, seed=0):
+    """Run the kernel on copies: (balance, origin, out)."""
+    balance, origin, out = balance.copy(), origin.copy(), np.empty((6, len(kind)))
+    settle(kind, origin, dest, amount, mode, own, balance, overdraft, means, np.random.default_rng(seed), out)
+    return balance, origin, out
 
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(0, 400), n_acc=st.integers(1, 30))
 def test_settle_matches_reference_twin(seed, n_tx, n_acc):
-    kind, origin, dest, amount, mode, balance, overdraft = random_book(seed, n_tx, n_acc)
-    expected_balance, expected_out = settle_reference(kind, origin, dest, amount, mode, balance, overdraft)
-    got_balance, got_out = balance.copy(), np.empty((6, n_tx))
-    settle(kind, origin, dest, amount, mode, got_balance, overdraft, got_out)
-    assert np.array_equal(got_out, expected_out)
-    assert np.array_equal(got_balance, expected_balance)
+    book = random_book(seed, n_tx, n_acc)
+    expected = settle_reference(*book, np.random.default_rng(seed))
+    got = settled(*book, seed=seed)
+    for a, b in zip(got, expected, strict=True):
+        assert np.array_equal(a, b)
 
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(1, 400), n_acc=st.integers(2, 30))
 def test_settle_conserves_money_and_respects_overdraft(seed, n_tx, n_acc):
-    kind, origin, dest, amount, mode, balance, overdraft = random_book(seed, n_tx, n_acc)
-    start = balance.copy()
-    out = np.empty((6, n_tx))
-    settle(kind, origin, dest, amount, mode, balance, overdraft, out)
-    assert np.isclose(balance.sum(), start.sum(), rtol=0, atol=1e-6 * (1 + np.abs(start).sum()))
-    moved = out[5] == 0
+    kind, origin, dest, amount, mode, own, balance, overdraft, means = random_book(seed, n_tx, n_acc)
+    after_all, payers, out = settled(kind, origin, dest, amount, mode, own, balance, overdraft, means)
+    assert np.isclose(after_all.sum(), balance.sum(), rtol=0, atol=1e-6 * (1 + np.abs(balance).sum()))
+    moved = out[5] == SETTLED
     payer_is_origin = kind != CASH_IN
     # every accepted payer stays within its overdraft limit at the moment it pays
     after = np.where(payer_is_origin, out[2], out[4])
-    payer = np.where(payer_is_origin, origin, dest)
+    payer = np.where(payer_is_origin, payers, dest)
     checked = moved & payer_is_origin
     assert np.all(after[checked] >= -overdraft[payer[checked]] - 1e-9)
-    # declined transactions move nothing
-    declined = ~moved
-    assert np.array_equal(out[1, declined], out[2, declined])
-    assert np.array_equal(out[3, declined], out[4, declined])
+    # only customers' own payments change payer, and only to a customer
+    changed = payers != origin
+    assert np.all(own[changed]) and np.all(np.isin(payers[changed], means.payer))
+    # declined and unmade transactions move nothing; only share amounts can come to nothing
+    still = ~moved
+    assert np.array_equal(out[1, still], out[2, still])
+    assert np.array_equal(out[3, still], out[4, still])
+    assert np.all(mode[out[5] == NOT_MADE] != FIXED) and np.all(out[0, out[5] == NOT_MADE] == 0)
+
+
+def test_a_customer_who_cannot_pay_mostly_leaves_it_to_one_who_can():
+    """Short payments: declined at the `attempt` rate, else paid by a customer who can (never the payee)."""
+    n, attempt = 20_000, 0.3
+    balance = np.array([0.0, 0.0, 1e12, 1e12, 5.0])  # 0: the payer, 2 and 3 rich, 4 the payee
+    means = Means(everything=1.0, least=0.2, credit=1.0, attempt=attempt, tries=50,
+                  rate_cumsum=np.cumsum([1.0, 1.0, 1.0, 1.0, 1.0]), payer=np.arange(5))  # fmt: skip
+    kind = np.full(n, 3, np.int8)  # PAYMENT: nothing to move "everything" of; no overdraft to pay on
+    origin, payee, amount, mode = np.zeros(n, np.int64), np.full(n, 4), np.full(n, 10.0), np.zeros(n, np.int8)
+    _, payers, out = settled(kind, origin, payee, amount, mode, np.ones(n, bool), balance, np.zeros(5), means)
+    declined = out[5] == DECLINED
+    assert abs(declined.mean() - attempt) < 5 * np.sqrt(attempt * (1 - attempt) / n)
+    assert set(np.unique(payers[~declined])) == {2, 3} and np.all(payers[declined] == 0)
+
+
+def test_short_cash_outs_move_everything_and_empty_thefts_are_not_made():
+    means = Means(everything=1.0, least=0.2, credit=0.0, attempt=0.0, tries=0,
+                  rate_cumsum=np.ones(1), payer=np.zeros(1, np.int64))  # fmt: skip
+    kind = np.array([1, 1, 4], np.int8)  # CASH_OUT, CASH_OUT (too little held), TRANSFER share of nothing
+    balance = np.array([300.0, 1000.0, 10.0, 0.0])
+    _, _, out = settled(kind, np.array([0, 2, 3]), np.array([1, 1, 1]), np.array([1000.0, 1000.0, 1.0]),
+                        np.array([FIXED, FIXED, SHARE_OF_AVAILABLE], np.int8), np.array([True, True, False]),
+                        balance, np.zeros(4), means)  # fmt: skip
+    assert out[0, 0] == 300.0 and out[2, 0] == 0.0 and out[5, 0] == SETTLED  # all it held
+    assert out[5, 1] == DECLINED  # 10 of 1,000 is less than `least`: no one else can pay either
+    assert out[5, 2] == NOT_MADE and out[0, 2] == 0.0
 
 
 def draw_inputs(n_customers: int, seed: int):
@@ -74,6 +119,10 @@ def draw_inputs(n_customers: int, seed: int):
         p1=np.array([5.0, 10.0, 42.0]),
         p2=np.array([0.5, 20.0, 0.0]),
         category=np.array([-1, 2, -1], dtype=np.int8),
+        by_rate=np.array([False, False, True]),
+        payee_cumsum=np.cumsum(rates),
+        income=np.array([False, False, False]),
+        employer=np.full(n_acc, -1),
     )
     public = rng.permutation(n_acc)
     return np.cumsum(rates), public, channels, rng.lognormal(0, 0.2, n_acc)
@@ -111,6 +160,16 @@ def test_draw_legitimate_laws():
     assert np.allclose(shares, [0.3, 0.5, 0.2], atol=5 * np.sqrt(0.25 / n))
     transfers = kind == 4
     assert not np.any(origin[transfers] == dest[transfers])
+    # payees by activity among the others: payer o sends to d with probability rate_d / (R - rate_o)
+    rate = np.diff(cumsum, prepend=0.0)
+    senders = np.bincount(inverse[origin[transfers]], minlength=customers)[:customers]
+    share = rate[None, :] / (cumsum[-1] - rate[:, None])
+    np.fill_diagonal(share, 0.0)
+    expected = senders @ share
+    received = np.bincount(inverse[dest[transfers]], minlength=customers)[:customers]
+    seen = expected > 5  # the chi-square approximation needs expected counts of 5 or more
+    chi2 = ((received[seen] - expected[seen]) ** 2 / expected[seen]).sum()
+    assert chi2 < seen.sum() + 5 * np.sqrt(2 * seen.sum())
     assert np.all(amount[transfers] == np.round(42.0 * scale[inverse[origin[transfers]]], 2))
     assert set(np.unique(category[kind == 3])) == {2}
 

@@ -142,7 +142,8 @@ def test_reweighting_a_payments_run_keeps_rows_whole_and_the_rare_class(tmp_path
     assert manifest["status"] == "complete" and "transactions" in manifest["files"]
     headline = manifest["headline"]
     assert headline["detection_auc"]["after"] < headline["detection_auc"]["before"] - 0.1
-    assert headline["tstr_auc"]["after"] > 0.95
+    # what trains a detector survives the thinning (fraud is no longer one column away: AUC ~0.9)
+    assert headline["tstr_auc"]["after"] > headline["tstr_auc"]["before"] - 0.05
     refined = pd.read_parquet(out / "transactions.parquet")
     sim = pd.read_parquet(runs[0] / "transactions.parquet")
     whole = set(pd.util.hash_pandas_object(sim, index=False))  # every refined row is a simulated row

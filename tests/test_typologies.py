@@ -155,12 +155,20 @@ def test_account_takeover_drains_then_the_mule_cashes_out(world):
     tx, _, accounts = world
     fraud = tx[tx.fraud_type == "account_takeover"].sort_values("timestamp")
     mules = set(accounts.account[accounts.role == "mule"])
+    drained = 0
     for _, rows in fraud.groupby("pattern_id"):
+        drains = rows[rows.type == "TRANSFER"]
+        if drains.empty:  # a theft of nothing is not made: the mule cashes out what it already held
+            assert (rows.type == "CASH_OUT").all() and set(rows.origin) <= mules
+            continue
+        drained += 1
         drain, cash_out = rows.iloc[0], rows.iloc[1]
         assert (drain.type, cash_out.type) == ("TRANSFER", "CASH_OUT")
         assert drain.dest == cash_out.origin and drain.dest in mules
+        assert drain.amount > 0  # never a row of nothing
         if not drain.declined:
             assert drain.origin_balance_after == 0.0
+    assert drained >= 5
 
 
 def test_app_scam_victims_keep_part_of_their_balance(world):

@@ -32,8 +32,14 @@ class Block:
     def size(self) -> int:
         return self.stop - self.start
 
-    def pick(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        """n accounts of this block, uniformly with replacement."""
+    def pick(self, rng: np.random.Generator, n: int, weights: np.ndarray | None = None) -> np.ndarray:
+        """n accounts of this block with replacement: uniformly, or in proportion to `weights` (one per
+        account of the whole layout, e.g. activity rates) when they are not all zero here."""
+        if weights is not None:
+            cumsum = np.cumsum(weights[self.start : self.stop])
+            if len(cumsum) and cumsum[-1] > 0:
+                at = np.searchsorted(cumsum, rng.random(n) * cumsum[-1], side="right")
+                return self.start + np.minimum(at, self.size - 1)
         return self.start + rng.integers(0, self.size, n)
 
 
@@ -57,6 +63,7 @@ class Accounts:
     amount_scale: np.ndarray
     account_id: np.ndarray
     category: np.ndarray  # merchant category code per account, -1 elsewhere
+    employer: np.ndarray  # each customer's employer (a merchant's index), -1 elsewhere
     category_names: list[str]
     category_blocks: list[Block]
     attributes: dict[str, np.ndarray] = field(default_factory=dict)  # demographics, profile fields
@@ -80,6 +87,8 @@ class Accounts:
         population = np.empty(self.n, dtype=object)
         role = np.empty(self.n, dtype=object)
         for block in self.blocks.values():
+            if block.role == "mule" and self.customers.start <= block.start < self.customers.stop:
+                continue  # recruited mules are customers (`is_mule` says the rest)
             population[block.start : block.stop] = block.name
             role[block.start : block.stop] = block.role
         category = np.asarray([*self.category_names, None], dtype=object)[self.category]
@@ -111,7 +120,7 @@ def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accoun
     category_blocks: list[Block] = []
     start = 0
     for name, spec in pops.items():
-        if isinstance(spec, ACCOUNT_HOLDERS):
+        if isinstance(spec, ACCOUNT_HOLDERS) and not (isinstance(spec, Mules) and spec.among):
             size = scaled(spec.count, scale)
             if isinstance(spec, Merchants) and categories:
                 size = max(size, len(categories))
@@ -120,13 +129,17 @@ def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accoun
             start += size
     n = start
     customers = blocks[first(pops, Customers)]
+    for name, spec in pops.items():  # mules recruited among customers: the first of them (drawn alike)
+        if isinstance(spec, Mules) and spec.among:
+            size = min(scaled(spec.count, scale), customers.size)
+            blocks[name] = Block(name, spec.role, customers.start, customers.start + size)
     merchants = blocks[first(pops, Merchants)]
     bank_name = first(pops, Banks)
 
     opening = np.zeros(n)
     for name, block in blocks.items():
         spec = pops[name]
-        if not isinstance(spec, Mules):  # mules open empty and hold only what they receive
+        if not isinstance(spec, Mules):  # dedicated mules open empty and hold only what they receive
             rng = streams.generator(f"populations.{name}.opening_balance")
             opening[block.start : block.stop] = np.round(spec.opening_balance.sample(rng, block.size), 2)
 
@@ -147,6 +160,8 @@ def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accoun
     else:
         overdraft[c] = cspec.overdraft_limit
 
+    employer = np.full(n, -1, dtype=np.int64)  # who pays each customer (its pay: `income_share`)
+    employer[c] = merchants.pick(streams.generator(f"populations.{customers.name}.employer"), customers.size)
     category = np.full(n, -1, dtype=np.int8)
     for code, block in enumerate(category_blocks):
         category[block.start : block.stop] = code
@@ -162,6 +177,7 @@ def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accoun
         amount_scale=amount_scale,
         account_id=(ID_BASE + perm).astype(np.int64),
         category=category,
+        employer=employer,
         category_names=list(categories),
         category_blocks=category_blocks,
         labels={

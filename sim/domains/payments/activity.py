@@ -28,6 +28,8 @@ from sim.scenario.schema import Scenario
 MAX_CELLS = 16  # the most shards a run can have (each cell costs ~40 µs a step in overheads)
 CELL_CUSTOMERS = 1024  # the fewest customers in a cell
 
+_CHANNEL_FIELDS = ("kind", "dest_start", "dest_size", "not_self", "code", "p1", "p2", "category", "weight",
+                   "income")  # fmt: skip
 COLUMNS = dict(zip(Draw._fields, (np.float64, np.int8, np.int64, np.int64, np.float64, np.int8), strict=True))
 
 
@@ -64,7 +66,8 @@ class Activity:
         )
 
     def _destinations(self, tx_type: str) -> list[tuple[Block, int, bool]]:
-        """(block, category code, not-self) per destination of a type, with its weight share."""
+        """(block, category code, not-self) per destination of a type (a TRANSFER goes to a customer,
+        by activity: see `Channels`)."""
         a = self.accounts
         if tx_type == "TRANSFER":
             return [(a.customers, -1, True)]
@@ -83,7 +86,15 @@ class Activity:
             mix = spec.type_mix or profiles.default_type_mix()
             shares = np.array([[mix.get(t, 0.0) for t in TX_TYPES]])
             means = stds = None
-        kind, start, size, not_self, code, p1, p2, category, weight = ([] for _ in range(9))
+        rows = len(shares)
+        fields: dict[str, list] = {name: [] for name in _CHANNEL_FIELDS}
+
+        def add(t_index, block, cat_code, excl, law, share, income=False):
+            values = (t_index, block.start, block.size, excl, law[0], np.broadcast_to(law[1], (rows,)),
+                      np.broadcast_to(law[2], (rows,)), cat_code, share, income)  # fmt: skip
+            for name, value in zip(_CHANNEL_FIELDS, values, strict=True):
+                fields[name].append(value)
+
         for t_index, t in enumerate(TX_TYPES):
             if not shares[:, t_index].any():
                 continue
@@ -94,49 +105,40 @@ class Activity:
                     law = scale_law(
                         (spec.amounts.get(t) or cat.amount).kernel(), spec.amount_factor.get(t, 1.0)
                     )
-                    share = shares[:, t_index] * cat.weight / total
-                    self._add(kind, start, size, not_self, code, p1, p2, category, weight,
-                              t_index, block, cat_code, False, law, share, len(shares))  # fmt: skip
+                    add(t_index, block, cat_code, False, law, shares[:, t_index] * cat.weight / total)
                 continue
             ((block, cat_code, excl),) = self._destinations(t)
             if t in spec.amounts or means is None:
                 law = scale_law((spec.amounts.get(t) or profiles.default_amount(t)).kernel(),
                               spec.amount_factor.get(t, 1.0))  # fmt: skip
-                params = (law[0], np.full(len(shares), law[1]), np.full(len(shares), law[2]))
+                params = (law[0], np.full(rows, law[1]), np.full(rows, law[2]))
             else:  # the real month's mean and std of this type in each hour, as a lognormal
                 sigma2 = np.log1p((stds[:, t_index] / means[:, t_index]) ** 2)
                 mu = np.log(means[:, t_index] * spec.amount_factor.get(t, 1.0)) - sigma2 / 2
                 params = (LOGNORMAL, mu, np.sqrt(sigma2))
-            self._add(kind, start, size, not_self, code, p1, p2, category, weight,
-                      t_index, block, cat_code, excl, params, shares[:, t_index], len(shares))  # fmt: skip
-        w = np.array(weight).T  # [profile rows, channels]
+            pay = spec.income_share if t == "TRANSFER" else 0.0  # a share of transfers is pay
+            add(t_index, block, cat_code, excl, params, shares[:, t_index] * (1.0 - pay))
+            if pay > 0:
+                add(t_index, block, cat_code, False, params, shares[:, t_index] * pay, income=True)
+        w = np.array(fields["weight"]).T  # [profile rows, channels]
         totals = w.sum(axis=1, keepdims=True)
         cdf = np.cumsum(np.divide(w, totals, out=np.zeros_like(w), where=totals > 0), axis=1)
         cdf[:, -1] = 1.0
         self.channels = Channels(
             cdf=cdf,
-            kind=np.array(kind, dtype=np.int8),
-            dest_start=np.array(start, dtype=np.int64),
-            dest_size=np.array(size, dtype=np.int64),
-            not_self=np.array(not_self, dtype=np.bool_),
-            code=np.array(code, dtype=np.int64),
-            p1=np.array(p1).T.copy(),
-            p2=np.array(p2).T.copy(),
-            category=np.array(category, dtype=np.int8),
+            kind=np.array(fields["kind"], dtype=np.int8),
+            dest_start=np.array(fields["dest_start"], dtype=np.int64),
+            dest_size=np.array(fields["dest_size"], dtype=np.int64),
+            not_self=np.array(fields["not_self"], dtype=np.bool_),
+            code=np.array(fields["code"], dtype=np.int64),
+            p1=np.array(fields["p1"]).T.copy(),
+            p2=np.array(fields["p2"]).T.copy(),
+            category=np.array(fields["category"], dtype=np.int8),
+            by_rate=np.array(fields["not_self"], dtype=np.bool_),  # transfers to other customers
+            payee_cumsum=np.cumsum(a.rate_per_day[a.customers.start : a.customers.stop]),
+            income=np.array(fields["income"], dtype=np.bool_),
+            employer=a.employer,
         )
-
-    @staticmethod
-    def _add(kind, start, size, not_self, code, p1, p2, category, weight,
-             t_index, block, cat_code, excl, law, share, rows):  # fmt: skip
-        kind.append(t_index)
-        start.append(block.start)
-        size.append(block.size)
-        not_self.append(excl)
-        code.append(law[0])
-        p1.append(np.broadcast_to(law[1], (rows,)))
-        p2.append(np.broadcast_to(law[2], (rows,)))
-        category.append(cat_code)
-        weight.append(share)
 
     @property
     def cells(self) -> int:
@@ -161,22 +163,26 @@ class Activity:
             )  # fmt: skip
         return out._asdict()
 
-    def purchases(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """n purchases as a fraudster makes them: merchants picked like customers pick them, amounts at
-        their channel's law (no customer spending level)."""
-        ch = self.channels
+    def purchases(self, rng: np.random.Generator, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Purchases at `times` (in steps) as a thief makes them: merchants picked as customers pick
+        them at that hour, amounts at their channel's law then (no customer spending level)."""
+        ch, n = self.channels, len(times)
         pay = np.flatnonzero(ch.kind == PAYMENT)
         if len(pay) == 0:  # no purchase channel: any merchant, PaySim's PAYMENT amounts
             law = profiles.default_amount("PAYMENT")
             return self.accounts.merchants.pick(rng, n), law.sample(rng, n)
-        weights = ch.cdf[0] - np.concatenate([[0.0], ch.cdf[0, :-1]]) if len(ch.cdf) == 1 else None
-        w = weights[pay] if weights is not None and weights[pay].sum() > 0 else np.ones(len(pay))
-        channel = pay[rng.choice(len(pay), size=n, p=w / w.sum())]
+        row = self.profile_row[np.clip(np.asarray(times, dtype=np.int64), 0, len(self.profile_row) - 1)]
+        weights = np.diff(ch.cdf, prepend=0.0, axis=1)[row][:, pay]  # each purchase's hour's shares
+        weights[weights.sum(axis=1) <= 0] = 1.0  # an hour without purchases: any purchase channel
+        cumulative = np.cumsum(weights, axis=1)
+        pick = (rng.random(n)[:, None] * cumulative[:, -1:] >= cumulative).sum(axis=1)
+        channel = pay[np.minimum(pick, len(pay) - 1)]
         merchants = ch.dest_start[channel] + (rng.random(n) * ch.dest_size[channel]).astype(np.int64)
         amounts = np.empty(n)
         for c in np.unique(channel):
             rows = np.flatnonzero(channel == c)
-            amounts[rows] = sample_law(rng, (ch.code[c], ch.p1[0, c], ch.p2[0, c]), len(rows))
+            law = (ch.code[c], ch.p1[row[rows], c], ch.p2[row[rows], c])
+            amounts[rows] = sample_law(rng, law, len(rows))
         return merchants, amounts
 
 

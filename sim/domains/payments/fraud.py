@@ -13,7 +13,7 @@ import numpy as np
 
 from sim.domains.payments.accounts import Accounts
 from sim.domains.payments.kernels import CASH_OUT, PAYMENT, SHARE_OF_AVAILABLE, SHARE_OF_LIMIT, TRANSFER
-from sim.domains.payments.rows import Agenda, Membership, make_rows
+from sim.domains.payments.rows import Agenda, Membership, concat, make_rows
 from sim.domains.payments.scenario import (
     FRAUD_TYPES,
     AccountTakeover,
@@ -26,7 +26,7 @@ from sim.rng import Streams
 from sim.scenario.schema import Scenario
 
 Purchases = Callable[[np.random.Generator, np.ndarray], tuple[np.ndarray, np.ndarray]]
-"""(rng, n) -> (merchant accounts, amounts at those merchants' categories)"""
+"""(rng, times in steps) -> (merchant accounts, amounts at those merchants' categories then)"""
 
 
 def _code(typology: str) -> int:
@@ -50,7 +50,7 @@ class Fraud:
 
     def __init__(self, scenario: Scenario, accounts: Accounts, streams: Streams, scale: float,
                  purchases: Purchases, membership: Membership, agenda: Agenda,
-                 day_share: np.ndarray):  # fmt: skip
+                 day_share: np.ndarray, holdings: Callable[[np.ndarray], np.ndarray]):  # fmt: skip
         self.scenario = scenario
         self.accounts = accounts
         self.streams = streams
@@ -59,6 +59,7 @@ class Fraud:
         self.agenda = agenda
         self.step_days = scenario.horizon.step.total_seconds() / 86400
         self.day_share = day_share  # the customers' rhythm: share of a day's activity in each step
+        self.holdings = holdings  # accounts -> their balances now
         self.specs = {
             name: spec
             for name, spec in scenario.populations.items()
@@ -84,7 +85,7 @@ class Fraud:
             t0 = k + rng.random(n)
             ids = self.membership.new_ids(n)
             camp = campaign.get(name, -1)
-            victims = self.accounts.blocks[spec.victims].pick(rng, n)
+            victims = self._victims(rng, spec, n)
             self.accounts.label("is_victim", victims)
             self.membership.add("fraud", spec.typology, ids, victims, "victim", camp, t0)
             build = {
@@ -96,6 +97,12 @@ class Fraud:
             rows = build(rng, spec, t0, victims, ids)
             rows.update(fraud=_code(spec.typology), campaign=camp)
             self.agenda.add(make_rows(**rows))
+
+    def _victims(self, rng, spec, n: int) -> np.ndarray:
+        """Of `reach` accounts drawn by activity per incident, the one holding the most now."""
+        drawn = self.accounts.blocks[spec.victims].pick(rng, n * spec.reach, self.accounts.rate_per_day)
+        drawn = drawn.reshape(n, spec.reach)
+        return drawn[np.arange(n), np.argmax(self.holdings(drawn), axis=1)]
 
     def _mule_cash_out(self, rng, spec, mules: np.ndarray, after: np.ndarray, ids: np.ndarray) -> dict:
         share = self.scenario.populations[spec.mules].cash_out_share
@@ -111,12 +118,33 @@ class Fraud:
         }
 
     def _takeover(self, rng, spec: AccountTakeover, t0, victims, ids) -> dict:
-        """PaySim: drain the victim to a mule, the mule cashes out."""
-        mules = self.accounts.blocks[spec.mules].pick(rng, len(t0))
-        self.membership.add("fraud", spec.typology, ids, mules, "mule", -1, t0)
-        drain = {"time": t0, "kind": TRANSFER, "origin": victims, "dest": mules, "amount": 1.0,
-                 "mode": SHARE_OF_AVAILABLE, "pattern": ids}  # fmt: skip
-        return _join(drain, self._mule_cash_out(rng, spec, mules, t0, ids))
+        """Each incident by one of the spec's routes (see `AccountTakeover`)."""
+        names = list(spec.route)
+        weights = np.array([spec.route[n] for n in names])
+        route = np.array(names)[rng.choice(len(names), len(t0), p=weights / weights.sum())]
+        share = np.clip(spec.share.sample(rng, len(t0)), 0.0, 1.0)
+        parts = []
+        m = np.flatnonzero(route == "mule")
+        if len(m):
+            mules = self.accounts.blocks[spec.mules].pick(rng, len(m))
+            self.membership.add("fraud", spec.typology, ids[m], mules, "mule", -1, t0[m])
+            drain = {"time": t0[m], "kind": TRANSFER, "origin": victims[m], "dest": mules, "amount": share[m],
+                     "mode": SHARE_OF_AVAILABLE, "pattern": ids[m]}  # fmt: skip
+            parts += [drain, self._mule_cash_out(rng, spec, mules, t0[m], ids[m])]
+        cash = np.flatnonzero(route == "cash_out")
+        if len(cash):
+            parts.append({"time": t0[cash], "kind": CASH_OUT, "origin": victims[cash],
+                          "dest": self.accounts.merchants.pick(rng, len(cash)), "amount": share[cash],
+                          "mode": SHARE_OF_AVAILABLE, "pattern": ids[cash]})  # fmt: skip
+        buy = np.flatnonzero(route == "purchases")
+        if len(buy):
+            incident, times = _spread(
+                rng, t0[buy], _counts(rng, spec.purchases, len(buy)), self.span(spec.span)
+            )
+            merchants, amounts = self.purchases(rng, times)
+            parts.append(_purchase(times, victims[buy][incident], merchants, amounts, ids[buy][incident],
+                                   self.accounts))  # fmt: skip
+        return concat([make_rows(**part) for part in parts])  # each part's missing fields defaulted
 
     def _app_scam(self, rng, spec: AppScam, t0, victims, ids) -> dict:
         """The victim makes one or more transfers to the scammer's mule, which then cashes out."""
@@ -134,7 +162,7 @@ class Fraud:
     def _card_theft(self, rng, spec: CardTheft, t0, victims, ids) -> dict:
         """BankSim: a burst of larger-than-usual purchases on the stolen card."""
         incident, times = _spread(rng, t0, _counts(rng, spec.purchases, len(t0)), self.span(spec.span))
-        merchants, amounts = self.purchases(rng, len(incident))
+        merchants, amounts = self.purchases(rng, times)
         return _purchase(times, victims[incident], merchants, amounts * spec.amount_multiplier, ids[incident],
                          self.accounts)  # fmt: skip
 
@@ -142,12 +170,12 @@ class Fraud:
         """Tiny probes to check the card works, then large spends after a delay."""
         span = self.span(spec.span)
         incident, times = _spread(rng, t0, _counts(rng, spec.probes, len(t0)), span)
-        merchants, _ = self.purchases(rng, len(incident))
+        merchants, _ = self.purchases(rng, times)
         probes = _purchase(times, victims[incident], merchants, spec.probe_amount.sample(rng, len(incident)),
                            ids[incident], self.accounts)  # fmt: skip
         later = t0 + span + self.span(spec.delay)
         incident, times = _spread(rng, later, _counts(rng, spec.spends, len(t0)), span)
-        merchants, _ = self.purchases(rng, len(incident))
+        merchants, _ = self.purchases(rng, times)
         spends = _purchase(times, victims[incident], merchants, spec.spend_amount.sample(rng, len(incident)),
                            ids[incident], self.accounts)  # fmt: skip
         return _join(probes, spends)
@@ -168,7 +196,7 @@ class Fraud:
         # the j-th of m purchases takes 1/(m - j) of what is left: the last one empties the credit line
         position = np.arange(len(incident)) - np.repeat(np.cumsum(counts) - counts, counts)
         share = 1.0 / (counts[incident] - position)
-        merchants, _ = self.purchases(rng, len(incident))
+        merchants, _ = self.purchases(rng, times)
         rows = _purchase(times, fraudsters[incident], merchants, share, ids[incident], self.accounts)
         rows.update(amount=share, mode=SHARE_OF_LIMIT, fraud=_code(spec.typology))
         self.agenda.add(make_rows(**rows))

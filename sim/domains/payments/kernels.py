@@ -25,7 +25,10 @@ class Channels(NamedTuple):
     """The ways customers spend in a step: per channel a type, a destination block (`dest_start`,
     `dest_size`; never the payer itself when `not_self`), an amount law (`code`, `p1`, `p2`) and a
     merchant category; `cdf` the channels' cumulative shares. `cdf`, `p1` and `p2` have a row per
-    profile row of the rhythm (`at(row)` is one step's channels)."""
+    profile row of the rhythm (`at(row)` is one step's channels). A `by_rate` channel's payee is
+    drawn in proportion to activity (`payee_cumsum`, the running sum of the block's rates: people send
+    money to people who use it), any other uniformly in its block. An `income` channel runs the other
+    way: the customer's `employer` (an account index per account) pays the customer."""
 
     cdf: np.ndarray
     kind: np.ndarray
@@ -36,6 +39,10 @@ class Channels(NamedTuple):
     p1: np.ndarray
     p2: np.ndarray
     category: np.ndarray
+    by_rate: np.ndarray
+    payee_cumsum: np.ndarray
+    income: np.ndarray
+    employer: np.ndarray
 
     def at(self, row: int) -> Channels:
         return self._replace(cdf=self.cdf[row], p1=self.p1[row], p2=self.p2[row])
@@ -62,58 +69,147 @@ def _share(share, balance, overdraft, mode):
     return math.floor(share * available * 100.0) / 100.0
 
 
+# a row's outcome (the last row of `settle`'s `out`)
+SETTLED, DECLINED, NOT_MADE = 0.0, 1.0, 2.0
+
+
+class Means(NamedTuple):
+    """How a customer's own payment follows from what it holds (legitimate rows but CASH_IN). A payment
+    within its positive balance is paid. One that is not:
+    - a CASH_OUT or TRANSFER moves everything the payer holds instead, with probability `everything`
+      (when it holds at least `least` of the amount): people cash out all they received;
+    - else it is paid on the payer's granted overdraft, with probability `credit` (when that covers it);
+    - else the payer tries anyway and is declined, with probability `attempt`;
+    - else the payer does not pay, and a customer who can does: up to `tries` customers drawn by
+      activity (`rate_cumsum` over the customers, `payer` their balance indexes), never the payee;
+      when none can, the payment is declined.
+    The volume of each hour and type stays what the scenario says; who makes it follows the balances."""
+
+    everything: float
+    least: float
+    credit: float
+    attempt: float
+    tries: int
+    rate_cumsum: np.ndarray
+    payer: np.ndarray
+
+
 @numba.njit(cache=True, nogil=True)
-def settle(kind, origin, dest, amount, amount_mode, balance, overdraft, out):
+def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rng, out):
     """Apply transactions in order to `balance`, recording each one's outcome.
 
     CASH_IN moves money from `dest` (a cash agent) to `origin`; every other kind moves it from `origin`
-    to `dest`. A payer without `amount` within balance + overdraft is declined and nothing moves.
-    Share amounts are rounded down to the cent. `out` rows (one contiguous array each, ready to be
-    columns): final amount, origin before/after, dest before/after, declined (0/1).
+    to `dest`. Rows flagged `own` (customers' own payments) follow `means` (a `Means`; draws from `rng`
+    only for payments beyond the payer's balance), and may change payer: `origin` is rewritten. Other
+    rows: a share amount (rounded down to the cent) that comes to nothing is not made; a payer without
+    `amount` within balance + overdraft is declined and nothing moves. `out` rows (one contiguous array
+    each, ready to be columns): final amount, origin before/after, dest before/after, outcome (SETTLED,
+    DECLINED or NOT_MADE).
     """
     for i in range(kind.shape[0]):
-        o = origin[i]
         d = dest[i]
+        amt = amount[i]
+        outcome = SETTLED
+        if kind[i] == CASH_IN:
+            payer, payee = d, origin[i]
+        else:
+            payer, payee = origin[i], d
+            if amount_mode[i] != FIXED:
+                amt = _share(amt, balance[payer], overdraft[payer], amount_mode[i])
+                if amt <= 0.0:
+                    outcome = NOT_MADE
+                elif balance[payer] + overdraft[payer] < amt:
+                    outcome = DECLINED
+            elif own[i] and amt > balance[payer]:
+                payer, amt, outcome = _short(kind[i], payer, d, amt, balance, overdraft, means, rng)
+                origin[i] = payer
+            elif not (amt > 0.0 and balance[payer] + overdraft[payer] >= amt):
+                outcome = DECLINED
+        o = origin[i]
         ob = balance[o]
         db = balance[d]
-        amt = amount[i]
-        payer, payee = (d, o) if kind[i] == CASH_IN else (o, d)
-        if amount_mode[i] != FIXED:
-            amt = _share(amt, balance[payer], overdraft[payer], amount_mode[i])
-        declined = 0.0
-        if kind[i] == CASH_IN or (amt > 0.0 and balance[payer] + overdraft[payer] >= amt):
+        if outcome == SETTLED:
             balance[payer] = balance[payer] - amt
             balance[payee] = balance[payee] + amt
-        else:
-            declined = 1.0
         out[0, i] = amt
         out[1, i] = ob
         out[2, i] = balance[o]
         out[3, i] = db
         out[4, i] = balance[d]
-        out[5, i] = declined
+        out[5, i] = outcome
 
 
-def settle_reference(kind, origin, dest, amount, amount_mode, balance, overdraft):
-    """NumPy twin of `settle`: same semantics, written as plainly as possible. Returns (balance, out)."""
-    balance = balance.copy()
+@numba.njit(cache=True, nogil=True)
+def _short(kind, payer, payee, amt, balance, overdraft, means, rng):
+    """A customer's payment beyond its balance (see `Means`): (payer, amount, outcome)."""
+    held = max(balance[payer], 0.0)
+    moves_money = kind in (CASH_OUT, TRANSFER)
+    if moves_money and held >= means.least * amt and held >= 0.01 and rng.random() < means.everything:
+        return payer, held, SETTLED
+    if balance[payer] + overdraft[payer] >= amt and rng.random() < means.credit:
+        return payer, amt, SETTLED
+    if rng.random() < means.attempt:
+        return payer, amt, DECLINED
+    cumsum = means.rate_cumsum
+    total = cumsum[cumsum.shape[0] - 1] if cumsum.shape[0] else 0.0
+    for _ in range(means.tries):
+        if total <= 0.0:
+            break
+        j = min(np.searchsorted(cumsum, rng.random() * total, side="right"), cumsum.shape[0] - 1)
+        other = means.payer[j]
+        if other != payee and balance[other] >= amt:
+            return other, amt, SETTLED
+    return payer, amt, DECLINED
+
+
+def settle_reference(kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rng):
+    """NumPy twin of `settle`: same semantics, written as plainly as possible. Returns (balance, origin,
+    out); `rng` is used in the same order."""
+    balance, origin = balance.copy(), origin.copy()
     out = np.zeros((6, len(kind)))
     for i in range(len(kind)):
+        amt, outcome = amount[i], SETTLED
         payer, payee = (dest[i], origin[i]) if kind[i] == CASH_IN else (origin[i], dest[i])
+        if kind[i] != CASH_IN:
+            if amount_mode[i] != FIXED:
+                limit = balance[payer] + (overdraft[payer] if amount_mode[i] == SHARE_OF_LIMIT else 0.0)
+                available = max(limit, 0.0)
+                amt = available if amt >= 1.0 else math.floor(amt * available * 100.0) / 100.0
+                if amt <= 0:
+                    outcome = NOT_MADE
+                elif balance[payer] + overdraft[payer] < amt:
+                    outcome = DECLINED
+            elif own[i] and amt > balance[payer]:
+                payer, amt, outcome = _short_reference(
+                    kind[i], payer, payee, amt, balance, overdraft, means, rng
+                )
+                origin[i] = payer
+            elif not (amt > 0 and balance[payer] + overdraft[payer] >= amt):
+                outcome = DECLINED
         before = balance[origin[i]], balance[dest[i]]
-        amt = amount[i]
-        if amount_mode[i] == SHARE_OF_AVAILABLE:
-            available = max(balance[payer], 0.0)
-            amt = available if amt >= 1.0 else math.floor(amt * available * 100.0) / 100.0
-        elif amount_mode[i] == SHARE_OF_LIMIT:
-            available = max(balance[payer] + overdraft[payer], 0.0)
-            amt = available if amt >= 1.0 else math.floor(amt * available * 100.0) / 100.0
-        ok = kind[i] == CASH_IN or (amt > 0 and balance[payer] + overdraft[payer] >= amt)
-        if ok:
+        if outcome == SETTLED:
             balance[payer] -= amt
             balance[payee] += amt
-        out[:, i] = (amt, before[0], balance[origin[i]], before[1], balance[dest[i]], 0.0 if ok else 1.0)
-    return balance, out
+        out[:, i] = (amt, before[0], balance[origin[i]], before[1], balance[dest[i]], outcome)
+    return balance, origin, out
+
+
+def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng):
+    held = max(balance[payer], 0.0)
+    moves_money = kind in (CASH_OUT, TRANSFER)
+    if moves_money and held >= means.least * amt and held >= 0.01 and rng.random() < means.everything:
+        return payer, held, SETTLED
+    if balance[payer] + overdraft[payer] >= amt and rng.random() < means.credit:
+        return payer, amt, SETTLED
+    if rng.random() < means.attempt:
+        return payer, amt, DECLINED
+    total = means.rate_cumsum[-1] if len(means.rate_cumsum) else 0.0
+    for _ in range(means.tries if total > 0 else 0):
+        j = min(int(np.searchsorted(means.rate_cumsum, rng.random() * total, side="right")),
+                len(means.rate_cumsum) - 1)  # fmt: skip
+        if means.payer[j] != payee and balance[means.payer[j]] >= amt:
+            return means.payer[j], amt, SETTLED
+    return payer, amt, DECLINED
 
 
 @numba.njit(cache=True, nogil=True)
@@ -126,8 +222,9 @@ def draw_legitimate(rng, n, rate_cumsum, origin_start, public, channels, amount_
     read front to back, never at random (3x faster on millions of accounts); each row then goes to a
     uniformly random position of the step, whose times are the order statistics of n uniforms (again
     spacings: no sort). The channel (one step's `Channels`: type, destination block, amount law,
-    category) comes from the cumulative shares `cdf`; the destination is uniform in the channel's block,
-    never the origin itself when `not_self`. Amounts are scaled by the origin's spending level and
+    category) comes from the cumulative shares `cdf`; the destination is uniform in the channel's block
+    or by activity (`by_rate`), never the origin itself when `not_self`; an `income` channel's row is
+    the customer's pay, from its employer. Amounts are scaled by the customer's spending level and
     rounded to the cent. `order` is scratch space of n integers.
     """
     for i in range(n):  # Fisher-Yates: a uniformly random time position for each row
@@ -145,6 +242,8 @@ def draw_legitimate(rng, n, rate_cumsum, origin_start, public, channels, amount_
     scale = rate_cumsum[size - 1]
     cdf = channels.cdf
     last = cdf.shape[0] - 1
+    payee_cumsum = channels.payee_cumsum
+    payee_total = payee_cumsum[payee_cumsum.shape[0] - 1] if payee_cumsum.shape[0] else 0.0
     j = 0
     for i in range(n):
         j = gallop(rate_cumsum, offset[i] * scale, j)
@@ -157,15 +256,28 @@ def draw_legitimate(rng, n, rate_cumsum, origin_start, public, channels, amount_
         w = min(max((v - low) / (cdf[c] - low), 0.0), 0.999999999)
         start = channels.dest_start[c]
         block = channels.dest_size[c]
-        if channels.not_self[c] and block > 1:
+        if channels.by_rate[c] and payee_total > 0.0:
+            k = min(np.searchsorted(payee_cumsum, w * payee_total, side="right"), block - 1)
+            redraws = 0
+            while channels.not_self[c] and start + k == o and block > 1 and redraws < 32:
+                k = min(np.searchsorted(payee_cumsum, rng.random() * payee_total, side="right"), block - 1)
+                redraws += 1
+            if channels.not_self[c] and start + k == o and block > 1:  # the payer is all the activity
+                k = (k + 1) % block
+            d = start + k
+        elif channels.not_self[c] and block > 1:
             d = start + (o - start + 1 + int(w * (block - 1))) % block
         else:
             d = start + int(w * block)
         a = sample_kernel(rng, channels.code[c], channels.p1[c], channels.p2[c]) * amount_scale[o]
         # rows are made in origin order (sequential reads), then moved to their time positions below
         t_channel[i] = c
-        t_origin[i] = public[o]
-        t_dest[i] = public[d]
+        if channels.income[c]:
+            t_origin[i] = public[channels.employer[o]]
+            t_dest[i] = public[o]
+        else:
+            t_origin[i] = public[o]
+            t_dest[i] = public[d]
         t_amount[i] = max(math.floor(a * 100.0 + 0.5) / 100.0, 0.01)
     for i in range(n):
         p = order[i]

@@ -16,7 +16,18 @@ from sim.dists import Constant, Dist, Gamma, KernelDist, LogNormal, Uniform
 from sim.scenario.calendar import CalendarEvent
 from sim.scenario.schema import OutputsBase, ScenarioBase
 from sim.scenario.semantics import reference_problem, text
-from sim.scenario.types import Count, IntRange, Name, NonNegative, Rate, Share, Span, Spec, tagged_union
+from sim.scenario.types import (
+    Count,
+    IntRange,
+    Name,
+    NonNegative,
+    Probability,
+    Rate,
+    Share,
+    Span,
+    Spec,
+    tagged_union,
+)
 
 TxType = Literal["CASH_IN", "CASH_OUT", "DEBIT", "PAYMENT", "TRANSFER"]
 AmlTypology = Literal[
@@ -49,6 +60,23 @@ class Rhythm(Spec):
         return self
 
 
+class Spending(Spec):
+    """What a customer does when a payment of its own is more than it holds (the kernel's `Means`): move
+    everything it holds instead (CASH_OUT and TRANSFER, holding at least `least` of the amount), pay on
+    its granted overdraft (`credit`), try anyway and be declined (`attempt`), or leave the payment to a
+    customer who can (up to `tries` drawn by activity). Each probability applies in that order to the
+    payments the previous ones left. Declines for want of funds are about 1 % of card payments: card-
+    present authorisation is ~98 % (industry benchmarks quoted by subrevival.com, "Credit Card Decline
+    Statistics (2026)") and "almost half of the declines occur due to the cardholder's lack of funds"
+    (Spreedly, "Cash me if you can", 2018)."""
+
+    everything: Probability = 0.5
+    least: Probability = 0.2
+    credit: Probability = 0.1
+    attempt: Probability = 0.02
+    tries: Annotated[int, Field(ge=0, le=1000, strict=True)] = 20
+
+
 class Customers(Spec):
     """Account holders: opening balances, a personal activity rate and spending level, a type mix."""
 
@@ -64,6 +92,8 @@ class Customers(Spec):
         default_factory=dict
     )  # multiplies a type's amount law (also the month's): the knob calibration turns
     rhythm: Rhythm = Rhythm()
+    spending: Spending = Spending()
+    income_share: Probability = 0.0  # of TRANSFERs: pay from the customer's employer (a merchant), B2C
     demographics: Literal["none", "census"] = "none"
     profile_fields: bool = False
 
@@ -108,11 +138,14 @@ class Banks(Spec):
 
 
 class Mules(Spec):
-    """Accounts that receive stolen funds and cash them out."""
+    """Accounts that receive stolen funds and cash them out: `among` a customer population, ordinary
+    customers recruited as mules (their own balances, activity and limits: being a mule is what they
+    do with stolen money, not all they do); without it, dedicated accounts that open empty."""
 
     role: Literal["mule"]
     count: Count
     cash_out_share: Share = 1.0
+    among: Name | None = None
 
 
 class _Fraud(Spec):
@@ -121,20 +154,38 @@ class _Fraud(Spec):
 
 
 class _Attacks(_Fraud):
-    """Incidents arrive at `attacks_per_day` per fraudster, each against a random one of `victims`;
-    `timing: rhythm` spreads them over the day like the victims' own activity (so quiet hours are not
-    a fraud tell, as they are in PaySim), `uniform` evenly (a botnet that never sleeps)."""
+    """Incidents arrive at `attacks_per_day` per fraudster, each against one of `victims`: of `reach`
+    accounts drawn by activity (people who use the service are the ones phished), the one holding the
+    most when the incident starts. `timing: rhythm` spreads them over the day like the victims' own
+    activity (so quiet hours are not a fraud tell, as they are in PaySim), `uniform` evenly (a botnet
+    that never sleeps)."""
 
     attacks_per_day: Rate
     victims: Name
     timing: Literal["rhythm", "uniform"] = "rhythm"
+    reach: Annotated[int, Field(ge=1, le=1000, strict=True)] = 1
 
 
 class AccountTakeover(_Attacks):
-    """PaySim: a taken-over account is drained to a mule, which cashes out."""
+    """A thief in a customer's account takes the money out by one of its `route`s (weights): `mule`, to
+    a mule who cashes out (PaySim's only route); `cash_out`, straight from the victim at a cash agent;
+    `purchases`, goods and airtime bought from the victim's account within `span`. The first two move
+    `share` of the balance (PaySim: all of it; a thief who leaves some behind is slower to be noticed)."""
 
     typology: Literal["account_takeover"] = "account_takeover"
     mules: Name
+    share: KernelDist = Constant(value=1.0)
+    route: dict[Literal["mule", "cash_out", "purchases"], NonNegative] = Field(
+        default_factory=lambda: {"mule": 1.0}
+    )
+    purchases: IntRange = (1, 4)
+    span: Span = timedelta(hours=6)
+
+    @model_validator(mode="after")
+    def _some_route(self):
+        if sum(self.route.values()) <= 0:
+            raise ValueError("'route' needs at least one positive weight")
+        return self
 
 
 class AppScam(_Attacks):
@@ -258,10 +309,17 @@ class PaymentsScenario(ScenarioBase):
 _REFERENCES = {
     "fraudster": {"victims": "customer", "mules": "mule", "accounts": "customer"},
     "launderer": {"accounts": "customer"},
+    "mule": {"among": "customer"},
 }
 _EVENT_TARGETS = {"fraud_ring_attack": "fraudster"}
 _REQUIRED = ("customer", "merchant")
 _AT_MOST_ONE = ("customer", "merchant", "bank")
+
+
+def _more(count, other) -> bool:
+    """Two counts as written, when both are plain numbers: the first is larger."""
+    numbers = all(isinstance(c, int) and not isinstance(c, bool) for c in (count, other))
+    return numbers and count > other
 
 
 def check_data(body: dict) -> list[tuple[tuple, str]]:
@@ -280,6 +338,10 @@ def check_data(body: dict) -> list[tuple[tuple, str]]:
                     problem = reference_problem(target, wanted, roles)
                     if problem:
                         problems.append((("populations", name, field), problem))
+            among = spec.get("among") if text(spec, "role") == "mule" else None
+            host = pops.get(among) if isinstance(among, str) else None
+            if isinstance(host, dict) and _more(spec.get("count"), host.get("count")):
+                problems.append((("populations", name, "count"), f"more mules than '{among}' has customers"))
         present = [r for r in roles.values() if isinstance(r, str)]
         for role in _REQUIRED:
             if role not in present:

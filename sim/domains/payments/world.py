@@ -21,7 +21,7 @@ from sim.domains.payments.activity import Activity
 from sim.domains.payments.aml import schedule_laundering
 from sim.domains.payments.fit import HOUR_US, HourlyTally, paysim_fit
 from sim.domains.payments.fraud import Fraud
-from sim.domains.payments.kernels import FIXED, interleave, settle
+from sim.domains.payments.kernels import FIXED, NOT_MADE, Means, interleave, settle
 from sim.domains.payments.records import TRANSACTIONS
 from sim.domains.payments.report import write_report
 from sim.domains.payments.rows import Agenda, Membership
@@ -50,7 +50,8 @@ class PaymentsWorld:
         self.membership = Membership()
         self.agenda = Agenda(h.steps)
         self.fraud = Fraud(scenario, self.accounts, streams, scale, self.activity.purchases, self.membership,
-                           self.agenda, self.activity.day_share)  # fmt: skip
+                           self.agenda, self.activity.day_share,
+                           lambda accounts: self.balance[self.public[accounts]])  # fmt: skip
         schedule_laundering(scenario, self.accounts, streams, scale, self.membership, self.agenda)
         # balances in public-id order (ids are a permutation): transactions carry public indexes
         self.public = self.accounts.public
@@ -58,6 +59,10 @@ class PaymentsWorld:
         self.balance[self.public] = self.accounts.opening
         self.overdraft = np.empty(self.accounts.n)
         self.overdraft[self.public] = self.accounts.overdraft  # after the bust-outs got their credit
+        self.means = _means(scenario, self.accounts)
+        self.is_customer = np.zeros(self.accounts.n, dtype=bool)  # in public order, as rows carry them
+        c = self.accounts.customers
+        self.is_customer[self.public[c.start : c.stop]] = True
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
         self.start_us, self.step_us = h.start_us, h.step_us
         self.tally = HourlyTally(self.step_us)
@@ -86,10 +91,15 @@ class PaymentsWorld:
         special["dest"] = self.public[special["dest"]]
         cols = _merge(legit, special, k)
         out = np.empty((6, len(cols["kind"])))
+        own = self.is_customer[cols["origin"]] & (cols["fraud"] == 0) & (cols["typology"] == 0)
+        rng = self.streams.generator("payments.settle", k)
         settle(
-            cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"],
-            self.balance, self.overdraft, out,
+            cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"], own,
+            self.balance, self.overdraft, self.means, rng, out,
         )  # fmt: skip
+        made = out[5] != NOT_MADE
+        if not made.all():  # a theft or laundering step with nothing to move is never made
+            cols, out = {name: values[made] for name, values in cols.items()}, out[:, made]
         self.tally.add(k, cols, out)
         self.counts["transactions"] += len(cols["kind"])
         self.counts["declined"] += int(out[5].sum())
@@ -114,7 +124,7 @@ class PaymentsWorld:
             "origin_balance_after": pa.array(out[2]),
             "dest_balance_before": pa.array(out[3]),
             "dest_balance_after": pa.array(out[4]),
-            "declined": pa.array(out[5] > 0),
+            "declined": pa.array(out[5] > 0),  # every row left is settled or declined
             "is_fraud": pa.array(fraud > 0),
             "fraud_type": _dictionary(fraud - 1, FRAUD_DICTIONARY),
             "campaign_id": _nullable(campaign),
@@ -212,6 +222,18 @@ class PaymentsWorld:
 
     def patterns_table(self) -> pa.Table:
         return self.membership.table(self.accounts.account_id, self.start_us, self.step_us)
+
+
+def _means(scenario: PaymentsScenario, accounts) -> Means:
+    """The customers' `spending` rule as the kernel reads it (see `kernels.Means`)."""
+    c = accounts.customers
+    spending = scenario.populations[c.name].spending
+    return Means(
+        everything=spending.everything, least=spending.least, credit=spending.credit,
+        attempt=spending.attempt, tries=spending.tries,
+        rate_cumsum=np.cumsum(accounts.rate_per_day[c.start : c.stop]),
+        payer=np.ascontiguousarray(accounts.public[c.start : c.stop]),
+    )  # fmt: skip
 
 
 def _nullable(ids: np.ndarray) -> pa.Array:
