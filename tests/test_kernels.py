@@ -19,6 +19,7 @@ from sim.domains.payments.kernels import (
     settle,
     settle_reference,
 )
+from sim.engine.kernels import alias_table
 
 
 def random_book(seed: int, n_tx: int, n_acc: int):
@@ -31,10 +32,8 @@ def random_book(seed: int, n_tx: int, n_acc: int):
     own = (mode == FIXED) & (rng.random(n_tx) < 0.7)
     balance = rng.exponential(1000, n_acc) - 200
     overdraft = np.where(rng.random(n_acc) < 0.3, 300.0, 0.0)
-    customers = max(1, n_acc // 2)
     means = Means(everything=rng.random(), least=0.2, credit=rng.random(), attempt=rng.random(),
-                  tries=int(rng.integers(0, 5)), rate_cumsum=np.cumsum(rng.random(customers)),
-                  payer=rng.permutation(n_acc)[:customers])  # fmt: skip
+                  tries=int(rng.integers(0, 5)))  # fmt: skip
     return kind, origin, dest, amount, mode, own, balance, overdraft, means
 
 
@@ -68,9 +67,9 @@ def test_settle_conserves_money_and_respects_overdraft(seed, n_tx, n_acc):
     payer = np.where(payer_is_origin, payers, dest)
     checked = moved & payer_is_origin
     assert np.all(after[checked] >= -overdraft[payer[checked]] - 1e-9)
-    # only customers' own payments change payer, and only to a customer
+    # only customers' own payments change payer, and only to the payer of another of them
     changed = payers != origin
-    assert np.all(own[changed]) and np.all(np.isin(payers[changed], means.payer))
+    assert np.all(own[changed]) and np.all(np.isin(payers[changed], origin[own]))
     # declined and unmade transactions move nothing; only share amounts can come to nothing
     still = ~moved
     assert np.array_equal(out[1, still], out[2, still])
@@ -82,19 +81,22 @@ def test_a_customer_who_cannot_pay_mostly_leaves_it_to_one_who_can():
     """Short payments: declined at the `attempt` rate, else paid by a customer who can (never the payee)."""
     n, attempt = 20_000, 0.3
     balance = np.array([0.0, 0.0, 1e12, 1e12, 5.0])  # 0: the payer, 2 and 3 rich, 4 the payee
-    means = Means(everything=1.0, least=0.2, credit=1.0, attempt=attempt, tries=50,
-                  rate_cumsum=np.cumsum([1.0, 1.0, 1.0, 1.0, 1.0]), payer=np.arange(5))  # fmt: skip
-    kind = np.full(n, 3, np.int8)  # PAYMENT: nothing to move "everything" of; no overdraft to pay on
-    origin, payee, amount, mode = np.zeros(n, np.int64), np.full(n, 4), np.full(n, 10.0), np.zeros(n, np.int8)
-    _, payers, out = settled(kind, origin, payee, amount, mode, np.ones(n, bool), balance, np.zeros(5), means)
-    declined = out[5] == DECLINED
+    means = Means(everything=1.0, least=0.2, credit=1.0, attempt=attempt, tries=50)
+    # even rows: payer 0's purchases (nothing to move "everything" of, no overdraft to pay on); odd
+    # rows: 2 and 3 cash in a cent (the step's other payers, among whom a stand-in is found)
+    short = np.arange(2 * n) % 2 == 0
+    kind = np.where(short, 3, 0).astype(np.int8)
+    origin = np.where(short, 0, 2 + (np.arange(2 * n) // 2) % 2)
+    amount, mode = np.where(short, 10.0, 0.01), np.zeros(2 * n, np.int8)
+    _, payers, out = settled(kind, origin, np.full(2 * n, 4), amount, mode, np.ones(2 * n, bool), balance,
+                             np.zeros(5), means)  # fmt: skip
+    declined = out[5, short] == DECLINED
     assert abs(declined.mean() - attempt) < 5 * np.sqrt(attempt * (1 - attempt) / n)
-    assert set(np.unique(payers[~declined])) == {2, 3} and np.all(payers[declined] == 0)
+    assert set(np.unique(payers[short][~declined])) == {2, 3} and np.all(payers[short][declined] == 0)
 
 
 def test_short_cash_outs_move_everything_and_empty_thefts_are_not_made():
-    means = Means(everything=1.0, least=0.2, credit=0.0, attempt=0.0, tries=0,
-                  rate_cumsum=np.ones(1), payer=np.zeros(1, np.int64))  # fmt: skip
+    means = Means(everything=1.0, least=0.2, credit=0.0, attempt=0.0, tries=0)
     kind = np.array([1, 1, 4], np.int8)  # CASH_OUT, CASH_OUT (too little held), TRANSFER share of nothing
     balance = np.array([300.0, 1000.0, 10.0, 0.0])
     _, _, out = settled(kind, np.array([0, 2, 3]), np.array([1, 1, 1]), np.array([1000.0, 1000.0, 1.0]),
@@ -109,6 +111,7 @@ def draw_inputs(n_customers: int, seed: int):
     rng = np.random.default_rng(seed)
     rates = rng.gamma(0.5, 2.0, n_customers)
     n_acc = n_customers + 10
+    table = alias_table(rates)
     channels = Channels(
         cdf=np.array([0.3, 0.8, 1.0]),
         kind=np.array([0, 3, 4], dtype=np.int8),
@@ -120,7 +123,8 @@ def draw_inputs(n_customers: int, seed: int):
         p2=np.array([0.5, 20.0, 0.0]),
         category=np.array([-1, 2, -1], dtype=np.int8),
         by_rate=np.array([False, False, True]),
-        payee_cumsum=np.cumsum(rates),
+        payee_prob=table[0],
+        payee_alias=table[1],
         income=np.array([False, False, False]),
         employer=np.full(n_acc, -1),
     )
@@ -130,7 +134,7 @@ def draw_inputs(n_customers: int, seed: int):
 
 def run_draw(fn, n, seed, cumsum, public, ch, scale):
     out = Draw(np.empty(n), np.empty(n, np.int8), np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n),
-               np.empty(n, np.int8))  # fmt: skip
+               np.empty(n, np.int8), np.empty(n, bool))  # fmt: skip
     fn(np.random.default_rng(seed), n, cumsum, 0, public, ch, scale, out, np.empty(n, np.int64))
     return out
 
@@ -149,7 +153,10 @@ def test_draw_legitimate_laws():
     """Origins in proportion to rates, channels at their shares, never paying oneself, times ordered."""
     customers, n = 200, 400_000
     cumsum, public, ch, scale = draw_inputs(customers, 3)
-    offset, kind, origin, dest, amount, category = run_draw(draw_legitimate, n, 9, cumsum, public, ch, scale)
+    offset, kind, origin, dest, amount, category, own = run_draw(
+        draw_legitimate, n, 9, cumsum, public, ch, scale
+    )
+    assert own.all()  # no pay channel here: every row is a customer's own
     assert np.all(np.diff(offset) >= 0) and offset[0] >= 0 and offset[-1] < 1
     inverse = np.argsort(public)
     counts = np.bincount(inverse[origin], minlength=customers + 10)[:customers]
@@ -179,3 +186,16 @@ def test_interleave_puts_each_extra_row_after_its_predecessors():
     out = np.empty(13, dtype=base.dtype)
     interleave(base, np.array([-1, -2, -3]), np.array([0, 4, 10]), out)
     assert out.tolist() == [-1, 0, 10, 20, 30, -2, 40, 50, 60, 70, 80, 90, -3]
+
+
+@settings(max_examples=30, deadline=None)
+@given(weights=st.lists(st.floats(0, 100), min_size=1, max_size=40))
+def test_alias_table_gives_each_index_its_weight(weights):
+    """Each column's mass (prob to itself, the rest to its alias) adds up to n * weight / total."""
+    w = np.array(weights)
+    prob, alias = alias_table(w)
+    assert np.array_equal(prob, alias_table.py_func(w)[0]) and np.all((prob >= 0) & (prob <= 1))
+    mass = prob.copy()
+    np.add.at(mass, alias, 1.0 - prob)
+    expected = len(w) * w / w.sum() if w.sum() > 0 else np.ones(len(w))
+    assert np.allclose(mass, expected, atol=1e-9 * len(w))

@@ -1,5 +1,5 @@
 """Numba building blocks every domain's kernels may use: a draw from a `sim.dists` law, sorted uniforms,
-and weighted picks by a running sum.
+and weighted picks by a running sum or an alias table.
 
 Kernels are pure functions of their inputs and of the `numpy.random.Generator` they are handed (Numba
 draws from the same bit stream as NumPy), so a kernel and its NumPy twin agree exactly
@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numba
+import numpy as np
 
 from sim.dists import CONSTANT, LOGNORMAL, UNIFORM
 
@@ -58,3 +59,58 @@ def sorted_uniforms(rng, n, out):
     total += rng.standard_exponential()
     for i in range(n):
         out[i] /= total
+
+
+@numba.njit(cache=True, nogil=True)
+def alias_table(weights):
+    """Walker's alias table of non-negative `weights` (Vose's construction, O(n)): (prob, alias), so
+    that `alias_pick` draws index i with probability weights[i] / sum in O(1), two array reads."""
+    n = weights.shape[0]
+    prob = np.zeros(n)
+    alias = np.arange(n)
+    total = 0.0
+    for i in range(n):  # in order (NumPy's sum is pairwise: the twin must add alike)
+        total += weights[i]
+    if n == 0 or total <= 0.0:
+        return prob + 1.0, alias
+    scaled = np.empty(n)
+    for i in range(n):
+        scaled[i] = weights[i] * (n / total)
+    small = np.empty(n, np.int64)
+    large = np.empty(n, np.int64)
+    ns = nl = 0
+    for i in range(n):
+        if scaled[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl] = i
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        s = small[ns]
+        nl -= 1
+        g = large[nl]
+        prob[s] = scaled[s]
+        alias[s] = g
+        scaled[g] = scaled[g] + scaled[s] - 1.0
+        if scaled[g] < 1.0:
+            small[ns] = g
+            ns += 1
+        else:
+            large[nl] = g
+            nl += 1
+    for i in range(nl):
+        prob[large[i]] = 1.0
+    for i in range(ns):  # left over only by rounding
+        prob[small[i]] = 1.0
+    return prob, alias
+
+
+@numba.njit(cache=True, nogil=True)
+def alias_pick(prob, alias, u):
+    """The index an alias table gives a uniform u in [0, 1): its integer part picks a column, its
+    fractional part the column's own index or its alias."""
+    x = u * prob.shape[0]
+    i = min(int(x), prob.shape[0] - 1)
+    return i if x - i < prob[i] else alias[i]

@@ -32,14 +32,12 @@ class Block:
     def size(self) -> int:
         return self.stop - self.start
 
-    def pick(self, rng: np.random.Generator, n: int, weights: np.ndarray | None = None) -> np.ndarray:
-        """n accounts of this block with replacement: uniformly, or in proportion to `weights` (one per
-        account of the whole layout, e.g. activity rates) when they are not all zero here."""
-        if weights is not None:
-            cumsum = np.cumsum(weights[self.start : self.stop])
-            if len(cumsum) and cumsum[-1] > 0:
-                at = np.searchsorted(cumsum, rng.random(n) * cumsum[-1], side="right")
-                return self.start + np.minimum(at, self.size - 1)
+    def pick(self, rng: np.random.Generator, n: int, cumsum: np.ndarray | None = None) -> np.ndarray:
+        """n accounts of this block with replacement: uniformly, or in proportion to weights given by
+        their running sum over the block (`cumsum`, e.g. of activity rates) when it is positive."""
+        if cumsum is not None and len(cumsum) and cumsum[-1] > 0:
+            at = np.searchsorted(cumsum, rng.random(n) * cumsum[-1], side="right")
+            return self.start + np.minimum(at, self.size - 1)
         return self.start + rng.integers(0, self.size, n)
 
 

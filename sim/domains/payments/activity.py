@@ -22,6 +22,7 @@ from sim.domains.payments import profiles
 from sim.domains.payments.accounts import Accounts, Block
 from sim.domains.payments.kernels import PAYMENT, Channels, Draw, draw_legitimate
 from sim.domains.payments.scenario import TX_TYPES, Customers
+from sim.engine.kernels import alias_table
 from sim.rng import Streams
 from sim.scenario.schema import Scenario
 
@@ -30,7 +31,9 @@ CELL_CUSTOMERS = 1024  # the fewest customers in a cell
 
 _CHANNEL_FIELDS = ("kind", "dest_start", "dest_size", "not_self", "code", "p1", "p2", "category", "weight",
                    "income")  # fmt: skip
-COLUMNS = dict(zip(Draw._fields, (np.float64, np.int8, np.int64, np.int64, np.float64, np.int8), strict=True))
+COLUMNS = dict(
+    zip(Draw._fields, (np.float64, np.int8, np.int64, np.int64, np.float64, np.int8, np.bool_), strict=True)
+)
 
 
 def cell_bounds(customers: int) -> np.ndarray:
@@ -124,6 +127,7 @@ class Activity:
         totals = w.sum(axis=1, keepdims=True)
         cdf = np.cumsum(np.divide(w, totals, out=np.zeros_like(w), where=totals > 0), axis=1)
         cdf[:, -1] = 1.0
+        payee = alias_table(a.rate_per_day[a.customers.start : a.customers.stop])  # transfers by activity
         self.channels = Channels(
             cdf=cdf,
             kind=np.array(fields["kind"], dtype=np.int8),
@@ -135,7 +139,8 @@ class Activity:
             p2=np.array(fields["p2"]).T.copy(),
             category=np.array(fields["category"], dtype=np.int8),
             by_rate=np.array(fields["not_self"], dtype=np.bool_),  # transfers to other customers
-            payee_cumsum=np.cumsum(a.rate_per_day[a.customers.start : a.customers.stop]),
+            payee_prob=payee[0],
+            payee_alias=payee[1],
             income=np.array(fields["income"], dtype=np.bool_),
             employer=a.employer,
         )

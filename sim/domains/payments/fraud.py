@@ -60,6 +60,7 @@ class Fraud:
         self.step_days = scenario.horizon.step.total_seconds() / 86400
         self.day_share = day_share  # the customers' rhythm: share of a day's activity in each step
         self.holdings = holdings  # accounts -> their balances now
+        self.activity: dict[str, np.ndarray] = {}  # victims' running sums of rates, by block
         self.specs = {
             name: spec
             for name, spec in scenario.populations.items()
@@ -100,7 +101,10 @@ class Fraud:
 
     def _victims(self, rng, spec, n: int) -> np.ndarray:
         """Of `reach` accounts drawn by activity per incident, the one holding the most now."""
-        drawn = self.accounts.blocks[spec.victims].pick(rng, n * spec.reach, self.accounts.rate_per_day)
+        block = self.accounts.blocks[spec.victims]
+        if block.name not in self.activity:  # each block's running sum of rates, once
+            self.activity[block.name] = np.cumsum(self.accounts.rate_per_day[block.start : block.stop])
+        drawn = block.pick(rng, n * spec.reach, self.activity[block.name])
         drawn = drawn.reshape(n, spec.reach)
         return drawn[np.arange(n), np.argmax(self.holdings(drawn), axis=1)]
 

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from sim.engine.kernels import gallop, sample_kernel, sorted_uniforms
+from sim.engine.kernels import alias_pick, gallop, sample_kernel, sorted_uniforms
 
 # transaction kinds (indices into TX_TYPES)
 CASH_IN, CASH_OUT, DEBIT, PAYMENT, TRANSFER = range(5)
@@ -26,9 +26,9 @@ class Channels(NamedTuple):
     `dest_size`; never the payer itself when `not_self`), an amount law (`code`, `p1`, `p2`) and a
     merchant category; `cdf` the channels' cumulative shares. `cdf`, `p1` and `p2` have a row per
     profile row of the rhythm (`at(row)` is one step's channels). A `by_rate` channel's payee is
-    drawn in proportion to activity (`payee_cumsum`, the running sum of the block's rates: people send
-    money to people who use it), any other uniformly in its block. An `income` channel runs the other
-    way: the customer's `employer` (an account index per account) pays the customer."""
+    drawn in proportion to activity (`payee_prob`, `payee_alias`: an alias table of the block's rates;
+    people send money to people who use it), any other uniformly in its block. An `income` channel
+    runs the other way: the customer's `employer` (an account index per account) pays the customer."""
 
     cdf: np.ndarray
     kind: np.ndarray
@@ -40,7 +40,8 @@ class Channels(NamedTuple):
     p2: np.ndarray
     category: np.ndarray
     by_rate: np.ndarray
-    payee_cumsum: np.ndarray
+    payee_prob: np.ndarray
+    payee_alias: np.ndarray
     income: np.ndarray
     employer: np.ndarray
 
@@ -57,6 +58,7 @@ class Draw(NamedTuple):
     dest: np.ndarray
     amount: np.ndarray
     category: np.ndarray
+    own: np.ndarray  # a customer's own payment (not its pay, paid by its employer)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -80,9 +82,9 @@ class Means(NamedTuple):
       (when it holds at least `least` of the amount): people cash out all they received;
     - else it is paid on the payer's granted overdraft, with probability `credit` (when that covers it);
     - else the payer tries anyway and is declined, with probability `attempt`;
-    - else the payer does not pay, and a customer who can does: up to `tries` customers drawn by
-      activity (`rate_cumsum` over the customers, `payer` their balance indexes), never the payee;
-      when none can, the payment is declined.
+    - else the payer does not pay, and a customer who can does: up to `tries` payers of other rows of
+      the step's own payments (customers drawn by activity, as every payer is), never the payee; when
+      none can, the payment is declined.
     The volume of each hour and type stays what the scenario says; who makes it follows the balances."""
 
     everything: float
@@ -90,8 +92,6 @@ class Means(NamedTuple):
     credit: float
     attempt: float
     tries: int
-    rate_cumsum: np.ndarray
-    payer: np.ndarray
 
 
 @numba.njit(cache=True, nogil=True)
@@ -121,7 +121,9 @@ def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, mea
                 elif balance[payer] + overdraft[payer] < amt:
                     outcome = DECLINED
             elif own[i] and amt > balance[payer]:
-                payer, amt, outcome = _short(kind[i], payer, d, amt, balance, overdraft, means, rng)
+                payer, amt, outcome = _short(
+                    kind[i], payer, d, amt, balance, overdraft, means, rng, origin, own
+                )
                 origin[i] = payer
             elif not (amt > 0.0 and balance[payer] + overdraft[payer] >= amt):
                 outcome = DECLINED
@@ -139,8 +141,8 @@ def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, mea
         out[5, i] = outcome
 
 
-@numba.njit(cache=True, nogil=True)
-def _short(kind, payer, payee, amt, balance, overdraft, means, rng):
+@numba.njit(cache=True, nogil=True, inline="always")
+def _short(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own):
     """A customer's payment beyond its balance (see `Means`): (payer, amount, outcome)."""
     held = max(balance[payer], 0.0)
     moves_money = kind in (CASH_OUT, TRANSFER)
@@ -150,14 +152,11 @@ def _short(kind, payer, payee, amt, balance, overdraft, means, rng):
         return payer, amt, SETTLED
     if rng.random() < means.attempt:
         return payer, amt, DECLINED
-    cumsum = means.rate_cumsum
-    total = cumsum[cumsum.shape[0] - 1] if cumsum.shape[0] else 0.0
+    n = origin.shape[0]
     for _ in range(means.tries):
-        if total <= 0.0:
-            break
-        j = min(np.searchsorted(cumsum, rng.random() * total, side="right"), cumsum.shape[0] - 1)
-        other = means.payer[j]
-        if other != payee and balance[other] >= amt:
+        j = min(int(rng.random() * n), n - 1)
+        other = origin[j]
+        if own[j] and other != payee and balance[other] >= amt:
             return other, amt, SETTLED
     return payer, amt, DECLINED
 
@@ -181,7 +180,7 @@ def settle_reference(kind, origin, dest, amount, amount_mode, own, balance, over
                     outcome = DECLINED
             elif own[i] and amt > balance[payer]:
                 payer, amt, outcome = _short_reference(
-                    kind[i], payer, payee, amt, balance, overdraft, means, rng
+                    kind[i], payer, payee, amt, balance, overdraft, means, rng, origin, own
                 )
                 origin[i] = payer
             elif not (amt > 0 and balance[payer] + overdraft[payer] >= amt):
@@ -194,7 +193,7 @@ def settle_reference(kind, origin, dest, amount, amount_mode, own, balance, over
     return balance, origin, out
 
 
-def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng):
+def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own):
     held = max(balance[payer], 0.0)
     moves_money = kind in (CASH_OUT, TRANSFER)
     if moves_money and held >= means.least * amt and held >= 0.01 and rng.random() < means.everything:
@@ -203,12 +202,10 @@ def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng):
         return payer, amt, SETTLED
     if rng.random() < means.attempt:
         return payer, amt, DECLINED
-    total = means.rate_cumsum[-1] if len(means.rate_cumsum) else 0.0
-    for _ in range(means.tries if total > 0 else 0):
-        j = min(int(np.searchsorted(means.rate_cumsum, rng.random() * total, side="right")),
-                len(means.rate_cumsum) - 1)  # fmt: skip
-        if means.payer[j] != payee and balance[means.payer[j]] >= amt:
-            return means.payer[j], amt, SETTLED
+    for _ in range(means.tries):
+        j = min(int(rng.random() * len(origin)), len(origin) - 1)
+        if own[j] and origin[j] != payee and balance[origin[j]] >= amt:
+            return origin[j], amt, SETTLED
     return payer, amt, DECLINED
 
 
@@ -238,12 +235,12 @@ def draw_legitimate(rng, n, rate_cumsum, origin_start, public, channels, amount_
     t_origin = np.empty(n, np.int64)
     t_dest = np.empty(n, np.int64)
     t_amount = np.empty(n)
+    t_own = np.empty(n, np.bool_)
     size = rate_cumsum.shape[0]
     scale = rate_cumsum[size - 1]
     cdf = channels.cdf
     last = cdf.shape[0] - 1
-    payee_cumsum = channels.payee_cumsum
-    payee_total = payee_cumsum[payee_cumsum.shape[0] - 1] if payee_cumsum.shape[0] else 0.0
+    prob, alias = channels.payee_prob, channels.payee_alias
     j = 0
     for i in range(n):
         j = gallop(rate_cumsum, offset[i] * scale, j)
@@ -256,11 +253,11 @@ def draw_legitimate(rng, n, rate_cumsum, origin_start, public, channels, amount_
         w = min(max((v - low) / (cdf[c] - low), 0.0), 0.999999999)
         start = channels.dest_start[c]
         block = channels.dest_size[c]
-        if channels.by_rate[c] and payee_total > 0.0:
-            k = min(np.searchsorted(payee_cumsum, w * payee_total, side="right"), block - 1)
+        if channels.by_rate[c] and prob.shape[0] == block:
+            k = alias_pick(prob, alias, w)
             redraws = 0
             while channels.not_self[c] and start + k == o and block > 1 and redraws < 32:
-                k = min(np.searchsorted(payee_cumsum, rng.random() * payee_total, side="right"), block - 1)
+                k = alias_pick(prob, alias, rng.random())
                 redraws += 1
             if channels.not_self[c] and start + k == o and block > 1:  # the payer is all the activity
                 k = (k + 1) % block
@@ -278,6 +275,7 @@ def draw_legitimate(rng, n, rate_cumsum, origin_start, public, channels, amount_
         else:
             t_origin[i] = public[o]
             t_dest[i] = public[d]
+        t_own[i] = not channels.income[c]
         t_amount[i] = max(math.floor(a * 100.0 + 0.5) / 100.0, 0.01)
     for i in range(n):
         p = order[i]
@@ -287,6 +285,7 @@ def draw_legitimate(rng, n, rate_cumsum, origin_start, public, channels, amount_
         out.origin[p] = t_origin[i]
         out.dest[p] = t_dest[i]
         out.amount[p] = t_amount[i]
+        out.own[p] = t_own[i]
     sorted_uniforms(rng, n, offset)
 
 

@@ -60,9 +60,6 @@ class PaymentsWorld:
         self.overdraft = np.empty(self.accounts.n)
         self.overdraft[self.public] = self.accounts.overdraft  # after the bust-outs got their credit
         self.means = _means(scenario, self.accounts)
-        self.is_customer = np.zeros(self.accounts.n, dtype=bool)  # in public order, as rows carry them
-        c = self.accounts.customers
-        self.is_customer[self.public[c.start : c.stop]] = True
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
         self.start_us, self.step_us = h.start_us, h.step_us
         self.tally = HourlyTally(self.step_us)
@@ -91,10 +88,9 @@ class PaymentsWorld:
         special["dest"] = self.public[special["dest"]]
         cols = _merge(legit, special, k)
         out = np.empty((6, len(cols["kind"])))
-        own = self.is_customer[cols["origin"]] & (cols["fraud"] == 0) & (cols["typology"] == 0)
         rng = self.streams.generator("payments.settle", k)
         settle(
-            cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"], own,
+            cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"], cols["own"],
             self.balance, self.overdraft, self.means, rng, out,
         )  # fmt: skip
         made = out[5] != NOT_MADE
@@ -226,14 +222,9 @@ class PaymentsWorld:
 
 def _means(scenario: PaymentsScenario, accounts) -> Means:
     """The customers' `spending` rule as the kernel reads it (see `kernels.Means`)."""
-    c = accounts.customers
-    spending = scenario.populations[c.name].spending
-    return Means(
-        everything=spending.everything, least=spending.least, credit=spending.credit,
-        attempt=spending.attempt, tries=spending.tries,
-        rate_cumsum=np.cumsum(accounts.rate_per_day[c.start : c.stop]),
-        payer=np.ascontiguousarray(accounts.public[c.start : c.stop]),
-    )  # fmt: skip
+    spending = scenario.populations[accounts.customers.name].spending
+    return Means(everything=spending.everything, least=spending.least, credit=spending.credit,
+                 attempt=spending.attempt, tries=spending.tries)  # fmt: skip
 
 
 def _nullable(ids: np.ndarray) -> pa.Array:
@@ -265,8 +256,8 @@ def _merge(legit: dict[str, np.ndarray], special: dict[str, np.ndarray], k: int)
         return cols
     special_offset = special["time"] - k
     at = np.searchsorted(legit["offset"], special_offset, side="right")  # legit rows before each
-    for name in ("offset", "kind", "origin", "dest", "amount", "category"):
-        values = special_offset if name == "offset" else special[name]
+    for name in ("offset", "kind", "origin", "dest", "amount", "category", "own"):
+        values = special_offset if name == "offset" else np.zeros(m, bool) if name == "own" else special[name]
         cols[name] = np.empty(n + m, dtype=values.dtype)
         interleave(legit[name], values.astype(legit[name].dtype), at, cols[name])
     where = at + np.arange(m)
