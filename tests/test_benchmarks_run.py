@@ -17,12 +17,14 @@ SCRIPTS = {
     "calibration_quality.py": ["--quick"],
     "sharded.py": ["--scale", "0.02", "--shards", "2"],
     "evaluate_speed.py": ["--rows", "30000"],
+    "payments_realism.py": ["--only", "quickstart", "--scale", "0.5", "--audit"],
     "against_commit.py": ["--rounds", "1", "--scale", "0.002", "--replicates", "500", "--nodes", "30",
                           "--days", "20"],
 }  # fmt: skip
 EXPECTED = {
     "refine_quality.py": "TSTR/TRTR",
     "calibration_quality.py": "PaySim month targets",
+    "payments_realism.py": "declined",
 }  # what each script prints among its figures (default "ratio")
 
 

@@ -11,6 +11,7 @@ from sim.domains.payments.kernels import (
     NOT_MADE,
     SETTLED,
     SHARE_OF_AVAILABLE,
+    SHARE_OF_LIMIT,
     Channels,
     Draw,
     Means,
@@ -27,8 +28,10 @@ def random_book(seed: int, n_tx: int, n_acc: int):
     kind = rng.integers(0, 5, n_tx).astype(np.int8)
     origin = rng.integers(0, n_acc, n_tx)
     dest = rng.integers(0, n_acc, n_tx)
-    mode = (rng.random(n_tx) < 0.2).astype(np.int8)
-    amount = np.where(mode == SHARE_OF_AVAILABLE, rng.random(n_tx), rng.exponential(500, n_tx))
+    mode = np.where(rng.random(n_tx) < 0.2, rng.integers(1, 4, n_tx), FIXED).astype(np.int8)
+    amount = np.where(
+        np.isin(mode, [SHARE_OF_AVAILABLE, SHARE_OF_LIMIT]), rng.random(n_tx), rng.exponential(500, n_tx)
+    )
     own = (mode == FIXED) & (rng.random(n_tx) < 0.7)
     balance = rng.exponential(1000, n_acc) - 200
     overdraft = np.where(rng.random(n_acc) < 0.3, 300.0, 0.0)

@@ -89,9 +89,10 @@ def test_fraud_is_labelled_and_campaign_tags_the_attack_wave(small):
     in_wave = fraud.step.between(10, 12)
     assert (fraud.campaign_id[in_wave] == 1).all()
     assert fraud.campaign_id[~in_wave].isna().all()
-    # a takeover drains the victim: the transfer leaves the victim at zero or below
+    # a takeover moves what a customer would, or all the victim has: never into its overdraft
     transfers = fraud[(fraud.type == "TRANSFER") & ~fraud.declined]
-    assert (transfers.origin_balance_after <= 1e-9).all()
+    assert len(transfers) and (transfers.amount <= transfers.origin_balance_before + 1e-9).all()
+    assert (transfers.origin_balance_after >= -1e-9).all()
     (occurrence,) = model.timeline.occurrences
     assert (occurrence.start_step, occurrence.end_step) == (10, 13)
 

@@ -166,8 +166,10 @@ def test_account_takeover_drains_then_the_mule_cashes_out(world):
         assert (drain.type, cash_out.type) == ("TRANSFER", "CASH_OUT")
         assert drain.dest == cash_out.origin and drain.dest in mules
         assert drain.amount > 0  # never a row of nothing
-        if not drain.declined:
-            assert drain.origin_balance_after == 0.0
+        if not drain.declined:  # what a customer would move, or all there was: never more
+            assert (
+                0 <= drain.origin_balance_after == pytest.approx(drain.origin_balance_before - drain.amount)
+            )
     assert drained >= 5
 
 

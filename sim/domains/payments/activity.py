@@ -168,16 +168,35 @@ class Activity:
             )  # fmt: skip
         return out._asdict()
 
-    def purchases(self, rng: np.random.Generator, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def amounts(self, rng: np.random.Generator, kind: int, times: np.ndarray) -> np.ndarray:
+        """Amounts of type `kind` at `times` (in steps) as customers draw them then (their channel's law
+        that hour, at spending level 1): what a thief moves so as to look like the account's owner."""
+        channel = next((c for c in range(len(self.channels.kind))
+                        if self.channels.kind[c] == kind and not self.channels.income[c]), None)  # fmt: skip
+        if channel is None:  # the scenario has no such channel: PaySim's amounts of that type
+            return profiles.default_amount(TX_TYPES[kind]).sample(rng, len(times))
+        row = self.profile_row[np.clip(np.asarray(times, dtype=np.int64), 0, len(self.profile_row) - 1)]
+        ch = self.channels
+        law = (ch.code[channel], ch.p1[row, channel], ch.p2[row, channel])
+        return np.maximum(np.round(sample_law(rng, law, len(times)), 2), 0.01)
+
+    def purchases(self, rng: np.random.Generator, times: np.ndarray,
+                  categories: dict[str, float] | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """Purchases at `times` (in steps) as a thief makes them: merchants picked as customers pick
-        them at that hour, amounts at their channel's law then (no customer spending level)."""
+        them at that hour, or by the `categories` weights given, amounts at their channel's law then
+        (no customer spending level)."""
         ch, n = self.channels, len(times)
         pay = np.flatnonzero(ch.kind == PAYMENT)
         if len(pay) == 0:  # no purchase channel: any merchant, PaySim's PAYMENT amounts
             law = profiles.default_amount("PAYMENT")
             return self.accounts.merchants.pick(rng, n), law.sample(rng, n)
         row = self.profile_row[np.clip(np.asarray(times, dtype=np.int64), 0, len(self.profile_row) - 1)]
-        weights = np.diff(ch.cdf, prepend=0.0, axis=1)[row][:, pay]  # each purchase's hour's shares
+        if categories:
+            names = self.accounts.category_names
+            chosen = np.array([categories.get(names[c], 0.0) if c >= 0 else 0.0 for c in ch.category[pay]])
+            weights = np.broadcast_to(chosen, (n, len(pay))).copy()
+        else:
+            weights = np.diff(ch.cdf, prepend=0.0, axis=1)[row][:, pay]  # each purchase's hour's shares
         weights[weights.sum(axis=1) <= 0] = 1.0  # an hour without purchases: any purchase channel
         cumulative = np.cumsum(weights, axis=1)
         pick = (rng.random(n)[:, None] * cumulative[:, -1:] >= cumulative).sum(axis=1)

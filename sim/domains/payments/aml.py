@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.domains.payments.accounts import Accounts
-from sim.domains.payments.kernels import CASH_IN, TRANSFER
+from sim.domains.payments.kernels import CASH_IN, CASH_OUT, PAYMENT, TRANSFER, UP_TO
 from sim.domains.payments.rows import Agenda, Membership, make_rows
 from sim.domains.payments.scenario import AML_TYPOLOGIES, Launderers
 from sim.rng import Streams
@@ -155,8 +155,10 @@ assert set(SHAPES) == set(AML_TYPOLOGIES)
 
 
 def schedule_laundering(scenario: Scenario, accounts: Accounts, streams: Streams, scale: float,
-                        membership: Membership, agenda: Agenda) -> None:  # fmt: skip
-    """Decide every AML pattern of the run and put its rows on the agenda."""
+                        membership: Membership, agenda: Agenda, day_share: np.ndarray) -> None:  # fmt: skip
+    """Decide every AML pattern of the run and put its rows on the agenda (`day_share`: the customers'
+    activity per step, which the rows' times follow)."""
+    activity = np.concatenate([[0.0], np.cumsum(np.maximum(day_share, 0.0))])  # at each step's start
     horizon = scenario.horizon.steps
     for name, spec in scenario.populations.items():
         if not isinstance(spec, Launderers):
@@ -177,7 +179,10 @@ def schedule_laundering(scenario: Scenario, accounts: Accounts, streams: Streams
             if len(members) < len(shape.roles):  # a tiny population: members repeat
                 members = members[np.arange(len(shape.roles)) % len(members)]
             start = rng.random() * max(horizon - spread, 0.0)
-            parts.append(_rows(rng, shape, members, start, spread, accounts, pattern))
+            rows = _rows(rng, shape, members, start, spread, accounts, pattern)
+            rows = _exit(rng, spec, shape, members, rows, accounts)
+            rows["time"] = _in_rhythm(rows["time"], activity)
+            parts.append(rows)
             accounts.label("is_laundering", members)
             membership.add("aml", spec.typology, pattern, members, np.array(shape.roles), -1, start)
         for rows in parts:
@@ -206,3 +211,56 @@ def _rows(rng, shape: Shape, members, start, spread, accounts: Accounts, pattern
         "amount": np.round(np.concatenate([[a for _, a in shape.placements], edge[:, 3]]), 2),
         "pattern": pattern,
     }
+
+
+def _exit(rng, spec: Launderers, shape: Shape, members, rows: dict, accounts: Accounts) -> dict:
+    """The money's way out of the sinks (members that receive and never send on; for structuring and
+    cycles, where it was placed): by `spec.exit`, a cash-out of what the sink received, or two to five
+    purchases adding up to it, within a day of the pattern's last row (UP_TO: never more than it holds)."""
+    names = list(spec.exit)
+    weights = np.array([spec.exit[n] for n in names])
+    senders = {e[1] for e in shape.edges}
+    received: dict[int, float] = {}
+    for _, _, dst, amount in shape.edges:
+        if dst not in senders:
+            received[dst] = received.get(dst, 0.0) + amount
+    if not received:
+        for member, amount in shape.placements:
+            received[member] = received.get(member, 0.0) + amount
+    last = float(np.max(rows["time"])) if len(rows["time"]) else 0.0
+    extra: dict[str, list] = {"time": [], "kind": [], "origin": [], "dest": [], "amount": []}
+    for member, total in received.items():
+        way = names[rng.choice(len(names), p=weights / weights.sum())]
+        if way == "stay":
+            continue
+        parts = 1 if way == "cash_out" else int(rng.integers(2, 6))
+        split = rng.dirichlet(np.ones(parts)) if parts > 1 else np.ones(1)
+        extra["time"] += list(np.sort(last + rng.random(parts) * 24.0))
+        extra["kind"] += [CASH_OUT if way == "cash_out" else PAYMENT] * parts
+        extra["origin"] += [members[member]] * parts
+        extra["dest"] += list(accounts.merchants.pick(rng, parts))
+        extra["amount"] += list(np.maximum(np.round(total * (1.0 - spec.fee) * split, 2), 0.01))
+    n = len(extra["time"])
+    if n == 0:
+        return rows
+    dests = np.array(extra["dest"], dtype=np.int64)
+    out = {name: np.concatenate([rows[name], np.array(values)]) for name, values in extra.items()}
+    out["mode"] = np.r_[np.zeros(len(rows["time"]), np.int8), np.full(n, UP_TO, np.int8)]
+    out["category"] = np.r_[np.full(len(rows["time"]), -1), accounts.category[dests]]
+    out["pattern"] = rows["pattern"]
+    return out
+
+
+def _in_rhythm(times: np.ndarray, activity: np.ndarray) -> np.ndarray:
+    """Times (in steps) moved to the customers' rhythm: each keeps its share of the way through the
+    activity between the pattern's first and last row, so order and span stay and quiet hours stay quiet."""
+    if len(times) < 2 or activity[-1] <= 0:
+        return times
+    steps = np.arange(len(activity), dtype=np.float64)
+    lo, hi = float(times.min()), float(times.max())
+    a_lo, a_hi = np.interp([lo, hi], steps, activity)
+    if a_hi <= a_lo:
+        return times
+    target = a_lo + (times - lo) / (hi - lo) * (a_hi - a_lo) if hi > lo else np.full(len(times), a_lo)
+    moved = np.interp(target, activity, steps)  # activity is non-decreasing: its inverse
+    return np.minimum(moved, len(activity) - 1 - 1e-9)

@@ -12,7 +12,14 @@ from collections.abc import Callable
 import numpy as np
 
 from sim.domains.payments.accounts import Accounts
-from sim.domains.payments.kernels import CASH_OUT, PAYMENT, SHARE_OF_AVAILABLE, SHARE_OF_LIMIT, TRANSFER
+from sim.domains.payments.kernels import (
+    CASH_OUT,
+    PAYMENT,
+    SHARE_OF_AVAILABLE,
+    SHARE_OF_LIMIT,
+    TRANSFER,
+    UP_TO,
+)
 from sim.domains.payments.rows import Agenda, Membership, concat, make_rows
 from sim.domains.payments.scenario import (
     FRAUD_TYPES,
@@ -27,6 +34,8 @@ from sim.scenario.schema import Scenario
 
 Purchases = Callable[[np.random.Generator, np.ndarray], tuple[np.ndarray, np.ndarray]]
 """(rng, times in steps) -> (merchant accounts, amounts at those merchants' categories then)"""
+Amounts = Callable[[np.random.Generator, int, np.ndarray], np.ndarray]
+"""(rng, type, times in steps) -> amounts of that type as customers draw them then"""
 
 
 def _code(typology: str) -> int:
@@ -49,12 +58,13 @@ class Fraud:
     """The scenario's fraudster populations and what their incidents do to the accounts."""
 
     def __init__(self, scenario: Scenario, accounts: Accounts, streams: Streams, scale: float,
-                 purchases: Purchases, membership: Membership, agenda: Agenda,
+                 purchases: Purchases, amounts: Amounts, membership: Membership, agenda: Agenda,
                  day_share: np.ndarray, holdings: Callable[[np.ndarray], np.ndarray]):  # fmt: skip
         self.scenario = scenario
         self.accounts = accounts
         self.streams = streams
         self.purchases = purchases
+        self.amounts = amounts
         self.membership = membership
         self.agenda = agenda
         self.step_days = scenario.horizon.step.total_seconds() / 86400
@@ -122,24 +132,26 @@ class Fraud:
         }
 
     def _takeover(self, rng, spec: AccountTakeover, t0, victims, ids) -> dict:
-        """Each incident by one of the spec's routes (see `AccountTakeover`)."""
+        """Each incident by one of the spec's routes (see `AccountTakeover`); a transfer or cash-out moves
+        what a customer would move then, or all there is when that is less."""
         names = list(spec.route)
         weights = np.array([spec.route[n] for n in names])
         route = np.array(names)[rng.choice(len(names), len(t0), p=weights / weights.sum())]
-        share = np.clip(spec.share.sample(rng, len(t0)), 0.0, 1.0)
         parts = []
         m = np.flatnonzero(route == "mule")
         if len(m):
             mules = self.accounts.blocks[spec.mules].pick(rng, len(m))
             self.membership.add("fraud", spec.typology, ids[m], mules, "mule", -1, t0[m])
-            drain = {"time": t0[m], "kind": TRANSFER, "origin": victims[m], "dest": mules, "amount": share[m],
-                     "mode": SHARE_OF_AVAILABLE, "pattern": ids[m]}  # fmt: skip
+            amounts = self.amounts(rng, TRANSFER, t0[m])
+            drain = {"time": t0[m], "kind": TRANSFER, "origin": victims[m], "dest": mules, "amount": amounts,
+                     "mode": UP_TO, "pattern": ids[m]}  # fmt: skip
             parts += [drain, self._mule_cash_out(rng, spec, mules, t0[m], ids[m])]
         cash = np.flatnonzero(route == "cash_out")
         if len(cash):
             parts.append({"time": t0[cash], "kind": CASH_OUT, "origin": victims[cash],
-                          "dest": self.accounts.merchants.pick(rng, len(cash)), "amount": share[cash],
-                          "mode": SHARE_OF_AVAILABLE, "pattern": ids[cash]})  # fmt: skip
+                          "dest": self.accounts.merchants.pick(rng, len(cash)),
+                          "amount": self.amounts(rng, CASH_OUT, t0[cash]), "mode": UP_TO,
+                          "pattern": ids[cash]})  # fmt: skip
         buy = np.flatnonzero(route == "purchases")
         if len(buy):
             incident, times = _spread(
@@ -166,7 +178,7 @@ class Fraud:
     def _card_theft(self, rng, spec: CardTheft, t0, victims, ids) -> dict:
         """BankSim: a burst of larger-than-usual purchases on the stolen card."""
         incident, times = _spread(rng, t0, _counts(rng, spec.purchases, len(t0)), self.span(spec.span))
-        merchants, amounts = self.purchases(rng, times)
+        merchants, amounts = self.purchases(rng, times, spec.categories)
         return _purchase(times, victims[incident], merchants, amounts * spec.amount_multiplier, ids[incident],
                          self.accounts)  # fmt: skip
 
@@ -174,12 +186,12 @@ class Fraud:
         """Tiny probes to check the card works, then large spends after a delay."""
         span = self.span(spec.span)
         incident, times = _spread(rng, t0, _counts(rng, spec.probes, len(t0)), span)
-        merchants, _ = self.purchases(rng, times)
+        merchants, _ = self.purchases(rng, times, spec.probe_categories)
         probes = _purchase(times, victims[incident], merchants, spec.probe_amount.sample(rng, len(incident)),
                            ids[incident], self.accounts)  # fmt: skip
         later = t0 + span + self.span(spec.delay)
         incident, times = _spread(rng, later, _counts(rng, spec.spends, len(t0)), span)
-        merchants, _ = self.purchases(rng, times)
+        merchants, _ = self.purchases(rng, times, spec.spend_categories)
         spends = _purchase(times, victims[incident], merchants, spec.spend_amount.sample(rng, len(incident)),
                            ids[incident], self.accounts)  # fmt: skip
         return _join(probes, spends)

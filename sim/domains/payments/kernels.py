@@ -17,8 +17,9 @@ from sim.engine.kernels import alias_pick, gallop, sample_kernel, sorted_uniform
 # transaction kinds (indices into TX_TYPES)
 CASH_IN, CASH_OUT, DEBIT, PAYMENT, TRANSFER = range(5)
 # how a transaction's amount is given: fixed, or a share of the payer's positive balance, or of its
-# balance plus overdraft (what it can spend at most) at the moment it happens
-FIXED, SHARE_OF_AVAILABLE, SHARE_OF_LIMIT = 0, 1, 2
+# balance plus overdraft (what it can spend at most) at the moment it happens, or a fixed amount up to
+# the payer's positive balance (a thief takes what a customer would move, or what there is)
+FIXED, SHARE_OF_AVAILABLE, SHARE_OF_LIMIT, UP_TO = 0, 1, 2, 3
 
 
 class Channels(NamedTuple):
@@ -64,8 +65,11 @@ class Draw(NamedTuple):
 @numba.njit(cache=True, nogil=True)
 def _share(share, balance, overdraft, mode):
     """A share of what the payer has (mode SHARE_OF_AVAILABLE) or can spend (SHARE_OF_LIMIT), rounded
-    down to the cent; a whole share takes everything, to the last fraction of a cent."""
-    available = max(balance, 0.0) if mode == SHARE_OF_AVAILABLE else max(balance + overdraft, 0.0)
+    down to the cent; a whole share takes everything, to the last fraction of a cent. UP_TO: the amount
+    `share`, or everything the payer has when that is less."""
+    available = max(balance + overdraft, 0.0) if mode == SHARE_OF_LIMIT else max(balance, 0.0)
+    if mode == UP_TO:
+        return min(share, available)
     if share >= 1.0:
         return available
     return math.floor(share * available * 100.0) / 100.0
@@ -173,7 +177,10 @@ def settle_reference(kind, origin, dest, amount, amount_mode, own, balance, over
             if amount_mode[i] != FIXED:
                 limit = balance[payer] + (overdraft[payer] if amount_mode[i] == SHARE_OF_LIMIT else 0.0)
                 available = max(limit, 0.0)
-                amt = available if amt >= 1.0 else math.floor(amt * available * 100.0) / 100.0
+                if amount_mode[i] == UP_TO:
+                    amt = min(amt, available)
+                else:
+                    amt = available if amt >= 1.0 else math.floor(amt * available * 100.0) / 100.0
                 if amt <= 0:
                     outcome = NOT_MADE
                 elif balance[payer] + overdraft[payer] < amt:

@@ -169,12 +169,12 @@ class _Attacks(_Fraud):
 class AccountTakeover(_Attacks):
     """A thief in a customer's account takes the money out by one of its `route`s (weights): `mule`, to
     a mule who cashes out (PaySim's only route); `cash_out`, straight from the victim at a cash agent;
-    `purchases`, goods and airtime bought from the victim's account within `span`. The first two move
-    `share` of the balance (PaySim: all of it; a thief who leaves some behind is slower to be noticed)."""
+    `purchases`, goods and airtime bought from the victim's account within `span`. A transfer or cash-
+    out moves what a customer would move then (that type's amounts, that hour), or all there is when
+    that is less (PaySim: always all of it, a tell a thief avoids: big round sums get noticed)."""
 
     typology: Literal["account_takeover"] = "account_takeover"
     mules: Name
-    share: KernelDist = Constant(value=1.0)
     route: dict[Literal["mule", "cash_out", "purchases"], NonNegative] = Field(
         default_factory=lambda: {"mule": 1.0}
     )
@@ -205,6 +205,7 @@ class CardTheft(_Attacks):
     purchases: IntRange = (3, 12)
     amount_multiplier: Annotated[float, Field(gt=0, le=1000)] = 3.0
     span: Span = timedelta(hours=3)
+    categories: dict[Name, NonNegative] | None = None  # where thieves buy (weights); default: as customers
 
 
 class CardTesting(_Attacks):
@@ -217,6 +218,10 @@ class CardTesting(_Attacks):
     spend_amount: KernelDist = LogNormal(mean=900, std=600)
     delay: Span = timedelta(hours=2)
     span: Span = timedelta(hours=1)
+    probe_categories: dict[Name, NonNegative] | None = (
+        None  # where probes go (weights); default: as customers
+    )
+    spend_categories: dict[Name, NonNegative] | None = None  # ... and the spends
 
 
 class BustOut(_Fraud):
@@ -250,7 +255,10 @@ class Launderers(Spec):
     """AML patterns (AMLSim/AMLworld shapes) run through ordinary accounts of `accounts`.
 
     Each pattern starts with cash placed into its sources, then moves it along its shape within `spread`,
-    each hop keeping `1 - fee` of what it received. Structuring deposits just under `threshold`.
+    each hop keeping `1 - fee` of what it received. Structuring deposits just under `threshold`. Then
+    the money leaves by the `exit` weights: `stay` (AMLSim: it rests in the sinks), `cash_out` (each sink
+    cashes out what it received) or `purchases` (each sink spends it in two to five purchases). Rows
+    fall in the hours the customers are active (the rhythm), not uniformly around the clock.
     """
 
     role: Literal["launderer"]
@@ -265,6 +273,15 @@ class Launderers(Spec):
     fee: Annotated[float, Field(ge=0, lt=1)] = 0.02
     threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10_000.0
     margin: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    exit: dict[Literal["stay", "cash_out", "purchases"], NonNegative] = Field(
+        default_factory=lambda: {"stay": 1.0}
+    )
+
+    @model_validator(mode="after")
+    def _some_exit(self):
+        if sum(self.exit.values()) <= 0:
+            raise ValueError("'exit' needs at least one positive weight")
+        return self
 
 
 Population = Annotated[
@@ -342,6 +359,7 @@ def check_data(body: dict) -> list[tuple[tuple, str]]:
             host = pops.get(among) if isinstance(among, str) else None
             if isinstance(host, dict) and _more(spec.get("count"), host.get("count")):
                 problems.append((("populations", name, "count"), f"more mules than '{among}' has customers"))
+        problems += _category_problems(pops)
         present = [r for r in roles.values() if isinstance(r, str)]
         for role in _REQUIRED:
             if role not in present:
@@ -357,6 +375,27 @@ def check_data(body: dict) -> list[tuple[tuple, str]]:
             problem = reference_problem(target, wanted, roles)
             if problem:
                 problems.append((("events", i, "population"), problem))
+    return problems
+
+
+_CATEGORY_FIELDS = ("categories", "probe_categories", "spend_categories")
+
+
+def _category_problems(pops: dict) -> list[tuple[tuple, str]]:
+    """Fraudsters' category weights name categories the merchants have."""
+    merchants = next((s for s in pops.values() if isinstance(s, dict) and text(s, "role") == "merchant"), {})
+    known = merchants.get("categories") if isinstance(merchants.get("categories"), dict) else {}
+    problems = []
+    for name, spec in pops.items():
+        if not isinstance(spec, dict) or text(spec, "role") != "fraudster":
+            continue
+        for field in _CATEGORY_FIELDS:
+            weights = spec.get(field)
+            for category in weights if isinstance(weights, dict) else []:
+                if category not in known:
+                    have = ", ".join(map(repr, known)) or "none"
+                    problem = f"no merchant category {category!r} (the merchants have {have})"
+                    problems.append((("populations", name, field, category), problem))
     return problems
 
 

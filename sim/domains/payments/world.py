@@ -49,10 +49,12 @@ class PaymentsWorld:
         self.activity = Activity(scenario, self.accounts, streams)
         self.membership = Membership()
         self.agenda = Agenda(h.steps)
-        self.fraud = Fraud(scenario, self.accounts, streams, scale, self.activity.purchases, self.membership,
-                           self.agenda, self.activity.day_share,
+        self.fraud = Fraud(scenario, self.accounts, streams, scale, self.activity.purchases,
+                           self.activity.amounts, self.membership, self.agenda, self.activity.day_share,
                            lambda accounts: self.balance[self.public[accounts]])  # fmt: skip
-        schedule_laundering(scenario, self.accounts, streams, scale, self.membership, self.agenda)
+        schedule_laundering(
+            scenario, self.accounts, streams, scale, self.membership, self.agenda, self.activity.day_share
+        )
         # balances in public-id order (ids are a permutation): transactions carry public indexes
         self.public = self.accounts.public
         self.balance = np.empty(self.accounts.n)
