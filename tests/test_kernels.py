@@ -1,6 +1,7 @@
 """Each Numba kernel agrees exactly with its NumPy reference twin, and settlement conserves money."""
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -130,6 +131,8 @@ def draw_inputs(n_customers: int, seed: int):
         payee_alias=table[1],
         income=np.array([False, False, False]),
         employer=np.full(n_acc, -1),
+        loyalty=0.0,
+        favourites=5,
     )
     public = rng.permutation(n_acc)
     return np.cumsum(rates), public, channels, rng.lognormal(0, 0.2, n_acc)
@@ -146,10 +149,23 @@ def run_draw(fn, n, seed, cumsum, public, ch, scale):
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300), customers=st.integers(1, 50))
 def test_draw_legitimate_matches_its_python_twin(seed, n, customers):
     cumsum, public, ch, scale = draw_inputs(customers, seed)
-    fast = run_draw(draw_legitimate, n, seed, cumsum, public, ch, scale)
-    slow = run_draw(draw_legitimate.py_func, n, seed, cumsum, public, ch, scale)
-    for a, b in zip(fast, slow, strict=True):
-        assert np.array_equal(a, b)
+    for channels in (ch, ch._replace(loyalty=0.6)):
+        fast = run_draw(draw_legitimate, n, seed, cumsum, public, channels, scale)
+        slow = run_draw(draw_legitimate.py_func, n, seed, cumsum, public, channels, scale)
+        for a, b in zip(fast, slow, strict=True):
+            assert np.array_equal(a, b)
+
+
+def test_loyal_customers_keep_to_their_favourite_payees():
+    """Loyalty 1: each customer's purchases go to at most `favourites` merchants, and different customers
+    have different favourites (the merchants are used about evenly across customers)."""
+    customers, n = 200, 200_000
+    cumsum, public, ch, scale = draw_inputs(customers, 4)
+    ch = ch._replace(loyalty=1.0, favourites=3)
+    _, kind, origin, dest, *_ = run_draw(draw_legitimate, n, 5, cumsum, public, ch, scale)
+    buys = pd.DataFrame({"origin": origin, "dest": dest})[kind == 3]
+    assert buys.groupby("origin").dest.nunique().max() <= 3
+    assert buys.dest.nunique() == 10  # every one of the 10 merchants is somebody's favourite
 
 
 def test_draw_legitimate_laws():

@@ -143,6 +143,8 @@ class Activity:
             payee_alias=payee[1],
             income=np.array(fields["income"], dtype=np.bool_),
             employer=a.employer,
+            loyalty=float(spec.habits.loyalty),
+            favourites=int(spec.habits.favourites),
         )
 
     @property

@@ -29,7 +29,9 @@ class Channels(NamedTuple):
     profile row of the rhythm (`at(row)` is one step's channels). A `by_rate` channel's payee is
     drawn in proportion to activity (`payee_prob`, `payee_alias`: an alias table of the block's rates;
     people send money to people who use it), any other uniformly in its block. An `income` channel
-    runs the other way: the customer's `employer` (an account index per account) pays the customer."""
+    runs the other way: the customer's `employer` (an account index per account) pays the customer.
+    Habits: with probability `loyalty` a payment goes to one of the customer's `favourites` payees of
+    that channel (the same few shops, the same people), fixed per customer by a hash."""
 
     cdf: np.ndarray
     kind: np.ndarray
@@ -45,6 +47,8 @@ class Channels(NamedTuple):
     payee_alias: np.ndarray
     income: np.ndarray
     employer: np.ndarray
+    loyalty: float
+    favourites: int
 
     def at(self, row: int) -> Channels:
         return self._replace(cdf=self.cdf[row], p1=self.p1[row], p2=self.p2[row])
@@ -217,6 +221,15 @@ def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng, or
 
 
 @numba.njit(cache=True, nogil=True)
+def favourite(customer, channel, slot, block):
+    """The `slot`-th favourite payee (an offset in the channel's block) of a customer: a fixed hash, in
+    integers that never overflow (so the kernel and its Python twin agree)."""
+    h = (customer * 2654435761 + channel * 40503 + slot * 2246822519) % 4294967296
+    h = ((h ^ (h >> 15)) * 73244475) % 4294967296
+    return (h ^ (h >> 13)) % block
+
+
+@numba.njit(cache=True, nogil=True)
 def draw_legitimate(rng, n, rate_cumsum, origin_start, public, channels, amount_scale, out, order):
     """Draw n transactions of one step into `out` (a `Draw`), in time order; origins and destinations as
     `public` indexes.
@@ -273,6 +286,12 @@ def draw_legitimate(rng, n, rate_cumsum, origin_start, public, channels, amount_
             d = start + (o - start + 1 + int(w * (block - 1))) % block
         else:
             d = start + int(w * block)
+        if channels.loyalty > 0.0 and block > 1 and not channels.income[c]:
+            u = rng.random()
+            if u < channels.loyalty:  # a habit: one of its favourite payees of this channel
+                k = favourite(o, c, int(u / channels.loyalty * channels.favourites), block)
+                if not (channels.not_self[c] and start + k == o):
+                    d = start + k
         a = sample_kernel(rng, channels.code[c], channels.p1[c], channels.p2[c]) * amount_scale[o]
         # rows are made in origin order (sequential reads), then moved to their time positions below
         t_channel[i] = c

@@ -77,6 +77,15 @@ class Spending(Spec):
     tries: Annotated[int, Field(ge=0, le=1000, strict=True)] = 20
 
 
+class Habits(Spec):
+    """Customers go back to the same payees: with probability `loyalty` a purchase, cash-out or transfer
+    goes to one of the customer's `favourites` payees of its kind (a few shops, agents and people),
+    otherwise to anyone as usual."""
+
+    loyalty: Probability = 0.0
+    favourites: Annotated[int, Field(ge=1, le=100, strict=True)] = 5
+
+
 class Customers(Spec):
     """Account holders: opening balances, a personal activity rate and spending level, a type mix."""
 
@@ -93,6 +102,7 @@ class Customers(Spec):
     )  # multiplies a type's amount law (also the month's): the knob calibration turns
     rhythm: Rhythm = Rhythm()
     spending: Spending = Spending()
+    habits: Habits = Habits()
     income_share: Probability = 0.0  # of TRANSFERs: pay from the customer's employer (a merchant), B2C
     demographics: Literal["none", "census"] = "none"
     profile_fields: bool = False
