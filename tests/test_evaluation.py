@@ -344,3 +344,39 @@ def test_a_column_missing_everywhere_is_left_out_of_fidelity_as_sdmetrics_does()
     a, b = a.assign(category=None), b.assign(category=None)
     result = fidelity(a, b, describe(a, b, "target"))
     assert "category" not in result["column_scores"] and tv_complement(a["category"], b["category"]) is None
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1), n=st.integers(1, 300), m=st.integers(1, 300), levels=st.integers(1, 50)
+)
+def test_the_merged_ks_statistic_is_scipys(seed, n, m, levels):
+    from scipy.stats import ks_2samp
+
+    from sim.evaluation.tables import ks_statistic
+
+    rng = np.random.default_rng(seed)
+    x, y = np.sort(rng.integers(0, levels, n) / 7.0), np.sort(rng.integers(0, levels + 3, m) / 7.0)  # ties
+    assert ks_statistic(x, y) == pytest.approx(ks_2samp(x, y).statistic, abs=1e-12)
+
+
+def test_quantile_levels_keep_order_and_missing_in_at_most_255_levels():
+    """What the balanced models see: each number's rank among the training rows' quantiles, so a split
+    the boosting could make before it can make now (order kept), missing kept, categories untouched."""
+    from sim.evaluation.tables import quantile_levels
+
+    rng = np.random.default_rng(3)
+    train = np.column_stack([rng.lognormal(0, 2, 5000), rng.integers(0, 400, 5000), rng.integers(0, 9, 5000)])
+    train[::50, 0] = np.nan
+    test = np.column_stack([rng.lognormal(0, 2, 2000), rng.integers(0, 400, 2000), rng.integers(0, 9, 2000)])
+    categorical = np.array([False, True, False])
+    levelled, levelled_test = quantile_levels([train, test], categorical)
+    assert len(np.unique(levelled[~np.isnan(levelled[:, 0]), 0])) <= 255
+    assert np.array_equal(np.isnan(levelled[:, 0]), np.isnan(train[:, 0]))
+    finite = ~np.isnan(train[:, 0])
+    order = np.argsort(train[finite, 0])
+    assert np.all(np.diff(levelled[finite, 0][order]) >= 0)  # monotone: ranks, not values
+    assert np.array_equal(levelled[:, 1:], train[:, 1:])  # a category, and a number with few values
+    both = np.r_[train[finite, 0], test[:, 0]]
+    together = np.r_[levelled[finite, 0], levelled_test[:, 0]]
+    assert np.all(np.diff(together[np.argsort(both, kind="stable")]) >= 0)  # the same scale for the test rows

@@ -20,7 +20,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from sim.evaluation.tables import Columns
+from sim.evaluation.tables import Columns, ks_statistic
 
 PAIR_BINS = 10  # equal-width bins of a number paired with a category (SDMetrics' default)
 DECIMALS = sys.float_info.dig - 1  # SDMetrics rounds numbers to this many decimals before its KS test
@@ -35,10 +35,7 @@ def ks_complement(real: np.ndarray, synthetic: np.ndarray) -> float | None:
     real, synthetic = real[~np.isnan(real)], synthetic[~np.isnan(synthetic)]
     if len(real) == 0 or len(synthetic) == 0:
         return None
-    x, y = np.sort(np.round(real, DECIMALS)), np.sort(np.round(synthetic, DECIMALS))
-    grid = np.concatenate([x, y])
-    gap = np.abs(np.searchsorted(x, grid, "right") / len(x) - np.searchsorted(y, grid, "right") / len(y))
-    return float(1.0 - gap.max())
+    return 1.0 - ks_statistic(np.sort(np.round(real, DECIMALS)), np.sort(np.round(synthetic, DECIMALS)))
 
 
 def tv_complement(real: pd.Series, synthetic: pd.Series) -> float | None:

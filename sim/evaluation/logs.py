@@ -57,20 +57,27 @@ def account_history(account: np.ndarray, t: np.ndarray, amount: np.ndarray,
             for name in (*(f"{k}_{w}" for k in ("count", "sum") for w in windows), "since_previous")
         }
     t = np.nan_to_num(t - np.nanmin(t), nan=0.0)  # from 0; a missing time counts as the first
-    order = np.lexsort((np.arange(n), t, account))
-    a, tt, am = account[order], t[order], amount[order]
-    span = tt.max() + max(windows.values()) + 1.0
-    key = a.astype(np.float64) * span + tt  # accounts apart by more than any window
+    order = np.lexsort((t, account))  # stable: ties in table order
+    out = sorted_history(account[order], t[order], amount[order], windows)
+    back = np.empty(n, dtype=np.int64)
+    back[order] = np.arange(n)
+    return {name: values[back] for name, values in out.items()}
+
+
+def sorted_history(account: np.ndarray, t: np.ndarray, amount: np.ndarray,
+                   windows: dict[str, float] = HISTORY) -> dict[str, np.ndarray]:  # fmt: skip
+    """`account_history` of events already sorted by account, then time (no time missing), in that order."""
+    n = len(t)
+    span = (t.max() if n else 0.0) + max(windows.values()) + 1.0
+    key = account.astype(np.float64) * span + t  # accounts apart by more than any window
     position = np.arange(n)
-    running = np.concatenate([[0.0], np.cumsum(am)])
+    running = np.concatenate([[0.0], np.cumsum(amount)])
     out = {}
     for name, width in windows.items():
         start = np.searchsorted(key, key - width, side="left")
         out[f"count_{name}"] = (position - start).astype(np.float64)
         out[f"sum_{name}"] = running[position] - running[start]
-    first = np.r_[True, a[1:] != a[:-1]]
-    since = np.r_[np.nan, np.diff(tt)]
-    out["since_previous"] = np.where(first, np.nan, since)
-    back = np.empty(n, dtype=np.int64)
-    back[order] = position
-    return {name: values[back] for name, values in out.items()}
+    first = np.r_[True, account[1:] != account[:-1]]
+    since = np.r_[np.nan, np.diff(t)]
+    out["since_previous"] = np.where(first, np.nan, since)[:n]  # (none of an empty log)
+    return out

@@ -28,7 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
 from sim.evaluation.logs import TransactionLog
-from sim.evaluation.tables import Columns, balanced_rows, numbers, text_codes
+from sim.evaluation.tables import Columns, balanced_rows, numbers, quantile_levels, text_codes
 
 TELL = 0.8  # a single feature this good is a tell worth a look
 LEAK = 0.99  # ... and this good, the label itself under another name
@@ -209,12 +209,15 @@ def audit(frame: pd.DataFrame, columns: Columns, labels: list[str], seed: int = 
             "tells": [n for n, auc in single.items() if auc > TELL],
             "leaks": [n for n, auc in single.items() if auc >= LEAK],
             "tree_depth3_auc": _held_out_auc(tree, np.nan_to_num(x[tree_rows], nan=-1.0), y[tree_rows], seed),
-            "boosting_auc": _held_out_auc(_boosting(mask, seed), x[boost_rows], y[boost_rows], seed),
+            "boosting_auc": _held_out_auc(
+                _boosting(mask, seed), quantile_levels([x[boost_rows]], mask)[0], y[boost_rows], seed
+            ),
         }
         if history is not None:
-            both = np.column_stack([x, history.to_numpy()])
+            both = np.column_stack([x[boost_rows], history.to_numpy()[boost_rows]])
             with_history = np.r_[mask, np.zeros(history.shape[1], bool)]
-            auc = _held_out_auc(_boosting(with_history, seed), both[boost_rows], y[boost_rows], seed)
+            both = quantile_levels([both], with_history)[0]
+            auc = _held_out_auc(_boosting(with_history, seed), both, y[boost_rows], seed)
             result["boosting_auc_with_history"] = auc
             result["history_features"] = list(history.columns)
         out[label] = result

@@ -9,10 +9,17 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, f1_score, precision_score, recall_score, roc_auc_score
-from sklearn.model_selection import train_test_split
 
 from sim.errors import InputError
-from sim.evaluation.tables import Columns, balanced_rows, categorical_mask, encode, shared_codes, uniform_rows
+from sim.evaluation.tables import (
+    Columns,
+    balanced_rows,
+    categorical_mask,
+    encode,
+    quantile_levels,
+    shared_codes,
+    uniform_rows,
+)
 
 HOLDOUT = 0.3
 AUGMENT_SHARE = 0.15
@@ -54,10 +61,15 @@ def _scores(model, x: np.ndarray, y: np.ndarray) -> dict:
 
 
 def split_real(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """The positions of the real data's training part and of its held-out part (stratified by the
-    target `y`): positions, not copies of a million rows."""
-    train, test = train_test_split(np.arange(len(y)), test_size=HOLDOUT, stratify=y, random_state=seed)
-    return train, test
+    """The positions of the real data's training part and of its held-out part, in table order:
+    `HOLDOUT` of each class's rows, drawn at random (stratified by the target `y`); positions, not
+    copies of a million rows."""
+    rng = np.random.default_rng(seed)
+    held = np.zeros(len(y), dtype=bool)
+    for value in np.unique(y):
+        rows = np.flatnonzero(y == value)
+        held[rng.choice(rows, round(HOLDOUT * len(rows)), replace=False)] = True
+    return np.flatnonzero(~held), np.flatnonzero(held)
 
 
 def utility(
@@ -83,11 +95,13 @@ def utility(
     drop = (target,)
     mask = categorical_mask(columns, drop)
     x_train, x_synth, x_test, x_synth_test = encode(frames, columns, drop)
+    x_train, x_test_real, x_synth_test = quantile_levels([x_train, x_test, x_synth_test], mask)
+    x_synth, x_test_synth = quantile_levels([x_synth, x_test], mask)
     on_real = _fit(x_train, y_train[fit_real], mask, seed, balanced=True)
     on_synth = _fit(x_synth, y_synth[fit_synth], mask, seed, balanced=True)
     tstr, trtr, trts = (
-        _scores(on_synth, x_test, y_test[score_real]),
-        _scores(on_real, x_test, y_test[score_real]),
+        _scores(on_synth, x_test_synth, y_test[score_real]),
+        _scores(on_real, x_test_real, y_test[score_real]),
         _scores(on_real, x_synth_test, y_synth[score_synth]),
     )
     return {
