@@ -133,6 +133,7 @@ def draw_inputs(n_customers: int, seed: int):
         employer=np.full(n_acc, -1),
         loyalty=0.0,
         favourites=5,
+        salt=12345,
     )
     public = rng.permutation(n_acc)
     return np.cumsum(rates), public, channels, rng.lognormal(0, 0.2, n_acc)

@@ -182,3 +182,30 @@ def test_each_customer_transacts_in_proportion_to_its_rate(write):
     # within the busiest quartile, a customer's own count still follows its own rate
     top = quartile == 3
     assert np.corrcoef(counts[top], rates[top])[0, 1] > 0.3
+
+
+def test_segments_multiply_activity_spending_and_victimisation(write):
+    """A segment's effects multiply its customers' own draws: three times the activity and twice the
+    spending (means over thousands of customers, 5 standard errors), and a segment that is never robbed."""
+    from sim.domains.payments.accounts import build_accounts
+    from sim.rng import Streams
+
+    segments = ("    segments: {kind: {busy: {share: 1, activity: 3, spending: 2},"
+                " calm: {share: 1, victimisation: 0}}}\n")  # fmt: skip
+    text = small_scenario().replace("    role: customer\n", "    role: customer\n" + segments, 1)
+    text = text.replace("    count: 300\n", "    count: 6000\n", 1)
+    scenario = load_scenario(write(text))
+    accounts = build_accounts(scenario, Streams(scenario.seed), 1.0)
+    c = accounts.customers
+    kind = accounts.attributes["kind"][c.start : c.stop]
+    rate, scale = accounts.rate_per_day[c.start : c.stop], accounts.amount_scale[c.start : c.stop]
+    busy = kind == "busy"
+    assert 0.45 < busy.mean() < 0.55
+    error = np.sqrt(rate[busy].var() / busy.sum() + 9 * rate[~busy].var() / (~busy).sum())
+    assert abs(rate[busy].mean() - 3 * rate[~busy].mean()) < 5 * error
+    assert np.allclose(accounts.exposure[c.start : c.stop], np.where(busy, 1.0, 0.0))
+    error = np.sqrt(scale[busy].var() / busy.sum() + 4 * scale[~busy].var() / (~busy).sum())
+    assert abs(scale[busy].mean() - 2 * scale[~busy].mean()) < 5 * error + 1e-12
+    model, _ = run_model(write(text))
+    victims = np.flatnonzero(model.world.accounts.labels["is_victim"])
+    assert len(victims) and set(model.world.accounts.attributes["kind"][victims]) == {"busy"}

@@ -286,3 +286,16 @@ def test_ten_thousand_hostile_files_end_in_a_located_error(write, text):
     except ScenarioError as exc:
         for problem in exc.problems:
             assert problem.file == str(file) and problem.line >= 1
+
+
+def test_customer_segments_are_checked(write):
+    """Segments shape activity, spending and victimisation by an attribute: a negative effect and a
+    segment attribute the census demographics already draw are both reported, each where it is."""
+    bad = "    segments: {age: {'0': {share: 1, activity: -1}, '1': {share: 3}}}\n    demographics: census\n"
+    text = small_scenario().replace("    role: customer\n", "    role: customer\n" + bad, 1)
+    path = write(text)
+    found = problems_of(path)
+    assert any("segments.age.0.activity" in p and "greater than or equal to 0" in p for p in found)
+    good = text.replace("activity: -1", "activity: 2")
+    found = problems_of(write(good))
+    assert len(found) == 1 and "segments by age: the census demographics draw those already" in found[0]

@@ -120,3 +120,29 @@ def test_fraud_ring_waves_carry_their_campaign(runs):
         assert in_wave.step.between(row.start_step, row.end_step - 1).all()
     assert tagged > 0
     assert tx.campaign_id[~tx.is_fraud].isna().all()
+
+
+def test_banksim_has_banksims_layout_without_its_category_tell(runs):
+    """banksim.yaml against BankSim's published output (figures in the scenario's comments): purchases per
+    customer-day, the fraud share, the category mix, fraud concentrated where BankSim's is, women robbed
+    more often than men; but the category alone no longer gives fraud away (BankSim's own AUC: 0.98)."""
+    from sim.evaluation.tells import single_feature_auc
+
+    tx, accounts = read(runs["banksim"], "transactions"), read(runs["banksim"], "accounts")
+    buys = tx[tx.type == "PAYMENT"]
+    customers = int((accounts.role == "customer").sum())
+    # gamma(shape 2) rates: a customer's rate varies by 71 %, the mean of n by 71 % / sqrt(n); 3 SE
+    assert abs(len(buys) / customers / 180 / 0.803 - 1) < 3 * 0.71 / np.sqrt(customers) + 0.02
+    # fraud comes in incidents of 3-12 purchases: the incidents' Poisson count sets the error (~8 %); 3 SE
+    incidents = buys.loc[buys.is_fraud, "origin"].size / 7.5
+    assert abs(buys.is_fraud.mean() / 0.01211 - 1) < 3 * np.sqrt(1 + 8.25 / 7.5**2) / np.sqrt(incidents)
+    shares = buys.category.value_counts(normalize=True)
+    assert shares["es_transportation"] == pytest.approx(505119 / 594643, abs=0.01)
+    fraud_share = buys.groupby("category", observed=True).is_fraud.mean()
+    assert fraud_share["es_leisure"] > 0.5 and fraud_share["es_travel"] > 0.5
+    assert fraud_share["es_transportation"] < 0.02 and fraud_share["es_food"] < 0.02
+    by_gender = buys.merge(accounts[["account", "gender"]], left_on="origin", right_on="account")
+    rates = by_gender.groupby("gender").is_fraud.mean()
+    assert rates["F"] > rates["M"]  # victimisation 1.21 against 0.75 (BankSim: 1.47 % against 0.91 %)
+    assert set(accounts.age.dropna()) <= {"0", "1", "2", "3", "4", "5", "6", "U"}
+    assert single_feature_auc(buys.category.to_numpy(), buys.is_fraud.to_numpy(int), True, 0) < 0.8

@@ -59,6 +59,7 @@ class Accounts:
     overdraft: np.ndarray
     rate_per_day: np.ndarray
     amount_scale: np.ndarray
+    exposure: np.ndarray  # a customer's chance to be a fraud victim per unit of activity (segments)
     account_id: np.ndarray
     category: np.ndarray  # merchant category code per account, -1 elsewhere
     employer: np.ndarray  # each customer's employer (a merchant's index), -1 elsewhere
@@ -149,6 +150,12 @@ def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accoun
     amount_scale = np.ones(n)
     rng = streams.generator(f"populations.{customers.name}.amount_scale")
     amount_scale[c] = np.clip(cspec.amount_scale.sample(rng, customers.size), 0, None)
+    exposure = np.ones(n)  # relative chance of being picked as a fraud victim, per unit of activity
+    segments = _segments(cspec, customers.name, customers.size, streams)
+    for _, effects in segments.values():
+        rate[c] *= effects["activity"]
+        amount_scale[c] *= effects["spending"]
+        exposure[c] *= effects["victimisation"]
     overdraft = np.zeros(n)
     overdraft[merchants.start : merchants.stop] = np.inf  # cash agents never decline
     if bank_name:
@@ -164,6 +171,11 @@ def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accoun
     for code, block in enumerate(category_blocks):
         category[block.start : block.stop] = code
     perm = streams.generator("accounts.ids").permutation(n)
+    attributes = {}
+    for name, (values, _) in segments.items():
+        column = np.full(n, None, dtype=object)
+        column[c] = values
+        attributes[name] = column
     accounts = Accounts(
         blocks=blocks,
         customers=customers,
@@ -173,6 +185,8 @@ def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accoun
         overdraft=overdraft,
         rate_per_day=rate,
         amount_scale=amount_scale,
+        exposure=exposure,
+        attributes=attributes,
         account_id=(ID_BASE + perm).astype(np.int64),
         category=category,
         employer=employer,
@@ -187,6 +201,22 @@ def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accoun
             accounts.labels["is_mule"][block.start : block.stop] = True
     _add_people(accounts, cspec, streams)
     return accounts
+
+
+def _segments(spec: Customers, name: str, size: int, streams: Streams) -> dict:
+    """Each segment attribute's value per customer, drawn by the shares from its own stream, and the
+    effects of those values per customer (activity, spending, victimisation multipliers)."""
+    out = {}
+    for attribute, segments in spec.segments.items():
+        rng = streams.generator(f"populations.{name}.segments.{attribute}")
+        shares = np.array([s.share for s in segments.values()])
+        drawn = rng.choice(len(segments), size=size, p=shares / shares.sum())
+        effects = {
+            effect: np.array([getattr(s, effect) for s in segments.values()])[drawn]
+            for effect in ("activity", "spending", "victimisation")
+        }
+        out[attribute] = (np.array(list(segments), dtype=object)[drawn], effects)
+    return out
 
 
 def _category_blocks(categories: dict, start: int, size: int) -> list[Block]:

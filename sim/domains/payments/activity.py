@@ -145,6 +145,7 @@ class Activity:
             employer=a.employer,
             loyalty=float(spec.habits.loyalty),
             favourites=int(spec.habits.favourites),
+            salt=int(self.streams.generator(f"populations.{a.customers.name}.habits").integers(0, 2**31)),
         )
 
     @property

@@ -110,10 +110,13 @@ class Fraud:
             self.agenda.add(make_rows(**rows))
 
     def _victims(self, rng, spec, n: int) -> np.ndarray:
-        """Of `reach` accounts drawn by activity per incident, the one holding the most now."""
+        """Of `reach` accounts drawn by activity (times their segments' exposure) per incident, the one
+        holding the most now."""
         block = self.accounts.blocks[spec.victims]
         if block.name not in self.activity:  # each block's running sum of rates, once
-            self.activity[block.name] = np.cumsum(self.accounts.rate_per_day[block.start : block.stop])
+            rows = slice(block.start, block.stop)
+            weight = self.accounts.rate_per_day[rows] * self.accounts.exposure[rows]
+            self.activity[block.name] = np.cumsum(weight)
         drawn = block.pick(rng, n * spec.reach, self.activity[block.name])
         drawn = drawn.reshape(n, spec.reach)
         return drawn[np.arange(n), np.argmax(self.holdings(drawn), axis=1)]

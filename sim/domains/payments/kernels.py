@@ -31,7 +31,7 @@ class Channels(NamedTuple):
     people send money to people who use it), any other uniformly in its block. An `income` channel
     runs the other way: the customer's `employer` (an account index per account) pays the customer.
     Habits: with probability `loyalty` a payment goes to one of the customer's `favourites` payees of
-    that channel (the same few shops, the same people), fixed per customer by a hash."""
+    that channel (the same few shops, the same people), fixed per customer by a hash salted per run."""
 
     cdf: np.ndarray
     kind: np.ndarray
@@ -49,6 +49,7 @@ class Channels(NamedTuple):
     employer: np.ndarray
     loyalty: float
     favourites: int
+    salt: int  # the run's salt of the favourites' hash
 
     def at(self, row: int) -> Channels:
         return self._replace(cdf=self.cdf[row], p1=self.p1[row], p2=self.p2[row])
@@ -221,10 +222,11 @@ def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng, or
 
 
 @numba.njit(cache=True, nogil=True)
-def favourite(customer, channel, slot, block):
-    """The `slot`-th favourite payee (an offset in the channel's block) of a customer: a fixed hash, in
-    integers that never overflow (so the kernel and its Python twin agree)."""
-    h = (customer * 2654435761 + channel * 40503 + slot * 2246822519) % 4294967296
+def favourite(customer, channel, slot, block, salt):
+    """The `slot`-th favourite payee (an offset in the channel's block) of a customer: a hash salted by
+    the run (so each seed has its own habits), in integers that never overflow (the key is kept below
+    2**31), so the kernel and its Python twin agree."""
+    h = (((customer ^ salt) & 2147483647) * 2654435761 + channel * 40503 + slot * 2246822519) % 4294967296
     h = ((h ^ (h >> 15)) * 73244475) % 4294967296
     return (h ^ (h >> 13)) % block
 
@@ -289,7 +291,7 @@ def draw_legitimate(rng, n, rate_cumsum, origin_start, public, channels, amount_
         if channels.loyalty > 0.0 and block > 1 and not channels.income[c]:
             u = rng.random()
             if u < channels.loyalty:  # a habit: one of its favourite payees of this channel
-                k = favourite(o, c, int(u / channels.loyalty * channels.favourites), block)
+                k = favourite(o, c, int(u / channels.loyalty * channels.favourites), block, channels.salt)
                 if not (channels.not_self[c] and start + k == o):
                     d = start + k
         a = sample_kernel(rng, channels.code[c], channels.p1[c], channels.p2[c]) * amount_scale[o]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal, get_args
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from sim.dists import Constant, Dist, Gamma, KernelDist, LogNormal, Uniform
 from sim.scenario.calendar import CalendarEvent
@@ -86,6 +86,21 @@ class Habits(Spec):
     favourites: Annotated[int, Field(ge=1, le=100, strict=True)] = 5
 
 
+class Segment(Spec):
+    """Customers with one value of an attribute (an age band, a gender): their share of the customers,
+    and what the value changes, as multipliers of a customer's activity rate, of its spending level
+    and of its chance to be picked as a fraud victim."""
+
+    share: Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
+    activity: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] = 1.0
+    spending: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] = 1.0
+    victimisation: Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)] = 1.0
+
+
+SegmentValue = Annotated[str, StringConstraints(min_length=1, max_length=64)]  # an age band "0", "F"
+Segments = Annotated[dict[SegmentValue, Segment], Field(min_length=1, max_length=1000)]
+
+
 class Customers(Spec):
     """Account holders: opening balances, a personal activity rate and spending level, a type mix."""
 
@@ -105,7 +120,17 @@ class Customers(Spec):
     habits: Habits = Habits()
     income_share: Probability = 0.0  # of TRANSFERs: pay from the customer's employer (a merchant), B2C
     demographics: Literal["none", "census"] = "none"
+    # attribute -> value -> Segment: each attribute drawn on its own by the shares; effects multiply
+    segments: dict[Name, Segments] = Field(default_factory=dict)
     profile_fields: bool = False
+
+    @model_validator(mode="after")
+    def _segments(self):
+        drawn = {"age", "gender", "state", "urban"} if self.demographics == "census" else set()
+        clash = sorted(drawn & set(self.segments))
+        if clash:
+            raise ValueError(f"segments by {', '.join(clash)}: the census demographics draw those already")
+        return self
 
     @model_validator(mode="after")
     def _mix(self):
