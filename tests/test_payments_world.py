@@ -8,8 +8,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from sim.domains.payments.customers import Rhythm
 from sim.domains.payments.profiles import day_share_per_step, hour_shares
-from sim.domains.payments.scenario import Rhythm
 from sim.engine.model import SimModel
 from sim.scenario import load_scenario
 from tests.conftest import small_scenario

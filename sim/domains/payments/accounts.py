@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow as pa
 
 from sim.domains.payments import people, profiles
-from sim.domains.payments.scenario import ACCOUNT_HOLDERS, TX_TYPES, Banks, Customers, Merchants, Mules
+from sim.domains.payments.customers import TX_TYPES, Customers
+from sim.domains.payments.scenario import ACCOUNT_HOLDERS, Banks, Merchants, Mules
 from sim.rng import Streams
 from sim.scenario.schema import Scenario
 

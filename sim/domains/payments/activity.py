@@ -20,8 +20,8 @@ import numpy as np
 from sim.dists import LOGNORMAL, sample_law, scale_law
 from sim.domains.payments import profiles
 from sim.domains.payments.accounts import Accounts, Block
+from sim.domains.payments.customers import TX_TYPES, Customers
 from sim.domains.payments.kernels import PAYMENT, Channels, Draw, draw_legitimate
-from sim.domains.payments.scenario import TX_TYPES, Customers
 from sim.engine.kernels import alias_table
 from sim.rng import Streams
 from sim.scenario.schema import Scenario

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.domains.payments import profiles
-from sim.domains.payments.scenario import TX_TYPES
+from sim.domains.payments.customers import TX_TYPES
 
 HOUR_US = 3_600_000_000
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from sim.dists import LogNormal
-from sim.domains.payments.scenario import TX_TYPES, Rhythm
+from sim.domains.payments.customers import TX_TYPES, Rhythm
 
 MONTH_HOURS = 720  # PaySim's real month: 30 days of hourly aggregates, step = day * 24 + hour
 MONTH_DAYS = MONTH_HOURS / 24

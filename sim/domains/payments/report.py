@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.domains.payments.customers import TX_TYPES
 from sim.domains.payments.fit import fit_series
-from sim.domains.payments.scenario import TX_TYPES
 from sim.report import write_page
 from sim.scenario.schema import Scenario
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.domains.payments.customers import TX_TYPES
 from sim.domains.payments.fit import HourlyTally
-from sim.domains.payments.scenario import TX_TYPES
 
 SERIES = ("hourly_count", "hourly_mean_amount", "hourly_std_amount")
 NUMBERS = ("type_share", "mean_amount")
