@@ -17,7 +17,7 @@ SCRIPTS = {
     "calibration_quality.py": ["--quick"],
     "sharded.py": ["--scale", "0.02", "--shards", "2"],
     "evaluate_speed.py": ["--rows", "30000"],
-    "payments_realism.py": ["--only", "quickstart", "--scale", "0.5", "--audit"],
+    "payments_realism.py": ["--only", "banksim", "--scale", "0.3", "--audit"],
     "against_commit.py": ["--rounds", "1", "--scale", "0.002", "--replicates", "500", "--nodes", "30",
                           "--days", "20"],
 }  # fmt: skip
