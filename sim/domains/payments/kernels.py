@@ -91,9 +91,9 @@ class Means(NamedTuple):
       (when it holds at least `least` of the amount): people cash out all they received;
     - else it is paid on the payer's granted overdraft, with probability `credit` (when that covers it);
     - else the payer tries anyway and is declined, with probability `attempt`;
-    - else the payer does not pay, and a customer who can does: up to `tries` payers of other rows of
-      the step's own payments (customers drawn by activity, as every payer is), never the payee; when
-      none can, the payment is declined.
+    - else the payer does not pay, and a customer who can does: the payers of up to `tries` consecutive
+      rows of the step's own payments from a random one on (customers drawn by activity, as every payer
+      is), never the payee; when none can, the payment is declined.
     The volume of each hour and type stays what the scenario says; who makes it follows the balances."""
 
     everything: float
@@ -152,21 +152,29 @@ def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, mea
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _short(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own):
-    """A customer's payment beyond its balance (see `Means`): (payer, amount, outcome)."""
+    """A customer's payment beyond its balance (see `Means`): (payer, amount, outcome). One uniform
+    draw decides: each choice takes its share of it and passes the rest on, rescaled to [0, 1), and
+    what is left at the end picks where among the step's rows the search for a stand-in starts."""
+    u = rng.random()
     held = max(balance[payer], 0.0)
-    moves_money = kind in (CASH_OUT, TRANSFER)
-    if moves_money and held >= means.least * amt and held >= 0.01 and rng.random() < means.everything:
-        return payer, held, SETTLED
-    if balance[payer] + overdraft[payer] >= amt and rng.random() < means.credit:
-        return payer, amt, SETTLED
-    if rng.random() < means.attempt:
+    if kind in (CASH_OUT, TRANSFER) and held >= means.least * amt and held >= 0.01:
+        if u < means.everything:
+            return payer, held, SETTLED
+        u = (u - means.everything) / (1.0 - means.everything)
+    if balance[payer] + overdraft[payer] >= amt:
+        if u < means.credit:
+            return payer, amt, SETTLED
+        u = (u - means.credit) / (1.0 - means.credit)
+    if u < means.attempt:
         return payer, amt, DECLINED
+    u = (u - means.attempt) / (1.0 - means.attempt)
     n = origin.shape[0]
-    for _ in range(means.tries):
-        j = min(int(rng.random() * n), n - 1)
+    j = min(int(u * n), n - 1)
+    for _ in range(min(means.tries, n)):  # consecutive rows: payers drawn independently by activity
         other = origin[j]
         if own[j] and other != payee and balance[other] >= amt:
             return other, amt, SETTLED
+        j = j + 1 if j + 1 < n else 0
     return payer, amt, DECLINED
 
 
@@ -206,16 +214,21 @@ def settle_reference(kind, origin, dest, amount, amount_mode, own, balance, over
 
 
 def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own):
+    u = rng.random()
     held = max(balance[payer], 0.0)
-    moves_money = kind in (CASH_OUT, TRANSFER)
-    if moves_money and held >= means.least * amt and held >= 0.01 and rng.random() < means.everything:
-        return payer, held, SETTLED
-    if balance[payer] + overdraft[payer] >= amt and rng.random() < means.credit:
-        return payer, amt, SETTLED
-    if rng.random() < means.attempt:
-        return payer, amt, DECLINED
-    for _ in range(means.tries):
-        j = min(int(rng.random() * len(origin)), len(origin) - 1)
+    choices = []  # (eligible, probability, what it returns)
+    everything_ok = kind in (CASH_OUT, TRANSFER) and held >= means.least * amt and held >= 0.01
+    choices.append((everything_ok, means.everything, (payer, held, SETTLED)))
+    choices.append((balance[payer] + overdraft[payer] >= amt, means.credit, (payer, amt, SETTLED)))
+    choices.append((True, means.attempt, (payer, amt, DECLINED)))
+    for eligible, probability, result in choices:
+        if eligible:
+            if u < probability:
+                return result
+            u = (u - probability) / (1.0 - probability)
+    start = min(int(u * len(origin)), len(origin) - 1)
+    for step in range(min(means.tries, len(origin))):
+        j = (start + step) % len(origin)
         if own[j] and origin[j] != payee and balance[origin[j]] >= amt:
             return origin[j], amt, SETTLED
     return payer, amt, DECLINED
