@@ -133,9 +133,21 @@ def test_alias_bomb_is_refused_quickly(write):
     assert "alias bomb" in problem
 
 
-def test_deep_nesting_is_refused(write):
-    (problem,) = problems_of(write("a: " + "[" * 500 + "]" * 500 + "\n"))
-    assert "nest" in problem
+@pytest.mark.parametrize(
+    "text, line",
+    [
+        ("a: " + "[" * 5000 + "]" * 5000 + "\n", 1),
+        ("a: " + "{" * 5000 + "}" * 5000 + "\n", 1),
+        ("a:\n  " + "- " * 5000 + "x\n", 2),
+        ("".join(" " * i + f"k{i}:\n" for i in range(100)), 65),
+    ],
+    ids=["flow-lists", "flow-maps", "block-lists", "indentation"],
+)
+def test_deep_nesting_is_refused_where_it_starts(write, text, line):
+    """A nest past 64 levels is refused as it is read, with the line it crosses the limit on: PyYAML
+    left to itself takes seconds over thousands of levels and then overflows the stack."""
+    (problem,) = problems_of(write(text))
+    assert f".yaml:{line}: " in problem and "nests deeper than 64 levels" in problem
 
 
 def test_binary_garbage(write):

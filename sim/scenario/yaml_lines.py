@@ -42,6 +42,36 @@ class _TooBig(Exception):
     pass
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting deeper than MAX_DEPTH as it reads rather than after: its
+    scanner looks ahead up to 1,024 characters at every `[` or `{` of a deep flow nest, and its composer
+    recurses once a level, so a nest of thousands costs seconds and then a RecursionError."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self._depth = 0
+
+    def fetch_flow_collection_start(self, TokenClass):
+        if self.flow_level >= MAX_DEPTH:
+            raise _TooBig(f"document nests deeper than {MAX_DEPTH} levels", self.get_mark().line + 1)
+        super().fetch_flow_collection_start(TokenClass)
+
+    def add_indent(self, column):
+        if len(self.indents) >= MAX_DEPTH:
+            raise _TooBig(f"document nests deeper than {MAX_DEPTH} levels", self.get_mark().line + 1)
+        return super().add_indent(column)
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH + 1:
+                mark = self.peek_event().start_mark
+                raise _TooBig(f"document nests deeper than {MAX_DEPTH} levels", mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 class _Builder:
     def __init__(self, file: str, loader: yaml.SafeLoader):
         self.file = file
@@ -53,9 +83,9 @@ class _Builder:
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise _TooBig(f"document expands to more than {MAX_NODES} values (alias bomb?)")
+            raise _TooBig(f"document expands to more than {MAX_NODES} values (alias bomb?)", 1)
         if len(path) > MAX_DEPTH:
-            raise _TooBig(f"document nests deeper than {MAX_DEPTH} levels")
+            raise _TooBig(f"document nests deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
         self.lines.setdefault(path, node.start_mark.line + 1)
         if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
             return self._refuse_tag(node, path)
@@ -121,7 +151,7 @@ def load_lined_yaml(text: str | bytes, file: str) -> LinedDocument:
             raise YamlProblems([Problem(file, line, "", "file is not UTF-8 text")]) from None
     loader = None
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _BoundedLoader(text)
         node = loader.get_single_node()
         if node is None:
             raise YamlProblems([Problem(file, 1, "", "file is empty")])
@@ -138,7 +168,8 @@ def load_lined_yaml(text: str | bytes, file: str) -> LinedDocument:
     except yaml.YAMLError as exc:
         raise YamlProblems([Problem(file, 1, "", f"invalid YAML: {exc}")]) from None
     except _TooBig as exc:
-        raise YamlProblems([Problem(file, 1, "", str(exc))]) from None
+        message, line = exc.args
+        raise YamlProblems([Problem(file, line, "", message)]) from None
     except RecursionError:
         raise YamlProblems([Problem(file, 1, "", "document nests too deeply")]) from None
     finally:
