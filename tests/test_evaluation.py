@@ -360,6 +360,46 @@ def test_the_merged_ks_statistic_is_scipys(seed, n, m, levels):
     assert ks_statistic(x, y) == pytest.approx(ks_2samp(x, y).statistic, abs=1e-12)
 
 
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 3000), m=st.integers(1, 3000),
+       levels=st.integers(1, 5000), points=st.integers(2, 200))  # fmt: skip
+def test_the_behaviour_ks_on_its_grid_is_within_its_bound_of_scipys(seed, n, m, levels, points):
+    """Read at `points` quantiles of each side, the statistic misses the exact one by at most what one
+    side's CDF can rise between two neighbouring grid points (ties included)."""
+    from scipy.stats import ks_2samp
+
+    from sim.evaluation import behaviour
+
+    rng = np.random.default_rng(seed)
+    x, y = np.sort(rng.integers(0, levels, n) / 7.0), np.sort(rng.integers(0, levels + 9, m) / 7.0)
+    bound = max(-(-(len(v) - 1) // (points - 1)) / len(v) if len(v) > points else 0.0 for v in (x, y))
+    exact = ks_2samp(x, y).statistic
+    assert exact - bound - 1e-12 <= behaviour._ks(x, y, points) <= exact + 1e-12
+
+
+def test_scoring_rows_keep_every_positive_and_weigh_negatives_to_their_number():
+    """A rare class scored on all its rows beside a weighted sample of the rest: the ROC-AUC is the
+    whole table's within the sampling error of the negatives (Hanley & McNeil's negative term)."""
+    from sklearn.metrics import roc_auc_score
+
+    from sim.evaluation.tables import scoring_rows
+
+    rng = np.random.default_rng(5)
+    y = (rng.random(400_000) < 0.002).astype(int)
+    score = y * 1.5 + rng.normal(size=len(y))
+    rows, weights = scoring_rows(y, 50_000, rng)
+    assert np.all(np.diff(rows) > 0) and set(np.flatnonzero(y)) <= set(rows)
+    assert weights[y[rows] == 1].sum() == y.sum()
+    assert weights[y[rows] == 0].sum() == pytest.approx((y == 0).sum())
+    whole = roc_auc_score(y, score)
+    sampled = roc_auc_score(y[rows], score[rows], sample_weight=weights)
+    q2 = 2 * whole**2 / (1 + whole)
+    error = np.sqrt((q2 - whole**2) / 50_000 * (1 - 50_000 / (y == 0).sum()))
+    assert abs(sampled - whole) < 4 * error
+    small, ones = scoring_rows(y[:1000], 50_000, rng)
+    assert np.array_equal(small, np.arange(1000)) and np.all(ones == 1)
+
+
 def test_quantile_levels_keep_order_and_missing_in_at_most_255_levels():
     """What the balanced models see: each number's rank among the training rows' quantiles, so a split
     the boosting could make before it can make now (order kept), missing kept, categories untouched."""

@@ -63,17 +63,31 @@ def correlation_similarity(
 ) -> float | None:
     """1 - |Pearson r (real) - r (synthetic)| / 2 over rows with both values; None when a column is
     constant or the real |r| is not above `threshold` (SDMetrics leaves such a pair out)."""
-    rs = []
-    for x, y in (real, synthetic):
-        ok = ~(np.isnan(x) | np.isnan(y))
-        x, y = x[ok], y[ok]
-        if len(x) < 2 or np.all(x == x[0]) or np.all(y == y[0]):
-            return None
-        x, y = x - x.mean(), y - y.mean()
-        rs.append(float(np.dot(x, y) / np.sqrt(np.dot(x, x) * np.dot(y, y))))
-    if abs(rs[0]) <= threshold:
+    return _similarity_of_r(_pearson(*real), _pearson(*synthetic), threshold)
+
+
+def _similarity_of_r(r_real: float | None, r_synth: float | None, threshold: float) -> float | None:
+    if r_real is None or r_synth is None or abs(r_real) <= threshold:
         return None
-    return 1.0 - abs(rs[0] - rs[1]) / 2.0
+    return 1.0 - abs(r_real - r_synth) / 2.0
+
+
+def _pearson(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Pearson r over the rows with both values; None when a side is constant there."""
+    ok = ~(np.isnan(x) | np.isnan(y))
+    return _r_of_centred(*_centred(x[ok]), *_centred(y[ok]))
+
+
+def _centred(x: np.ndarray) -> tuple[np.ndarray, float] | tuple[None, None]:
+    """x less its mean and that vector's length; (None, None) for fewer than 2 values or a constant."""
+    if len(x) < 2 or np.all(x == x[0]):
+        return None, None
+    x = x - x.mean()
+    return x, float(np.sqrt(np.dot(x, x)))
+
+
+def _r_of_centred(x, x_length, y, y_length) -> float | None:
+    return None if x is None or y is None else float(np.dot(x, y) / (x_length * y_length))
 
 
 def contingency_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> float:
@@ -88,16 +102,10 @@ def contingency_similarity(real: pd.DataFrame, synthetic: pd.DataFrame) -> float
     return _joint_tv(a[0][:n], b[0][:n], a[0][n:], b[0][n:])
 
 
-def _joint_tv(a_real: np.ndarray, b_real: np.ndarray, a_synth: np.ndarray, b_synth: np.ndarray,
-              threshold: float = 0.0) -> float | None:  # fmt: skip
-    """ContingencySimilarity over two columns' codes (non-negative integers, shared by both tables); None
-    when the real table's Cramér's V is not above `threshold` (with a threshold, as SDMetrics does)."""
+def _joint_tv(a_real: np.ndarray, b_real: np.ndarray, a_synth: np.ndarray, b_synth: np.ndarray) -> float:
+    """ContingencySimilarity over two columns' codes (non-negative integers, shared by both tables)."""
     if len(a_real) == 0 or len(a_synth) == 0:
         return 0.0
-    if threshold > 0:
-        v = cramers_v(a_real, b_real)
-        if v is None or v <= threshold:
-            return None
     width = int(max(b_real.max(), b_synth.max())) + 1
     key_real = a_real.astype(np.int64) * width + b_real
     key_synth = a_synth.astype(np.int64) * width + b_synth
@@ -112,8 +120,10 @@ def _joint_tv(a_real: np.ndarray, b_real: np.ndarray, a_synth: np.ndarray, b_syn
 
 def cramers_v(a: np.ndarray, b: np.ndarray) -> float | None:
     """Cramér's V of two columns' codes (the values seen only), or None for a table under 2 x 2."""
-    a, rows = _seen(a)
-    b, cols = _seen(b)
+    return _cramers_v_of_seen(*_seen(a), *_seen(b))
+
+
+def _cramers_v_of_seen(a: np.ndarray, rows: int, b: np.ndarray, cols: int) -> float | None:
     if min(rows, cols) < 2:
         return None
     observed = np.bincount(a * cols + b, minlength=rows * cols).reshape(rows, cols)
@@ -131,10 +141,14 @@ def _seen(codes: np.ndarray) -> tuple[np.ndarray, int]:
 
 class _Prepared:
     """Every column once: numbers as floats (times in nanoseconds, as SDMetrics converts them), each
-    number's 10 equal-width bins of its own table, and categories as codes shared by both tables."""
+    number's 10 equal-width bins of its own table, and categories as codes shared by both tables; on
+    first use, a number's centred values (for Pearson's r) and a real column's codes renumbered over the
+    values seen (for Cramér's V), so that no pair recomputes what belongs to one column."""
 
     def __init__(self, real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns):
         self.numeric, self.bins, self.codes = {}, {}, {}
+        self._centred: dict[str, list] = {}
+        self._seen: dict[str, tuple[np.ndarray, int]] = {}
         for column in columns.numeric:
             pair = [_as_float(real[column]), _as_float(synthetic[column])]
             self.numeric[column] = pair
@@ -157,6 +171,30 @@ class _Prepared:
             if column in self.bins
             else self.category(column, True)
         )
+
+    def correlation(self, a: str, b: str) -> float | None:
+        """CorrelationSimilarity of two numbers (centred once per column where neither has a gap)."""
+        pairs = self.numeric[a], self.numeric[b]
+        if any(np.isnan(x).any() for pair in pairs for x in pair):
+            return correlation_similarity((pairs[0][0], pairs[1][0]), (pairs[0][1], pairs[1][1]),
+                                          CORRELATION_THRESHOLD)  # fmt: skip
+        for column in (a, b):
+            if column not in self._centred:
+                self._centred[column] = [_centred(x) for x in self.numeric[column]]
+        (real_a, synth_a), (real_b, synth_b) = self._centred[a], self._centred[b]
+        return _similarity_of_r(_r_of_centred(*real_a, *real_b), _r_of_centred(*synth_a, *synth_b),
+                                CORRELATION_THRESHOLD)  # fmt: skip
+
+    def contingency(self, a: str, b: str) -> float | None:
+        """ContingencySimilarity of a pair where the real Cramér's V is above its threshold, else None."""
+        for column in (a, b):
+            if column not in self._seen:
+                self._seen[column] = _seen(self.discrete(column)[0])
+        v = _cramers_v_of_seen(*self._seen[a], *self._seen[b])
+        if v is None or v <= ASSOCIATION_THRESHOLD:
+            return None
+        (real_a, synth_a), (real_b, synth_b) = self.discrete(a), self.discrete(b)
+        return _joint_tv(real_a, real_b, synth_a, synth_b)
 
 
 def _as_float(values: pd.Series) -> np.ndarray:
@@ -190,11 +228,9 @@ def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, max_
     pairs = {}
     for a, b in itertools.islice(itertools.combinations(columns.used, 2), max_pairs):
         if a in prepared.numeric and b in prepared.numeric:
-            (xa, sa), (xb, sb) = prepared.numeric[a], prepared.numeric[b]
-            score = correlation_similarity((xa, xb), (sa, sb), CORRELATION_THRESHOLD)
+            score = prepared.correlation(a, b)
         else:
-            (ra, sa), (rb, sb) = prepared.discrete(a), prepared.discrete(b)
-            score = _joint_tv(ra, rb, sa, sb, ASSOCIATION_THRESHOLD)
+            score = prepared.contingency(a, b)
         if score is not None:
             pairs[f"{a} / {b}"] = score
     shape_score = float(np.mean(list(shapes.values()))) if shapes else None

@@ -188,6 +188,18 @@ def quantile_levels(matrices: list[np.ndarray], categorical: np.ndarray) -> list
     return out
 
 
+def scoring_rows(y: np.ndarray, negatives: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to score a model on and their weights: every positive (a rare class's precision needs them
+    all), and up to `negatives` negatives drawn uniformly, weighted to stand for every negative, so
+    weighted ROC-AUC and PR-AUC estimate the scores at the data's own prevalence."""
+    positive, negative = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    drawn = uniform_rows(len(negative), negatives, rng)
+    rows = np.r_[positive, negative[drawn]]
+    weights = np.r_[np.ones(len(positive)), np.full(len(drawn), len(negative) / max(len(drawn), 1))]
+    order = np.argsort(rows, kind="stable")
+    return rows[order], weights[order]
+
+
 def uniform_rows(n: int, rows: int, rng: np.random.Generator) -> np.ndarray:
     return np.arange(n) if n <= rows else np.sort(rng.choice(n, rows, replace=False))
 

@@ -17,6 +17,7 @@ from sim.evaluation.tables import (
     categorical_mask,
     encode,
     quantile_levels,
+    scoring_rows,
     shared_codes,
     uniform_rows,
 )
@@ -24,7 +25,7 @@ from sim.evaluation.tables import (
 HOLDOUT = 0.3
 AUGMENT_SHARE = 0.15
 TRAIN_ROWS = 100_000  # rows a utility model trains on: every positive up to half, negatives for the rest
-SCORE_ROWS = 200_000  # rows it is scored on, drawn uniformly (so PR-AUC is at the data's own prevalence)
+SCORE_NEGATIVES = 100_000  # negative rows it is scored on, beside every positive (`scoring_rows`)
 AUGMENT_ROWS = 30_000  # real training rows per augmentation seed, drawn uniformly (the imbalance as it is)
 AUGMENT_RARE = 50  # ... with at least this many of the rare class where the training part has them
 
@@ -53,11 +54,12 @@ def _fit(x: np.ndarray, y: np.ndarray, mask: np.ndarray, seed: int, balanced: bo
     return model.fit(x, y)
 
 
-def _scores(model, x: np.ndarray, y: np.ndarray) -> dict:
+def _scores(model, x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> dict:
     p = model.predict_proba(x)[:, 1]
     if len(np.unique(y)) < 2:
         return {"roc_auc": None, "pr_auc": None}
-    return {"roc_auc": float(roc_auc_score(y, p)), "pr_auc": float(average_precision_score(y, p))}
+    return {"roc_auc": float(roc_auc_score(y, p, sample_weight=weights)),
+            "pr_auc": float(average_precision_score(y, p, sample_weight=weights))}  # fmt: skip
 
 
 def split_real(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -76,15 +78,15 @@ def utility(
     real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, target: str, seed: int = 0
 ) -> dict:
     """TSTR, TRTR and TRTS for `target`; the held-out real rows are never trained on. Models train on
-    `TRAIN_ROWS` rows and are scored on `SCORE_ROWS` (see above)."""
+    `TRAIN_ROWS` rows and are scored on every positive and `SCORE_NEGATIVES` weighted negatives."""
     rng = np.random.default_rng(seed)
     y_real, y_synth = labels(real[target], synthetic[target])
     train, test = split_real(y_real, seed)
     y_train, y_test = y_real[train], y_real[test]
     fit_real, fit_synth = balanced_rows(y_train, TRAIN_ROWS, rng), balanced_rows(y_synth, TRAIN_ROWS, rng)
-    score_real, score_synth = (
-        uniform_rows(len(test), SCORE_ROWS, rng),
-        uniform_rows(len(y_synth), SCORE_ROWS, rng),
+    (score_real, weight_real), (score_synth, weight_synth) = (
+        scoring_rows(y_test, SCORE_NEGATIVES, rng),
+        scoring_rows(y_synth, SCORE_NEGATIVES, rng),
     )
     frames = [
         real.iloc[train[fit_real]],
@@ -100,9 +102,9 @@ def utility(
     on_real = _fit(x_train, y_train[fit_real], mask, seed, balanced=True)
     on_synth = _fit(x_synth, y_synth[fit_synth], mask, seed, balanced=True)
     tstr, trtr, trts = (
-        _scores(on_synth, x_test_synth, y_test[score_real]),
-        _scores(on_real, x_test_real, y_test[score_real]),
-        _scores(on_real, x_synth_test, y_synth[score_synth]),
+        _scores(on_synth, x_test_synth, y_test[score_real], weight_real),
+        _scores(on_real, x_test_real, y_test[score_real], weight_real),
+        _scores(on_real, x_synth_test, y_synth[score_synth], weight_synth),
     )
     return {
         "tstr_auc": tstr["roc_auc"], "tstr_pr_auc": tstr["pr_auc"],
@@ -136,7 +138,8 @@ def augmentation(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, 
     """Precision, recall, F1 and PR-AUC on held-out real rows of a classifier trained on the real rows
     alone, plus 15 % more rows of the rare class from the synthetic data, or plus as many SMOTE rows;
     mean and standard deviation over `seeds` splits. Each seed trains on `AUGMENT_ROWS` real rows (at
-    least `AUGMENT_RARE` of the rare class) and scores `SCORE_ROWS` held-out ones, drawn uniformly."""
+    least `AUGMENT_RARE` of the rare class) and is scored on every held-out positive and
+    `SCORE_NEGATIVES` weighted held-out negatives (`scoring_rows`)."""
     y_real, y_synth = labels(real[target], synthetic[target])
     drop = (target,)
     mask = categorical_mask(columns, drop)
@@ -148,7 +151,8 @@ def augmentation(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, 
         rng = np.random.default_rng(seed)
         train, test = split_real(y_real, seed)
         y_train, y_test = y_real[train], y_real[test]
-        fit, score = uniform_rows(len(train), AUGMENT_ROWS, rng), uniform_rows(len(test), SCORE_ROWS, rng)
+        fit = uniform_rows(len(train), AUGMENT_ROWS, rng)
+        score, weights = scoring_rows(y_real[test], SCORE_NEGATIVES, rng)
         short = AUGMENT_RARE - int(y_train[fit].sum())
         if short > 0:  # top the rare class up (from the rows not drawn)
             spare = np.setdiff1d(np.flatnonzero(y_train == 1), fit)
@@ -174,11 +178,12 @@ def augmentation(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, 
             model = _fit(x, y, mask, seed)
             probability = model.predict_proba(x_test)[:, 1]
             predicted = (probability > 0.5).astype(int)  # what `predict` says, from one pass
+            weighted = {"sample_weight": weights}
             arms[arm].append({
-                "precision": float(precision_score(y_test, predicted, zero_division=0)),
-                "recall": float(recall_score(y_test, predicted, zero_division=0)),
-                "f1": float(f1_score(y_test, predicted, zero_division=0)),
-                "pr_auc": float(average_precision_score(y_test, probability)),
+                "precision": float(precision_score(y_test, predicted, zero_division=0, **weighted)),
+                "recall": float(recall_score(y_test, predicted, zero_division=0, **weighted)),
+                "f1": float(f1_score(y_test, predicted, zero_division=0, **weighted)),
+                "pr_auc": float(average_precision_score(y_test, probability, **weighted)),
             })  # fmt: skip
     return {
         arm: {m: {"mean": float(np.mean([r[m] for r in runs])), "std": float(np.std([r[m] for r in runs]))}
