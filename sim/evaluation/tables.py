@@ -206,15 +206,14 @@ def uniform_rows(n: int, rows: int, rng: np.random.Generator) -> np.ndarray:
 
 def ks_statistic(x: np.ndarray, y: np.ndarray) -> float:
     """The Kolmogorov-Smirnov statistic of two sorted, non-empty samples: the largest gap between their
-    empirical CDFs, read at every value, by one merge of the two runs (a stable sort of two sorted runs is
-    a merge: linear, where a binary search of every value on each side is not)."""
-    values = np.concatenate([x, y])
-    order = np.argsort(values, kind="stable")
-    from_x = np.cumsum(order < len(x))  # counts, not sums of fractions: exact
-    from_y = np.arange(1, len(values) + 1) - from_x
-    ordered = values[order]
-    last = np.r_[ordered[1:] != ordered[:-1], True]  # a CDF is read after every tie of a value
-    return float(np.abs(from_x[last] / len(x) - from_y[last] / len(y)).max())
+    empirical CDFs, which is reached at a value of one of them; each side's CDF is read exactly at its
+    own distinct values (by position) and at the other's (by a binary search), in counts, not sums of
+    fractions."""
+    gaps = []
+    for own, other in ((x, y), (y, x)):
+        last = np.flatnonzero(np.r_[own[1:] != own[:-1], True])  # a CDF is read after every tie of a value
+        gaps.append(np.abs((last + 1) / len(own) - np.searchsorted(other, own[last], "right") / len(other)))
+    return float(max(gaps[0].max(), gaps[1].max()))
 
 
 MISSING = "<missing>"
