@@ -84,7 +84,13 @@ def run_scenario(
     own_backend = shards is not None and backend is None
     if own_backend:
         backend = Backend("local", 1)
-    model = SimModel(scenario, domain.world_factory(), scale=scale)
+    try:
+        model = SimModel(scenario, domain.world_factory(), scale=scale)
+    except BaseException:  # nothing half-made stays behind: not the directory, not the backend
+        run.abandon()
+        if own_backend:
+            backend.close()
+        raise
     world = model.world
     tables = scenario.outputs.tables
     base = domain.formats[fmt].base if fmt in domain.formats else fmt  # how the format is written

@@ -62,7 +62,10 @@ def test_unknown_key(write):
 def test_missing_required_field(write):
     text = small_scenario().replace("domain: payments\n", "")
     path = write(text)
-    assert problems_of(path) == [f"{path}:1: domain: required field is missing"]
+    assert problems_of(path) == [
+        f"{path}:1: domain: required field is missing: it must be 'payments' or 'supply' "
+        "(populations, events not checked until it is)"
+    ]
 
 
 def test_bad_references(write):
@@ -148,6 +151,80 @@ def test_deep_nesting_is_refused_where_it_starts(write, text, line):
     left to itself takes seconds over thousands of levels and then overflows the stack."""
     (problem,) = problems_of(write(text))
     assert f".yaml:{line}: " in problem and "nests deeper than 64 levels" in problem
+
+
+def test_an_alias_repeating_a_long_text_is_refused_by_its_expanded_size(write):
+    """200,000 nodes is no bound when each is a 100,000-character text: the expanded size is."""
+    text = "a: &a " + "x" * 100_000 + "\nb: [" + ", ".join(["*a"] * 5000) + "]\n"
+    (problem,) = problems_of(write(text))
+    assert problem.endswith("document expands to more than 10,000,000 characters (an alias repeated?)")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_only_a_regular_file_is_read(tmp_path, kind):
+    """A FIFO would block the read and /dev/zero never end: both are refused from their type, unread."""
+    import os
+
+    path = {"fifo": tmp_path / "pipe.yaml", "device": "/dev/zero", "directory": tmp_path}[kind]
+    if kind == "fifo":
+        os.mkfifo(path)
+    (problem,) = problems_of(path)
+    assert f"{path}:0: (root): " in problem
+    assert ("is a directory" if kind == "directory" else "is not a regular file") in problem
+
+
+def test_a_horizon_that_ends_past_the_last_date_or_steps_under_a_second_are_located(write):
+    """Timestamps stop at 9999-12-31 and count whole microseconds: a horizon past that, or a step that
+    rounds to nothing, is a located error in `sim validate`, not an overflow or a division by 0 later."""
+    text = small_scenario()
+    far = write(small_scenario(steps=2000).replace("step: 1h", "step: 3650d"))
+    assert any(
+        "horizon: 2000 steps of 3650d from 2026-01-05 end after 9999-12-31" in p for p in problems_of(far)
+    )
+    tiny = write(text.replace("step: 1h", "step: 0.0000001s"), "tiny.yaml")
+    (problem,) = problems_of(tiny)
+    assert "horizon.step: duration is shorter than one second" in problem
+
+
+def test_a_step_too_big_for_memory_is_refused_before_anything_is_allocated(write, tmp_path):
+    """300 customers paying 3 times a day over 70-year steps would draw 23 million rows in one step: a
+    located error in validation; and --scale, which validation does not see, is checked before the world
+    allocates anything, leaving no run directory behind."""
+    from sim.errors import InputError
+    from sim.runner import run_scenario
+
+    found = problems_of(write(small_scenario(steps=2).replace("step: 1h", "step: 25550d")))
+    assert any("horizon.step: the busiest step would draw about 22,995,000 transactions" in p for p in found)
+    out = tmp_path / "run"
+    with pytest.raises(
+        InputError, match=r"small at scale 1e\+06: the busiest step would draw about 112,500,000"
+    ):
+        run_scenario(load_scenario(write(small_scenario(), "ok.yaml")), out, scale=1e6)
+    assert not out.exists()
+
+
+def test_validate_checks_the_files_own_seed(write, capsys):
+    """`sim validate` used to stand its own seed in for the file's, so `seed: notanint` said ok and
+    `sim run` then refused it: now both refuse it, and `--seed` out of range is reported as such."""
+    from sim.cli import main
+
+    path = write(small_scenario().replace("seed: 11", "seed: notanint"))
+    assert main(["validate", str(path)]) == 2
+    assert "seed: Input should be a valid integer (got 'notanint')" in capsys.readouterr().err
+    with pytest.raises(ScenarioError, match="seed: Input should be a valid integer"):
+        load_scenario(path, seed=5)
+    with pytest.raises(ScenarioError, match=r"<--seed>:0: seed: must be a whole number in \[0, 2\*\*63\)"):
+        load_scenario(write(small_scenario(), "good.yaml"), seed=-1)
+
+
+def test_without_a_domain_the_other_problems_are_still_reported(write):
+    """A missing domain names what it leaves unchecked, and a field no domain has is still unknown."""
+    text = "\n".join(line for line in small_scenario().splitlines() if not line.startswith("domain:"))
+    found = problems_of(write(text + "\nbogus_key: 1\n"))
+    assert len(found) == 2
+    assert "domain: required field is missing: it must be 'payments' or 'supply' (populations" in found[0]
+    assert "not checked until it is)" in found[0]
+    assert "bogus_key: unknown field" in found[1]
 
 
 def test_binary_garbage(write):

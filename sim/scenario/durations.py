@@ -20,6 +20,8 @@ def parse_duration(value: object) -> timedelta:
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
         raise ValueError("duration must be positive")
+    if seconds < 1:
+        raise ValueError("duration is shorter than one second (the finest step a run keeps time in)")
     if seconds > 100 * 365 * 86400:
         raise ValueError("duration is longer than 100 years")
     return timedelta(seconds=seconds)

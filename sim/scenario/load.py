@@ -5,7 +5,10 @@ Every problem is collected before anything is raised, and each names its file, l
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ from sim.rng import draw_seed
 from sim.scenario.parameters import OVERRIDE_SOURCE, apply_overrides, substitute
 from sim.scenario.schema import CommonFields, Scenario
 from sim.scenario.semantics import check_model, check_references
-from sim.scenario.yaml_lines import LinedDocument, YamlProblems, load_lined_yaml
+from sim.scenario.yaml_lines import MAX_BYTES, LinedDocument, YamlProblems, load_lined_yaml
 
 
 def load_scenario(path: str | Path, overrides: Sequence[str] = (), seed: int | None = None) -> Scenario:
@@ -29,17 +32,41 @@ def read_document(path: str | Path, what: str) -> LinedDocument:
     """A YAML file with the line of every value; a file that cannot be read or parsed is a ScenarioError."""
     file = str(path)
     try:
-        raw = Path(path).read_bytes()
+        raw = _read_regular_file(Path(path), what)
     except FileNotFoundError:
         raise ScenarioError([Problem(file, 0, "", "file not found")]) from None
     except IsADirectoryError:
         raise ScenarioError([Problem(file, 0, "", f"is a directory, not {what}")]) from None
+    except _NotReadable as exc:
+        raise ScenarioError([Problem(file, 0, "", str(exc))]) from None
     except OSError as exc:
         raise ScenarioError([Problem(file, 0, "", f"cannot read: {exc.strerror}")]) from None
     try:
         return load_lined_yaml(raw, file)
     except YamlProblems as exc:
         raise ScenarioError(exc.problems) from None
+
+
+class _NotReadable(Exception):
+    pass
+
+
+def _read_regular_file(path: Path, what: str) -> bytes:
+    """The bytes of a regular file no larger than MAX_BYTES, checked before reading: a FIFO, a device
+    (/dev/zero) or a huge file is refused, not read until it blocks or fills the memory."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the open
+    with os.fdopen(descriptor, "rb") as fh:  # opened first, so what is checked is what is read
+        info = os.fstat(fh.fileno())
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise _NotReadable(f"is not a regular file (a pipe, socket or device), not {what}")
+        if info.st_size > MAX_BYTES:
+            raise _NotReadable(f"file is larger than {MAX_BYTES:,} bytes ({info.st_size:,})")
+        raw = fh.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:  # it grew while being read
+        raise _NotReadable(f"file is larger than {MAX_BYTES:,} bytes")
+    return raw
 
 
 def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: int | None = None) -> Scenario:
@@ -69,8 +96,8 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
         at(path, message)
     if "parameters" in data:
         body["parameters"] = parameters
-    if seed is not None:
-        body["seed"] = seed
+    if seed is not None and not (isinstance(seed, Integral) and 0 <= seed < 2**63):
+        problems.append(Problem("<--seed>", 0, "seed", f"must be a whole number in [0, 2**63): got {seed!r}"))
 
     scenario = None
     domain = registry.domains().get(body.get("domain")) if isinstance(body.get("domain"), str) else None
@@ -78,17 +105,27 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
         scenario = registry.scenario_adapter().validate_python(body)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
+        unchecked: list[str] = []
         if any(_is_domain_error(e) for e in errors):
             try:  # without a domain there is no model to check against: check what all share
                 CommonFields.model_validate(body)
             except ValidationError as common:
                 errors += common.errors(include_url=False)
+            fields = [set(d.scenario.model_fields) for d in registry.domains().values()]
+            for key in body:  # a field no domain has is unknown whatever the domain
+                if key not in set().union(*fields):
+                    errors.append({"type": "extra_forbidden", "loc": (key,), "msg": "", "input": body[key]})
+                elif key not in CommonFields.model_fields:
+                    unchecked.append(str(key))
         for error in errors:
             loc = error["loc"]
             if _is_domain_error(error):  # the domain picks the model
                 missing = "domain" not in body
                 message = registry.unknown_domain_message()
-                error = {**error, "type": "missing"} if missing else {**error, "msg": message}
+                if unchecked:
+                    message += f" ({', '.join(unchecked)} not checked until it is)"
+                changed = {"type": "missing", "note": message} if missing else {"msg": message}
+                error = {**error, **changed}
                 loc = ("domain",)
             if error["type"].startswith("unknown_"):  # an unknown tag: point at the tag's own field
                 path = _doc_path(body, loc)
@@ -108,7 +145,9 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
         at(path, message)
     if problems:
         raise ScenarioError(problems)
-    if scenario.seed is None:
+    if seed is not None:  # the file's own seed was checked above, as `sim run` without --seed would
+        scenario = scenario.model_copy(update={"seed": int(seed)})
+    elif scenario.seed is None:
         scenario = scenario.model_copy(update={"seed": draw_seed()})
     return scenario
 
@@ -123,7 +162,7 @@ def _message(error: dict) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown field"
     if error["type"] == "missing":
-        return "required field is missing"
+        return "required field is missing" + (f": it {error['note']}" if "note" in error else "")
     message = error["msg"].removeprefix("Value error, ")
     if "input" in error and not isinstance(error["input"], dict | list):
         shown = repr(error["input"])

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
+from sim.scenario.durations import format_duration
 from sim.scenario.types import Duration, Name, Spec
 
 SCHEMA_VERSION = 1
@@ -18,10 +19,24 @@ PLAIN_FORMATS = ("parquet", "csv")  # every domain writes these; a domain may ad
 Scalar = bool | int | float | str
 
 
+LAST_DAY = datetime(9999, 12, 31)  # the last date Python (and so every output timestamp) can hold
+
+
 class Horizon(Spec):
     steps: Annotated[int, Field(ge=1, le=10_000_000, strict=True)]
     step: Duration = timedelta(hours=1)
     start: datetime = datetime(2026, 1, 1)
+
+    @model_validator(mode="after")
+    def _ends_before_the_last_date(self):
+        room = (LAST_DAY - self.start.replace(tzinfo=None)).total_seconds()
+        if self.steps * self.step.total_seconds() > room:
+            raise ValueError(
+                f"{self.steps} steps of {format_duration(self.step)} from {self.start:%Y-%m-%d} end after "
+                f"{LAST_DAY:%Y-%m-%d}, "
+                "the last date a timestamp can hold: shorten the step or the horizon, or start earlier"
+            )
+        return self
 
     @property
     def start_us(self) -> int:

@@ -15,6 +15,7 @@ from sim.errors import Problem
 
 MAX_BYTES = 10_000_000
 MAX_NODES = 200_000
+MAX_TEXT = MAX_BYTES  # characters of keys and values once aliases are expanded
 MAX_DEPTH = 64
 
 Path = tuple[str | int, ...]
@@ -79,6 +80,7 @@ class _Builder:
         self.lines: dict[Path, int] = {}
         self.problems: list[Problem] = []
         self.nodes = 0
+        self.text = 0
 
     def build(self, node: yaml.Node, path: Path) -> Any:
         self.nodes += 1
@@ -87,6 +89,11 @@ class _Builder:
         if len(path) > MAX_DEPTH:
             raise _TooBig(f"document nests deeper than {MAX_DEPTH} levels", node.start_mark.line + 1)
         self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode):
+            self.text += len(node.value) + (len(str(path[-1])) if path else 0)
+            if self.text > MAX_TEXT:
+                message = f"document expands to more than {MAX_TEXT:,} characters (an alias repeated?)"
+                raise _TooBig(message, node.start_mark.line + 1)
         if not isinstance(node, yaml.ScalarNode) and node.tag not in _COLLECTION_TAGS:
             return self._refuse_tag(node, path)
         if isinstance(node, yaml.MappingNode):

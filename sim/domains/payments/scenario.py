@@ -329,9 +329,40 @@ def _category_problems(pops: dict) -> list[tuple[tuple, str]]:
     return problems
 
 
+MAX_STEP_ROWS = 20_000_000  # transactions one step may draw: its arrays (~200 bytes a row) stay in memory
+BUSIEST = 3.0  # the busiest stretch of a day or week over its mean, for steps shorter than a week
+
+
+def step_rows(scenario: PaymentsScenario, scale: float = 1.0) -> float:
+    """About how many transactions the busiest step draws: each customer population's count times its
+    mean daily rate times the step's length in days (times BUSIEST within a week's rhythm)."""
+    days = scenario.horizon.step.total_seconds() / 86400
+    peak = BUSIEST if days < 7 else 1.0
+    rows = 0.0
+    for spec in scenario.populations.values():
+        if isinstance(spec, Customers):
+            try:
+                rate = float(spec.transactions_per_day.mean)
+            except NotImplementedError:  # a law without a closed-form mean: not estimated
+                continue
+            rows += spec.count * scale * rate * days * peak
+    return rows
+
+
+def step_rows_problem(scenario: PaymentsScenario, scale: float = 1.0) -> str | None:
+    rows = step_rows(scenario, scale)
+    if rows <= MAX_STEP_ROWS:
+        return None
+    return (f"the busiest step would draw about {rows:,.0f} transactions, more than the {MAX_STEP_ROWS:,} "
+            "one step holds in memory: use a shorter step or fewer customers")  # fmt: skip
+
+
 def check_scenario(scenario: PaymentsScenario) -> list[tuple[tuple, str]]:
-    """The real PaySim month is hour by hour."""
+    """The real PaySim month is hour by hour; a step's transactions fit in memory."""
     problems = []
+    too_many = step_rows_problem(scenario)
+    if too_many:
+        problems.append((("horizon", "step"), too_many))
     for name, spec in scenario.populations.items():
         rhythm = getattr(spec, "rhythm", None)
         if rhythm is not None and rhythm.month and scenario.horizon.step != timedelta(hours=1):

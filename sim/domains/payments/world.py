@@ -8,6 +8,7 @@ populations: merchant categories make PAYMENT a card purchase in a category.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -26,14 +27,42 @@ from sim.domains.payments.kernels import FIXED, NOT_MADE, Means, interleave, set
 from sim.domains.payments.records import TRANSACTIONS
 from sim.domains.payments.report import write_report
 from sim.domains.payments.rows import Agenda, Membership
-from sim.domains.payments.scenario import AML_TYPOLOGIES, FRAUD_TYPES, PaymentsScenario
+from sim.domains.payments.scenario import (
+    AML_TYPOLOGIES,
+    FRAUD_TYPES,
+    PaymentsScenario,
+    step_rows,
+    step_rows_problem,
+)
 from sim.domains.payments.sharding import ShardedDraws, shard_cells, shard_of_accounts
+from sim.errors import InputError
 from sim.records import record_batch
 from sim.rng import Streams
 
 TX_TYPE_DICTIONARY = pa.array(TX_TYPES, pa.string())
 FRAUD_DICTIONARY = pa.array(FRAUD_TYPES, pa.string())
 TYPOLOGY_DICTIONARY = pa.array(AML_TYPOLOGIES, pa.string())
+
+
+ACCOUNT_BYTES = 300  # an account's arrays (peak RSS over accounts of paysim_month at scale 4: ~300 B)
+ROW_BYTES = 200  # a drawn transaction's, until its step is written
+
+
+def _check_fits(scenario: PaymentsScenario, scale: float) -> None:
+    """Refuse, before allocating, a run whose step or whose accounts cannot fit: --scale multiplies the
+    populations the file's validation saw."""
+    problem = step_rows_problem(scenario, scale)
+    accounts = sum(getattr(spec, "count", 0) or 0 for spec in scenario.populations.values()) * scale
+    needed = accounts * ACCOUNT_BYTES + step_rows(scenario, scale) * ROW_BYTES
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows): the step bound alone
+        memory = None
+    if problem is None and memory is not None and needed > memory:
+        problem = (f"about {accounts:,.0f} accounts need about {needed / 2**30:,.1f} GiB, more than this "
+                   f"machine's {memory / 2**30:,.1f} GiB")  # fmt: skip
+    if problem:
+        raise InputError(f"{scenario.name} at scale {scale:g}: {problem}")
 
 
 class PaymentsWorld:
@@ -46,6 +75,7 @@ class PaymentsWorld:
         self.streams = streams
         self.scale = scale
         h = scenario.horizon
+        _check_fits(scenario, scale)
         self.accounts = build_accounts(scenario, streams, scale)
         self.activity = Activity(scenario, self.accounts, streams)
         self.membership = Membership()
