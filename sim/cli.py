@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from sim import __version__
@@ -199,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     from sim import commands
 
     args = build_parser().parse_args(argv)
+    previous = _stop_on_sigterm()
     try:
         return getattr(commands, args.command)(args)
     except ScenarioError as exc:
@@ -215,3 +218,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sim: interrupted; nothing was published", file=sys.stderr)
         return 130
+    except Terminated:
+        print("sim: terminated (SIGTERM); nothing was published", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the command is, so it unwinds as an interrupt does: partial outputs are
+    removed on the way out, not left behind by a process that simply vanished."""
+
+
+def _stop_on_sigterm():
+    """Make SIGTERM raise `Terminated` (from the main thread only); the handler it replaced."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        raise Terminated
+
+    return signal.signal(signal.SIGTERM, stop)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from sim.errors import InputError
 
 
 class Journal:
@@ -18,20 +21,25 @@ class Journal:
         self.identity = json.dumps(identity, sort_keys=True)
         key = key or (lambda entry: (entry["strategy"], entry["replicate"]))
         self.done: dict = {}
-        if path.exists():
-            lines = path.read_text().splitlines()
-            if lines and lines[0] == self.identity:
-                for line in lines[1:]:
-                    try:
-                        entry = json.loads(line)
-                    except json.JSONDecodeError:
-                        break  # the line a kill cut short, and nothing after it
-                    self.done[key(entry)] = entry
-        self.handle = open(path, "w")  # noqa: SIM115 (kept open for the sweep, closed by `close`)
+        if path.is_symlink():
+            raise InputError(f"{path} is a symbolic link: a journal is never written through one")
+        lines = _read_lines(path)
+        if lines and lines[0] == self.identity:
+            for line in lines[1:]:
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    break  # the line a kill cut short, and nothing after it
+                self.done[key(entry)] = entry
+        # a fresh file of our own (created exclusively), then moved onto the journal's name: a link or a
+        # file planted there is replaced, never written through
+        fd, fresh = tempfile.mkstemp(prefix=f"{path.name}.", dir=path.parent)
+        self.handle = os.fdopen(fd, "w")
         self.handle.write(self.identity + "\n")
         for entry in self.done.values():
             self.handle.write(json.dumps(entry) + "\n")
         self._sync()
+        os.replace(fresh, path)
 
     def add(self, entry: dict) -> None:
         self.handle.write(json.dumps(entry) + "\n")
@@ -45,3 +53,13 @@ class Journal:
         self.handle.close()
         if remove:
             self.path.unlink(missing_ok=True)
+
+
+def _read_lines(path: Path) -> list[str]:
+    """The journal's lines, read without following a link (none: no journal yet)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        return []
+    with os.fdopen(fd, encoding="utf-8", errors="replace") as fh:
+        return fh.read().splitlines()

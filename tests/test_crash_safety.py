@@ -147,3 +147,43 @@ def test_a_full_disk_leaves_nothing_that_looks_complete(write, tmp_path, monkeyp
         run_scenario(scenario, tmp_path / "out" / "r")
     assert not (tmp_path / "out" / "r").exists()
     assert not list((tmp_path / "out").glob("*/manifest.json"))  # the partial directory is removed too
+
+
+def test_sigterm_unwinds_like_an_interrupt_and_leaves_no_partial_directory(write, tmp_path):
+    """What a scheduler or `kill` sends: the command stops with its own message and status 143, and the
+    partial run directory goes with it (SIGKILL leaves one for the rerun to replace; SIGTERM need not)."""
+    path = write(small_scenario(steps=600, customers=20000), "long.yaml")
+    runs = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "sim", "run", str(path), "--out", str(runs / "r"), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while (
+        time.monotonic() < deadline and proc.poll() is None and not list(runs.glob(".r.partial-*/*.parquet"))
+    ):
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run finished before it could be stopped: make it longer"
+    proc.send_signal(signal.SIGTERM)
+    stderr = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 143 and "terminated (SIGTERM); nothing was published" in stderr
+    assert "Traceback" not in stderr and not list(runs.iterdir())
+
+
+def test_a_journal_is_never_written_through_a_planted_link(tmp_path):
+    """A link planted where a sweep keeps its journal is refused, and the file it points at untouched."""
+    from sim.errors import InputError
+    from sim.journal import Journal
+
+    victim = tmp_path / "precious.txt"
+    victim.write_text("keep me\n")
+    link = tmp_path / ".sweep.journal.jsonl"
+    link.symlink_to(victim)
+    with pytest.raises(InputError, match="is a symbolic link"):
+        Journal(link, {"work": 1})
+    assert victim.read_text() == "keep me\n"
+    journal = Journal(tmp_path / ".other.journal.jsonl", {"work": 1})
+    journal.add({"strategy": "a", "replicate": 0})
+    journal.close(remove=False)
+    again = Journal(tmp_path / ".other.journal.jsonl", {"work": 1})
+    assert again.done == {("a", 0): {"strategy": "a", "replicate": 0}}
+    again.close(remove=True)
+    assert sorted(tmp_path.iterdir()) == sorted([victim, link])  # no temporary file left behind
