@@ -54,7 +54,7 @@ class TableWriter:
     """Streams one logical table to a file; `close()` returns the row count."""
 
     def __init__(self, path: Path, schema: pa.Schema, fmt: str, batch_rows: int, compression: str = "zstd",
-                 view=None):  # fmt: skip
+                 view=None, quoted: bool = True):  # fmt: skip
         self.path = path
         self.schema = schema
         self.batch_rows = batch_rows
@@ -66,7 +66,9 @@ class TableWriter:
         if fmt == "parquet":
             self._writer = pq.ParquetWriter(path, written, **parquet_options(written, compression))
         elif fmt == "csv":
-            self._writer = pacsv.CSVWriter(path, written)
+            quoting = "needed" if quoted else "none"  # "none" fails on a value that would need quotes
+            options = pacsv.WriteOptions(quoting_style=quoting, quoting_header=quoting)
+            self._writer = pacsv.CSVWriter(path, written, write_options=options)
         else:
             raise SimError(f"unknown output format {fmt!r}")
         self._queue: queue.Queue = queue.Queue(maxsize=2)

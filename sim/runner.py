@@ -109,10 +109,11 @@ def run_scenario(
                     batch_rows=out.batch_rows, compression=out.compression,
                 )  # fmt: skip
         elif stream in tables:
-            view = domain.formats[fmt].view(world) if fmt in domain.formats else None
+            own = domain.formats.get(fmt)
             files[stream] = TableWriter(
                 run.path / f"{stream}{EXTENSIONS[base]}", world.schema, base,
-                scenario.outputs.batch_rows, scenario.outputs.compression, view=view,
+                scenario.outputs.batch_rows, scenario.outputs.compression,
+                view=own.view(world) if own else None, quoted=own.quoted if own else True,
             )  # fmt: skip
         total = model.horizon
         while model.running:

@@ -30,11 +30,14 @@ def random_book(seed: int, n_tx: int, n_acc: int):
     origin = rng.integers(0, n_acc, n_tx)
     dest = rng.integers(0, n_acc, n_tx)
     mode = np.where(rng.random(n_tx) < 0.2, rng.integers(1, 4, n_tx), FIXED).astype(np.int8)
-    amount = np.where(
-        np.isin(mode, [SHARE_OF_AVAILABLE, SHARE_OF_LIMIT]), rng.random(n_tx), rng.exponential(500, n_tx)
+    mode[kind == CASH_IN] = FIXED  # a share is of what the payer holds: the world never gives a CASH_IN one
+    amount = np.where(  # money in whole cents, as every amount the world gives settle is
+        np.isin(mode, [SHARE_OF_AVAILABLE, SHARE_OF_LIMIT]),
+        rng.random(n_tx),
+        np.round(rng.exponential(500, n_tx), 2),
     )
     own = (mode == FIXED) & (rng.random(n_tx) < 0.7)
-    balance = rng.exponential(1000, n_acc) - 200
+    balance = np.round(rng.exponential(1000, n_acc) - 200, 2)
     overdraft = np.where(rng.random(n_acc) < 0.3, 300.0, 0.0)
     means = Means(everything=rng.random(), least=0.2, credit=rng.random(), attempt=rng.random(),
                   tries=int(rng.integers(0, 5)))  # fmt: skip
@@ -64,6 +67,9 @@ def test_settle_conserves_money_and_respects_overdraft(seed, n_tx, n_acc):
     kind, origin, dest, amount, mode, own, balance, overdraft, means = random_book(seed, n_tx, n_acc)
     after_all, payers, out = settled(kind, origin, dest, amount, mode, own, balance, overdraft, means)
     assert np.isclose(after_all.sum(), balance.sum(), rtol=0, atol=1e-6 * (1 + np.abs(balance).sum()))
+    # balances and amounts stay whole cents (no float noise a detector or a reader could see)
+    for money in (after_all, out[0], out[1], out[2], out[3], out[4]):
+        assert np.array_equal(money, np.round(money, 2))
     moved = out[5] == SETTLED
     payer_is_origin = kind != CASH_IN
     # every accepted payer stays within its overdraft limit at the moment it pays

@@ -77,3 +77,11 @@ def test_paysim_csv_has_paysim1_columns_and_names(tmp_path):
     assert (frame.isFraud[flagged] == 1).all() and (frame.type[flagged] == "TRANSFER").all()
     manifest = json.loads((run / "manifest.json").read_text())
     assert list(manifest["files"]["transactions"]["columns"]) == list(frame.columns)
+    # written as PaySim1 writes it: nothing in quotes, money in cents without float noise
+    lines = (run / "transactions.csv").read_text().splitlines()
+    assert '"' not in "".join(lines[:1000])
+    fields = [line.split(",") for line in lines[1:]]
+    money = [f[i] for f in fields for i in (2, 4, 5, 7, 8)]
+    assert all(len(m.partition(".")[2]) == 2 for m in money)
+    balances = ours.origin_balance_after.to_numpy()
+    assert np.array_equal(frame.newbalanceOrig.to_numpy(), np.round(balances, 2))

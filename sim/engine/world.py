@@ -109,6 +109,7 @@ class Format:
 
     base: str
     view: Callable[[World], Callable[[pa.Table], pa.Table]]
+    quoted: bool = True  # False: no field or name in quotes, as the format's own files have none
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ DOMAIN = Domain(
         ),  # the last two: PaySim's CSV names
         "accounts": ("is_fraudster", "is_mule", "is_victim", "is_laundering"),
     },
-    formats={"paysim-csv": Format(base="csv", view=_paysim_view)},
+    formats={"paysim-csv": Format(base="csv", view=_paysim_view, quoted=False)},
     check_data=check_data,
     check_scenario=check_scenario,
 )

@@ -67,6 +67,12 @@ class Draw(NamedTuple):
     own: np.ndarray  # a customer's own payment (not its pay, paid by its employer)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _cents(x):
+    """The nearest whole cent (halves up): what a ledger holds."""
+    return math.floor(x * 100.0 + 0.5) / 100.0
+
+
 @numba.njit(cache=True, nogil=True)
 def _share(share, balance, overdraft, mode):
     """A share of what the payer has (mode SHARE_OF_AVAILABLE) or can spend (SHARE_OF_LIMIT), rounded
@@ -139,9 +145,9 @@ def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, mea
         o = origin[i]
         ob = balance[o]
         db = balance[d]
-        if outcome == SETTLED:
-            balance[payer] = balance[payer] - amt
-            balance[payee] = balance[payee] + amt
+        if outcome == SETTLED:  # balances stay whole cents: sums of cents drift (0.1 + 0.2)
+            balance[payer] = _cents(balance[payer] - amt)
+            balance[payee] = _cents(balance[payee] + amt)
         out[0, i] = amt
         out[1, i] = ob
         out[2, i] = balance[o]
@@ -207,8 +213,8 @@ def settle_reference(kind, origin, dest, amount, amount_mode, own, balance, over
                 outcome = DECLINED
         before = balance[origin[i]], balance[dest[i]]
         if outcome == SETTLED:
-            balance[payer] -= amt
-            balance[payee] += amt
+            balance[payer] = math.floor((balance[payer] - amt) * 100.0 + 0.5) / 100.0
+            balance[payee] = math.floor((balance[payee] + amt) * 100.0 + 0.5) / 100.0
         out[:, i] = (amt, before[0], balance[origin[i]], before[1], balance[dest[i]], outcome)
     return balance, origin, out
 

@@ -52,6 +52,19 @@ PAYSIM_FLAG_LIMIT = 200_000.0
 """PaySim1: 'an illegal attempt ... is an attempt to transfer more than 200.000 in a single transaction'."""
 
 
+def money(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Amounts as text with exactly two decimals ("-107908.02", "170136.00"): balances summed in
+    floating point carry noise (-107908.01999999999) that PaySim's cents never show."""
+    cents = np.round(np.asarray(values, dtype=np.float64) * 100.0)
+    whole, part = np.divmod(np.abs(cents).astype(np.int64), 100)
+    sign = np.where(cents < 0, "-", "")
+    text = pc.binary_join_element_wise(
+        pa.array(sign), pc.cast(pa.array(whole), pa.string()), pa.scalar("."),
+        pc.utf8_lpad(pc.cast(pa.array(part), pa.string()), 2, "0"), "",
+    )  # fmt: skip
+    return text
+
+
 def paysim_view(batch: pa.RecordBatch | pa.Table, is_merchant) -> pa.Table:
     """Transactions as PaySim1's 11 columns. Steps count from 1 as in PaySim; names are 'M' + id for
     merchants (`is_merchant(ids)`) and 'C' + id for everyone else (mules included: no role leaks)."""
@@ -69,13 +82,13 @@ def paysim_view(batch: pa.RecordBatch | pa.Table, is_merchant) -> pa.Table:
     columns = [
         pc.add(batch.column("step"), 1),
         kind,
-        amount,
+        money(amount),
         name("origin"),
-        batch.column("origin_balance_before"),
-        batch.column("origin_balance_after"),
+        money(batch.column("origin_balance_before")),
+        money(batch.column("origin_balance_after")),
         name("dest"),
-        batch.column("dest_balance_before"),
-        batch.column("dest_balance_after"),
+        money(batch.column("dest_balance_before")),
+        money(batch.column("dest_balance_after")),
         pc.cast(batch.column("is_fraud"), pa.int8()),
         pc.cast(flagged, pa.int8()),
     ]
