@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from sim.errors import SimError
 
+TIMESTAMP = pa.timestamp("us", tz="UTC")  # microseconds, in UTC (a naive scenario date is UTC)
 CATEGORY = pa.dictionary(pa.int8(), pa.string())  # few distinct strings: small, fast, categorical
 NAME = pa.dictionary(pa.int32(), pa.string())  # names that may be many (supply nodes)
 EXTENSIONS = {"parquet": ".parquet", "csv": ".csv"}
@@ -29,8 +30,8 @@ EVENTS = pa.schema(
         ("campaign_id", pa.int64()),
         ("start_step", pa.int32()),
         ("end_step", pa.int32()),
-        ("start", pa.timestamp("us")),
-        ("end", pa.timestamp("us")),
+        ("start", TIMESTAMP),
+        ("end", TIMESTAMP),
         ("target", pa.string()),
         ("intensity", pa.float64()),
         ("source", pa.string()),  # flows: who sends (an order's placer is `target`'s customer)

@@ -2,7 +2,7 @@
 
 import gc
 import weakref
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pyarrow as pa
@@ -53,8 +53,9 @@ def test_balances_never_go_below_the_overdraft_limit(small):
 
 def test_timestamps_are_ordered_and_inside_their_step(small):
     model, tx = run_model(small)
-    start = model.scenario.horizon.start
+    start = model.scenario.horizon.start.replace(tzinfo=UTC)  # a naive scenario date is UTC, as written
     step = model.scenario.horizon.step
+    assert str(tx.timestamp.dt.tz) == "UTC"
     offsets = (tx.timestamp - start) / step
     assert np.all(np.floor(offsets) == tx.step)
     assert tx.groupby("step").timestamp.apply(lambda s: s.is_monotonic_increasing).all()

@@ -6,12 +6,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sim.records import CATEGORY
+from sim.records import CATEGORY, TIMESTAMP
 
 TRANSACTIONS = pa.schema(
     [
         ("step", pa.int32()),
-        ("timestamp", pa.timestamp("us")),
+        ("timestamp", TIMESTAMP),
         ("type", CATEGORY),
         ("amount", pa.float64()),
         ("origin", pa.int64()),
@@ -39,7 +39,7 @@ PATTERNS = pa.schema(
         ("account", pa.int64()),
         ("member_role", pa.string()),
         ("campaign_id", pa.int64()),
-        ("start", pa.timestamp("us")),
+        ("start", TIMESTAMP),
     ]
 )
 

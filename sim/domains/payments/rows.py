@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from sim.domains.payments.kernels import FIXED
 from sim.domains.payments.records import PATTERNS
-from sim.records import record_batch
+from sim.records import TIMESTAMP, record_batch
 
 FIELDS = {
     "time": (np.float64, None),
@@ -118,6 +118,6 @@ class Membership:
             "account": pa.array(arrays["account"][order]),
             "member_role": pa.array(arrays["member_role"][order], pa.string()),
             "campaign_id": pa.array(campaign, mask=campaign < 0),
-            "start": pa.array(arrays["start"][order], pa.timestamp("us")),
+            "start": pa.array(arrays["start"][order], TIMESTAMP),
         }
         return pa.Table.from_batches([record_batch(PATTERNS, columns)])

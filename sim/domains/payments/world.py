@@ -36,7 +36,7 @@ from sim.domains.payments.scenario import (
 )
 from sim.domains.payments.sharding import ShardedDraws, shard_cells, shard_of_accounts
 from sim.errors import InputError
-from sim.records import record_batch
+from sim.records import TIMESTAMP, record_batch
 from sim.rng import Streams
 
 TX_TYPE_DICTIONARY = pa.array(TX_TYPES, pa.string())
@@ -144,7 +144,7 @@ class PaymentsWorld:
         campaign, pattern, category = cols["campaign"], cols["pattern"], cols["category"]
         columns = {
             "step": pa.array(np.full(n, k, dtype=np.int32)),
-            "timestamp": pa.array(stamp, type=pa.timestamp("us")),
+            "timestamp": pa.array(stamp, type=TIMESTAMP),
             "type": pa.DictionaryArray.from_arrays(cols["kind"], TX_TYPE_DICTIONARY),
             "amount": pa.array(out[0]),
             "origin": pa.array(cols["origin"] + ID_BASE),

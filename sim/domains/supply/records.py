@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from sim.records import NAME
+from sim.records import NAME, TIMESTAMP
 
 TIMESERIES = pa.schema(
     [
         ("t", pa.int32()),
-        ("date", pa.timestamp("us")),
+        ("date", TIMESTAMP),
         ("node", NAME),
         ("product", NAME),
         ("demand", pa.float64()),

@@ -20,7 +20,7 @@ from sim.domains.supply.facilities import Facilities
 from sim.domains.supply.policies import policy_arrays
 from sim.domains.supply.records import TIMESERIES
 from sim.domains.supply.scenario import CapacityLoss, DemandShock, NodeOutage, RouteClosure, SupplyScenario
-from sim.records import record_batch
+from sim.records import TIMESTAMP, record_batch
 from sim.report import write_page
 from sim.rng import Streams
 
@@ -154,7 +154,7 @@ class SupplyWorld:
         r = self.run
         columns = {
             "t": pa.array(np.full(n, k, dtype=np.int32)),
-            "date": pa.array(np.full(n, self.start_us + k * self.step_us), pa.timestamp("us")),
+            "date": pa.array(np.full(n, self.start_us + k * self.step_us), TIMESTAMP),
             "node": self.node_column,
             "product": self.product_column,
             "demand": pa.array(demand),
