@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import threading
@@ -48,6 +49,14 @@ def _seed(text: str) -> int:
     if not 0 <= value < 2**63:
         raise argparse.ArgumentTypeError("must be between 0 and 2**63 - 1")
     return value
+
+
+def _scheduler(text: str) -> str:
+    """A Dask scheduler's address, `[protocol://]host:port` (checked here: Dask's error is a traceback)."""
+    match = re.fullmatch(r"(?:(tcp|tls|ws|wss|ucx|inproc)://)?(\[[0-9A-Fa-f:.]+\]|[\w.-]+):(\d{1,5})", text)
+    if match is None or not 0 < int(match.group(3)) < 65536:
+        raise argparse.ArgumentTypeError(f"not a scheduler address like tcp://host:8786: {text!r}")
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -193,7 +202,7 @@ def _backend_options(parser: argparse.ArgumentParser, flag: str = "--backend") -
                         help="worker processes (default 1; results do not depend on it)")  # fmt: skip
     parser.add_argument(flag, dest="executor", choices=("local", "dask"),
                         help="a local process pool, or Dask (the distributed extra)")  # fmt: skip
-    parser.add_argument("--scheduler", metavar="ADDRESS",
+    parser.add_argument("--scheduler", metavar="ADDRESS", type=_scheduler,
                         help="a Dask scheduler (tcp://host:8786); default a LocalCluster")  # fmt: skip
 
 

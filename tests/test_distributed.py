@@ -160,6 +160,10 @@ def _sim(*args: str) -> subprocess.CompletedProcess:
             ["scenarios/quickstart.yaml", "--shards", "2", "--backend", "local", "--scheduler", "tcp://x:1"],
             "--scheduler needs --backend dask",
         ),
+        (
+            ["scenarios/quickstart.yaml", "--shards", "2", "--scheduler", "notaurl"],
+            "not a scheduler address like tcp://host:8786: 'notaurl'",
+        ),
     ],
 )
 def test_bad_sharding_options_are_clear_errors(args, message, tmp_path):
