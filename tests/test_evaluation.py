@@ -346,6 +346,16 @@ def test_a_column_missing_everywhere_is_left_out_of_fidelity_as_sdmetrics_does()
     assert "category" not in result["column_scores"] and tv_complement(a["category"], b["category"]) is None
 
 
+def test_a_number_missing_on_every_row_of_one_table_is_evaluated_not_a_traceback():
+    """A generator that lost a column: every model still fits (scikit-learn's binning fails on a column
+    with no value at all) and the column's shape scores as SDMetrics leaves it, out."""
+    real, synthetic = halves(REAL)
+    synthetic = synthetic.assign(**{"mean radius": np.nan})
+    result = evaluate(synthetic, real, target="target", tells=True, augment=True, augment_seeds=1)
+    assert "mean radius" not in result["column_scores"] and 0.5 <= result["detection_auc"] <= 1.0
+    assert result["tstr_auc"] is not None and result["tell_audit"]["synthetic"]["target"]["audited"]
+
+
 @settings(max_examples=50, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1), n=st.integers(1, 300), m=st.integers(1, 300), levels=st.integers(1, 50)

@@ -10,7 +10,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from sim.evaluation.tables import Columns, categorical_mask, encode
+from sim.evaluation.tables import Columns, categorical_mask, encode, fit_ready
 
 MAX_ROWS = 50_000  # per side: the AUC's standard error is already below 0.003
 
@@ -32,7 +32,7 @@ def detection_auc(first: pd.DataFrame, second: pd.DataFrame, columns: Columns, s
     first = first.iloc[rng.choice(len(first), n, replace=False)]
     second = second.iloc[rng.choice(len(second), n, replace=False)]
     a, b = encode([first, second], columns)
-    x, y = np.vstack([a, b]), np.r_[np.zeros(n), np.ones(n)]
+    x, y = fit_ready(np.vstack([a, b])), np.r_[np.zeros(n), np.ones(n)]
     splits = StratifiedKFold(folds, shuffle=True, random_state=seed)
     scores = cross_val_predict(_model(columns, (), seed), x, y, cv=splits, method="predict_proba")[:, 1]
     return float(roc_auc_score(y, scores))

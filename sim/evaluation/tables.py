@@ -200,6 +200,17 @@ def scoring_rows(y: np.ndarray, negatives: int, rng: np.random.Generator) -> tup
     return rows[order], weights[order]
 
 
+def fit_ready(x: np.ndarray) -> np.ndarray:
+    """A feature matrix gradient boosting can bin: a column missing on every row (nothing to learn from,
+    and scikit-learn's binning fails on it) becomes a constant."""
+    empty = np.isnan(x).all(axis=0) if len(x) else np.zeros(x.shape[1], dtype=bool)
+    if not empty.any():
+        return x
+    x = x.copy()
+    x[:, empty] = 0.0
+    return x
+
+
 def uniform_rows(n: int, rows: int, rng: np.random.Generator) -> np.ndarray:
     return np.arange(n) if n <= rows else np.sort(rng.choice(n, rows, replace=False))
 

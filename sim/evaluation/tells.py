@@ -28,7 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
 from sim.evaluation.logs import TransactionLog
-from sim.evaluation.tables import Columns, balanced_rows, numbers, quantile_levels, text_codes
+from sim.evaluation.tables import Columns, balanced_rows, fit_ready, numbers, quantile_levels, text_codes
 
 TELL = 0.8  # a single feature this good is a tell worth a look
 LEAK = 0.99  # ... and this good, the label itself under another name
@@ -122,7 +122,7 @@ def _boosting(categorical: np.ndarray, seed: int) -> HistGradientBoostingClassif
 def _held_out_auc(model, x: np.ndarray, y: np.ndarray, seed: int) -> float:
     """ROC-AUC on a stratified third of the rows of a model fitted on the other two thirds."""
     fit, score = train_test_split(np.arange(len(y)), test_size=1 / 3, stratify=y, random_state=seed)
-    model.fit(x[fit], y[fit])
+    model.fit(fit_ready(x[fit]), y[fit])
     return float(roc_auc_score(y[score], model.predict_proba(x[score])[:, 1]))
 
 

@@ -16,6 +16,7 @@ from sim.evaluation.tables import (
     balanced_rows,
     categorical_mask,
     encode,
+    fit_ready,
     quantile_levels,
     scoring_rows,
     shared_codes,
@@ -51,7 +52,7 @@ def _fit(x: np.ndarray, y: np.ndarray, mask: np.ndarray, seed: int, balanced: bo
         max_iter=100, categorical_features=mask if mask.any() else None, random_state=seed,
         class_weight="balanced" if balanced else None,
     )  # fmt: skip
-    return model.fit(x, y)
+    return model.fit(fit_ready(x), y)
 
 
 def _scores(model, x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> dict:
