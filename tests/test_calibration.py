@@ -339,10 +339,12 @@ def test_cli_calibrate_reports_bad_options_and_targets_without_a_traceback(tmp_p
     assert "<--params>:3: beta: expected NAME=LO:HI" in err
     bad = write(
         tmp_path,
-        "targets_version: 1\nname: t\nprovenance: p\nstatistics:\n  - {name: orders.shop, value: [1, 2]}\n",
+        "targets_version: 1\nname: t\nprovenance: p\nstatistics:\n  - {name: orders.shop, value: [1, 2]}\n"
+        "  - {name: kpi.no_such, value: 3}\n  - {name: orders.depot, value: [1, 2]}\n",
     )
     code = calibrate("theta=0:1", tmp_path / "y", "--budget", "2", targets=bad)
     err = capsys.readouterr().err
     assert code == 2 and f"{bad}:5: orders.shop: this scenario has no such statistic" in err
+    assert f"{bad}:7: orders.depot: this scenario has no such statistic" in err  # every one, at once
     assert "orders.retailer" in err
     assert not (tmp_path / "y").exists()

@@ -13,11 +13,12 @@ from sim.kpis import flatten
 
 
 class UnknownStatistic(KeyError):
-    """A target names a statistic this run does not have; `known` lists what it has."""
+    """Targets name statistics this run does not have: `missing` holds each name with what the run has
+    in its place (its statistics, or its KPIs for a `kpi.` name), every one of them at once."""
 
-    def __init__(self, name: str, known: list[str]):
-        super().__init__(name)
-        self.name, self.known = name, known
+    def __init__(self, missing: list[tuple[str, list[str]]]):
+        super().__init__(", ".join(name for name, _ in missing))
+        self.missing = missing
 
 
 def names(world) -> list[str]:
@@ -25,20 +26,31 @@ def names(world) -> list[str]:
     return world.statistic_names()
 
 
+def check_names(world, wanted: list[str]) -> None:
+    """Before a run: every wanted statistic but the KPIs (known only once it ends) is one the world has."""
+    known = set(world.statistic_names())
+    missing = [(name, names(world)) for name in wanted if not name.startswith("kpi.") and name not in known]
+    if missing:
+        raise UnknownStatistic(missing)
+
+
 def moments(world, scale: float, wanted: list[str]) -> dict[str, float | np.ndarray]:
-    """The `wanted` statistics of a finished run; raises UnknownStatistic for a name it cannot compute."""
+    """The `wanted` statistics of a finished run; raises UnknownStatistic naming every one it cannot
+    compute."""
+    check_names(world, wanted)
     out: dict[str, float | np.ndarray] = {}
     kpis = None
-    known = set(world.statistic_names())
+    missing = []
     for name in wanted:
         if name.startswith("kpi."):
             if kpis is None:
                 kpis = flatten(world.kpis(scale))
             if name[4:] not in kpis:
-                raise UnknownStatistic(name, sorted(f"kpi.{k}" for k in kpis))
-            out[name] = kpis[name[4:]]
-        elif name in known:
-            out[name] = world.statistic(name, scale)
+                missing.append((name, sorted(f"kpi.{k}" for k in kpis)))
+            else:
+                out[name] = kpis[name[4:]]
         else:
-            raise UnknownStatistic(name, names(world))
+            out[name] = world.statistic(name, scale)
+    if missing:
+        raise UnknownStatistic(missing)
     return out

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.calibration.moments import UnknownStatistic, moments
+from sim.calibration.moments import UnknownStatistic, check_names, moments
 from sim.calibration.objective import average, evaluate, residuals
 from sim.calibration.targets import TargetsFile
 from sim.engine.model import SimModel
@@ -121,24 +121,20 @@ class Simulator:
         """One run's statistics at `params` with `seed`."""
         model = SimModel(self.scenario(params, seed), scale=self.scale)
         try:
-            while model.running:
-                model.step()
             try:
+                check_names(model.world, self.wanted)  # before the run, not after it
+                while model.running:
+                    model.step()
                 return moments(model.world, self.scale, self.wanted)
             except UnknownStatistic as exc:
-                shown = ", ".join(exc.known[:40]) + (" ..." if len(exc.known) > 40 else "")
-                raise ScenarioError(
-                    [
-                        Problem(
-                            self.targets.file,
-                            self.targets.line(exc.name),
-                            exc.name,
-                            f"this scenario has no such statistic (it has: {shown})",
-                        )
-                    ]
-                ) from None
+                raise ScenarioError([self._unknown(name, known) for name, known in exc.missing]) from None
         finally:
             model.release()
+
+    def _unknown(self, name: str, known: list[str]) -> Problem:
+        shown = ", ".join(known[:40]) + (" ..." if len(known) > 40 else "")
+        message = f"this scenario has no such statistic (it has: {shown})"
+        return Problem(self.targets.file, self.targets.line(name), name, message)
 
     def __call__(self, params: dict[str, float]) -> Evaluation:
         return self.evaluate_many([params])[0]
