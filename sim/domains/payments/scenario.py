@@ -349,8 +349,8 @@ def step_rows(scenario: PaymentsScenario, scale: float = 1.0) -> float:
     return rows
 
 
-def step_rows_problem(scenario: PaymentsScenario, scale: float = 1.0) -> str | None:
-    rows = step_rows(scenario, scale)
+def step_rows_problem(rows: float) -> str | None:
+    """What is wrong with a step of `rows` transactions (`step_rows`), or None."""
     if rows <= MAX_STEP_ROWS:
         return None
     return (f"the busiest step would draw about {rows:,.0f} transactions, more than the {MAX_STEP_ROWS:,} "
@@ -360,7 +360,7 @@ def step_rows_problem(scenario: PaymentsScenario, scale: float = 1.0) -> str | N
 def check_scenario(scenario: PaymentsScenario) -> list[tuple[tuple, str]]:
     """The real PaySim month is hour by hour; a step's transactions fit in memory."""
     problems = []
-    too_many = step_rows_problem(scenario)
+    too_many = step_rows_problem(step_rows(scenario))
     if too_many:
         problems.append((("horizon", "step"), too_many))
     for name, spec in scenario.populations.items():
