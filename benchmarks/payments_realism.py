@@ -107,7 +107,7 @@ def figures(frame: pd.DataFrame, accounts: pd.DataFrame, kpis: dict, horizon) ->
     ]  # fmt: skip
     days = horizon.steps * horizon.step.total_seconds() / 86400
     if days >= MONTH_DAYS and PROFILES.exists():
-        distance = profile_distance(frame[~crime], pd.read_csv(PROFILES), 30.0 / days)
+        distance = profile_distance(frame[~crime & customer], pd.read_csv(PROFILES), 30.0 / days)
         lines.append("client-profile distance (TV) per type: "
                      + ", ".join(f"{t} {d:.2f}" for t, d in distance.items()))  # fmt: skip
     fit = kpis.get("paysim_fit")
@@ -177,8 +177,9 @@ def repeat_share(frame: pd.DataFrame) -> float:
 def profile_distance(frame: pd.DataFrame, profiles: pd.DataFrame, per_month: float) -> dict[str, float]:
     """Per type, the total-variation distance between the share of clients in each monthly-count bin
     of clientsProfiles.csv (its second column is the minimum, its third the maximum) and ours (counts
-    of the clients who made that type at least once, scaled to 30 days)."""
-    lows = profiles.columns[2]  # the file's header swaps minimum and maximum
+    of the clients who made that type at least once, scaled to 30 days; `frame`: the customers' own
+    rows, so an employer paying its staff is not a client)."""
+    lows = profiles.columns[1]  # "maxCount": the file's header swaps minimum and maximum
     out = {}
     for kind, bins in profiles[profiles.action.isin(frame.type.unique())].groupby("action"):
         rows = frame[(frame.type == kind) & ~frame.declined]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 OUT = Path(__file__).resolve().parents[1] / "sim" / "domains" / "payments" / "data"
 SOURCE = (
@@ -77,6 +78,37 @@ def clients(profiles: pd.DataFrame, agg: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+RATE_GRID = np.geomspace(0.3, 3e5, 200)  # monthly rates; below 0.3 a month is too short to tell them apart
+EM_ROUNDS = 5000
+
+
+def client_rates(profiles: pd.DataFrame) -> pd.DataFrame:
+    """Per type: the law of a client's monthly rate (Poisson mean) whose counts, among the clients with at
+    least one, fall in the profile's bins as the real ones do: the nonparametric maximum-likelihood
+    mixing distribution on a grid (EM; Laird 1978), for all the type's potential clients (those a month
+    left at zero included, so a simulator draws rates and lets Poisson counts fall where they fall)."""
+    profiles = profiles.rename(columns={"maxCount": "low", "minCount": "high"})  # the header is swapped
+    rows = []
+    for action in TYPES:
+        p = profiles[profiles["action"] == action]
+        low = np.r_[p["low"].to_numpy(), p["high"].max() + 1]  # a last bin beyond the file's: never seen
+        high = np.r_[p["high"].to_numpy(), np.inf]
+        freq = np.r_[p["freq"].to_numpy() / p["freq"].sum(), 0.0]
+        grid = RATE_GRID
+        given = stats.poisson.cdf(high[:, None], grid) - stats.poisson.cdf(low[:, None] - 1, grid)
+        given /= 1.0 - np.exp(-grid)  # P(bin | rate, at least one)
+        weight = np.full(len(grid), 1.0 / len(grid))
+        for _ in range(EM_ROUNDS):
+            seen = np.maximum(given @ weight, 1e-300)
+            weight = (freq[:, None] * given * weight / seen[:, None]).sum(axis=0)
+        weight = weight / (1.0 - np.exp(-grid))  # back to all potential clients
+        weight /= weight.sum()
+        keep = weight > 1e-7
+        rows += [{"type": action, "monthly_rate": r, "weight": w}
+                 for r, w in zip(grid[keep], weight[keep] / weight[keep].sum(), strict=True)]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def opening_balances(hist: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(
         {"low": hist["range_start"], "high": hist["range_end"] + 1, "share": hist["percentage"]}
@@ -111,6 +143,11 @@ def main(folder: str) -> None:
         "paysim_clients.csv",
         clients(pd.read_csv(ref / "clientsProfiles.csv"), agg),
         header("clientsProfiles.csv", "per-client monthly activity (header min/max swap corrected)"),
+    )
+    write(
+        "paysim_client_rates.csv",
+        client_rates(pd.read_csv(ref / "clientsProfiles.csv")),
+        header("clientsProfiles.csv", "per type, the law of a client's monthly rate (weights sum to 1)"),
     )
     write(
         "paysim_opening_balances.csv",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
-from sim.domains.payments import people, profiles
+from sim.domains.payments import client_rates, people, profiles
 from sim.domains.payments.customers import TX_TYPES, Customers
 from sim.domains.payments.scenario import ACCOUNT_HOLDERS, Banks, Merchants, Mules
 from sim.rng import Streams
@@ -59,6 +59,7 @@ class Accounts:
     opening: np.ndarray
     overdraft: np.ndarray
     rate_per_day: np.ndarray
+    group_rates: dict[str, np.ndarray] | None  # customers' rates per group (`client_rates`), if apart
     amount_scale: np.ndarray
     exposure: np.ndarray  # a customer's chance to be a fraud victim per unit of activity (segments)
     account_id: np.ndarray
@@ -153,10 +154,17 @@ def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accoun
     amount_scale[c] = np.clip(cspec.amount_scale.sample(rng, customers.size), 0, None)
     exposure = np.ones(n)  # relative chance of being picked as a fraud victim, per unit of activity
     segments = _segments(cspec, customers.name, customers.size, streams)
+    activity = np.ones(customers.size)  # the segments' effect on activity alone
     for _, effects in segments.values():
         rate[c] *= effects["activity"]
+        activity *= effects["activity"]
         amount_scale[c] *= effects["spending"]
         exposure[c] *= effects["victimisation"]
+    group_rates = None
+    if cspec.activity_by_type:
+        rng = streams.generator(f"populations.{customers.name}.activity_by_type")
+        group_rates = client_rates.group_rates(cspec, float(rate[c].sum()), activity, amount_scale[c], rng)
+        rate[c] = sum(group_rates.values())
     overdraft = np.zeros(n)
     overdraft[merchants.start : merchants.stop] = np.inf  # cash agents never decline
     if bank_name:
@@ -185,6 +193,7 @@ def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accoun
         opening=opening,
         overdraft=overdraft,
         rate_per_day=rate,
+        group_rates=group_rates,
         amount_scale=amount_scale,
         exposure=exposure,
         attributes=attributes,

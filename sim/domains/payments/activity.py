@@ -14,11 +14,12 @@ are the same whichever way the cells are grouped into shards, and whichever mach
 from __future__ import annotations
 
 import itertools
+from typing import NamedTuple
 
 import numpy as np
 
 from sim.dists import LOGNORMAL, sample_law, scale_law
-from sim.domains.payments import profiles
+from sim.domains.payments import client_rates, profiles
 from sim.domains.payments.accounts import Accounts, Block
 from sim.domains.payments.customers import TX_TYPES, Customers
 from sim.domains.payments.kernels import PAYMENT, Channels, Draw, draw_legitimate
@@ -29,6 +30,19 @@ from sim.scenario.schema import Scenario
 MAX_CELLS = 16  # the most shards a run can have (each cell costs ~40 µs a step in overheads)
 CELL_CUSTOMERS = 1024  # the fewest customers in a cell
 
+
+class Group(NamedTuple):
+    """Channels drawn by the same customers' rates: the channels (their cdf within the group), each
+    cell's running sum of the rates and its total, and per profile row the group's share of that row's
+    volume over its share of all volume (1 when the mix never changes)."""
+
+    channels: Channels
+    cell_cumsum: list[np.ndarray]
+    cell_rate: np.ndarray
+    per_row: np.ndarray
+
+
+_PER_CHANNEL = ("kind", "dest_start", "dest_size", "not_self", "code", "category", "by_rate", "income")
 _CHANNEL_FIELDS = ("kind", "dest_start", "dest_size", "not_self", "code", "p1", "p2", "category", "weight",
                    "income")  # fmt: skip
 COLUMNS = dict(
@@ -51,14 +65,11 @@ class Activity:
         self.spec = spec
         h = scenario.horizon
         self.day_share = profiles.day_share_per_step(h.start, h.step, h.steps, spec.rhythm)
-        rates = accounts.rate_per_day[c.start : c.stop]
         self.bounds = cell_bounds(c.size)
-        # each cell's own running sum of rates (the kernel inverts it to pick an origin in the cell)
-        self.cell_cumsum = [np.cumsum(rates[lo:hi]) for lo, hi in itertools.pairwise(self.bounds)]
-        self.cell_rate = np.array([float(cs[-1]) for cs in self.cell_cumsum])
         self.amount_scale = accounts.amount_scale
         self.public = accounts.public
         self._build_channels(scenario)
+        self.groups = self._groups()
         hour0 = int(
             (h.start - h.start.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds() // 3600
         )
@@ -67,6 +78,43 @@ class Activity:
             if spec.rhythm.month
             else np.zeros(h.steps, int)
         )
+
+    def _groups(self) -> list[Group]:
+        """Who makes which rows: one group of every channel drawn by each customer's activity rate, or
+        with `activity_by_type` one per type (and one for pay), each by its own rates."""
+        a, ch = self.accounts, self.channels
+        if a.group_rates is None:
+            rates = a.rate_per_day[a.customers.start : a.customers.stop]
+            return [self._group(np.arange(len(ch.kind)), rates, np.ones(len(ch.cdf)))]
+        key = [client_rates.PAY if pay else TX_TYPES[k] for k, pay in zip(ch.kind, ch.income, strict=True)]
+        weights = np.diff(ch.cdf, prepend=0.0, axis=1) * self.volume[:, None]  # each row's channel volumes
+        groups = []
+        for name in client_rates.GROUPS:
+            members = np.array([c for c, k in enumerate(key) if k == name], dtype=np.int64)
+            if len(members) == 0:
+                continue
+            volume = weights[:, members].sum(axis=1)
+            share = volume.sum() / self.volume.sum()  # of all volume (what its rates sum to)
+            if share > 0:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    per_row = np.where(self.volume > 0, volume / self.volume, 0.0) / share
+                groups.append(self._group(members, a.group_rates[name], per_row))
+        return groups
+
+    def _group(self, members: np.ndarray, rates: np.ndarray, per_row: np.ndarray) -> Group:
+        ch = channels = self.channels
+        if len(members) < len(ch.kind):  # the members' channels, their cdf over themselves alone
+            shares = np.diff(ch.cdf, prepend=0.0, axis=1)[:, members]
+            totals = shares.sum(axis=1, keepdims=True)
+            cdf = np.cumsum(np.divide(shares, totals, out=np.zeros_like(shares), where=totals > 0), axis=1)
+            cdf[:, -1] = 1.0
+            channels = ch._replace(
+                cdf=cdf, p1=ch.p1[:, members].copy(), p2=ch.p2[:, members].copy(),
+                **{name: getattr(ch, name)[members] for name in _PER_CHANNEL},
+            )  # fmt: skip
+        cell_cumsum = [np.cumsum(rates[lo:hi]) for lo, hi in itertools.pairwise(self.bounds)]
+        cell_rate = np.array([float(cs[-1]) for cs in cell_cumsum])
+        return Group(channels, cell_cumsum, cell_rate, per_row)
 
     def _destinations(self, tx_type: str) -> list[tuple[Block, int, bool]]:
         """(block, category code, not-self) per destination of a type (a TRANSFER goes to a customer,
@@ -125,6 +173,7 @@ class Activity:
                 add(t_index, block, cat_code, False, params, shares[:, t_index] * pay, income=True)
         w = np.array(fields["weight"]).T  # [profile rows, channels]
         totals = w.sum(axis=1, keepdims=True)
+        self.volume = totals[:, 0]  # each profile row's volume (relative)
         cdf = np.cumsum(np.divide(w, totals, out=np.zeros_like(w), where=totals > 0), axis=1)
         cdf[:, -1] = 1.0
         payee = alias_table(a.rate_per_day[a.customers.start : a.customers.stop])  # transfers by activity
@@ -150,7 +199,7 @@ class Activity:
 
     @property
     def cells(self) -> int:
-        return len(self.cell_rate)
+        return len(self.bounds) - 1
 
     def draw(self, k: int, cells: range | None = None) -> dict[str, np.ndarray]:
         """Step k's legitimate transactions of the given cells (all by default), in time order (offsets
@@ -161,15 +210,19 @@ class Activity:
 
     def _draw_cell(self, k: int, cell: int) -> dict[str, np.ndarray]:
         rng = self.streams.generator("payments.activity", k, cell)
-        n = int(rng.poisson(self.cell_rate[cell] * self.day_share[k])) if self.cell_rate[cell] > 0 else 0
-        out = Draw(*(np.empty(n, dtype) for dtype in COLUMNS.values()))
-        if n:
-            draw_legitimate(
-                rng, n, self.cell_cumsum[cell], self.accounts.customers.start + self.bounds[cell],
-                self.public, self.channels.at(self.profile_row[k]), self.amount_scale, out,
-                np.empty(n, np.int64),
-            )  # fmt: skip
-        return out._asdict()
+        row = self.profile_row[k]
+        parts = []
+        for group in self.groups:  # one stream per cell and step: the groups draw from it in turn
+            mean = group.cell_rate[cell] * self.day_share[k] * group.per_row[row]
+            n = int(rng.poisson(mean)) if mean > 0 else 0
+            out = Draw(*(np.empty(n, dtype) for dtype in COLUMNS.values()))
+            if n:
+                draw_legitimate(
+                    rng, n, group.cell_cumsum[cell], self.accounts.customers.start + self.bounds[cell],
+                    self.public, group.channels.at(row), self.amount_scale, out, np.empty(n, np.int64),
+                )  # fmt: skip
+            parts.append(out._asdict())
+        return merge_in_time(parts)
 
     def amounts(self, rng: np.random.Generator, kind: int, times: np.ndarray) -> np.ndarray:
         """Amounts of type `kind` at `times` (in steps) as customers draw them then (their channel's law

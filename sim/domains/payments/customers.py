@@ -87,6 +87,8 @@ class Customers(Spec):
     amount_scale: Dist = Constant(value=1.0)
     overdraft_limit: NonNegative | Literal["paysim"] = 0.0
     type_mix: dict[TxType, NonNegative] | None = None
+    # each type its own clients and per-client rates, from PaySim's client profiles (client_rates.py)
+    activity_by_type: Literal["paysim"] | None = None
     amounts: dict[TxType, KernelDist] = Field(default_factory=dict)
     amount_factor: dict[TxType, Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]] = Field(
         default_factory=dict
