@@ -206,3 +206,16 @@ def test_calibration_candidates_run_on_every_backend_to_the_same_result():
         assert len(cal.history_) == 24
     pd.testing.assert_frame_equal(histories["here"], histories["local"])
     pd.testing.assert_frame_equal(histories["here"], histories["dask"])
+
+
+def test_activity_by_type_rows_do_not_depend_on_the_shards(tmp_path):
+    """Per-type clients draw from the same stream per (step, cell) as the one group does: a sharded
+    run still writes the whole run's rows."""
+    path = tmp_path / "by_type.yaml"
+    by_type = "    role: customer\n    activity_by_type: paysim\n    income_share: 0.5\n"
+    path.write_text(small_scenario(steps=24, customers=5000).replace("    role: customer\n", by_type))
+    scenario = load_scenario(path)
+    whole = run_scenario(scenario, tmp_path / "whole")
+    with Backend("local", 1) as one:
+        sharded = run_scenario(scenario, tmp_path / "four", shards=4, backend=one)
+    assert rows_digest(sharded / "transactions") == rows_digest(whole / "transactions.parquet")
