@@ -206,6 +206,23 @@ def test_labels_are_left_out_unless_kept():
     assert kept.labels == ["is_fraud"] and "label" in kept.used
 
 
+def test_a_single_feature_auc_read_on_its_sample_matches_the_whole_table():
+    from sim.evaluation.tables import Columns
+    from sim.evaluation.tells import SINGLE_ROWS, leak_check, single_feature_auc
+
+    rng = np.random.default_rng(7)
+    n = 2 * SINGLE_ROWS
+    y = rng.random(n) < 0.01
+    frame = pd.DataFrame({"score": rng.normal(size=n) + y, "label": y})
+    checked = leak_check(frame, Columns(["score"], [], []), "label", seed=3)
+    whole = single_feature_auc(frame["score"].to_numpy(), y.astype(int), False, 3)
+    positives, negatives = y.sum(), n - y.sum()
+    q1, q2 = whole / (2 - whole), 2 * whole**2 / (1 + whole)  # Hanley & McNeil's standard error
+    se = np.sqrt((whole * (1 - whole) + (positives - 1) * (q1 - whole**2) + (negatives - 1) * (q2 - whole**2))
+                 / (positives * negatives))  # fmt: skip
+    assert abs(checked["single_feature_auc"]["score"] - whole) < 4 * se  # ~0.76, se ~0.004
+
+
 def test_the_tell_audit_finds_a_row_tell_and_a_behaviour_only_signal():
     """A label that one column decides is a tell; a label that only history decides (an account's third
     payment within an hour) is invisible row by row and seen with the history features."""
@@ -279,6 +296,47 @@ def test_behaviour_counts_cycles_and_shared_counterparties():
     assert profile["cycles_2"] == pytest.approx(2 * 1000 / payers)  # closed 2-walks: 4->5->4 and 5->4->5
     assert profile["cycles_3"] == pytest.approx(3 * 1000 / payers)  # 1->2->3->1 from each of its 3 nodes
     assert profile["shared_counterparties"] == pytest.approx(3 * 1000 / payers)  # 3 pairs of 6, 7, 8 pay 9
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 12).flatmap(lambda n: st.tuples(st.just(n), st.sets(st.tuples(
+    st.integers(0, n - 1), st.integers(0, n - 1)), max_size=n * n))))  # fmt: skip
+def test_closed_walks_are_the_traces_of_the_adjacency_matrix_powers(graph):
+    from sim.evaluation.behaviour import closed_walks
+
+    n, edges = graph
+    src, dst = (np.array([e[k] for e in sorted(edges)], dtype=np.int64) for k in (0, 1))
+    a = np.zeros((n, n), dtype=np.int64)
+    a[src, dst] = 1
+    expected = tuple(int(np.trace(np.linalg.matrix_power(a, k))) for k in (2, 3, 4))
+    assert closed_walks(src, dst, n) == expected
+
+
+def test_infinite_numbers_are_named_at_once_and_extreme_ones_scored_without_overflow(tmp_path):
+    import warnings
+
+    from sim.cli import main
+
+    real, synthetic = halves(REAL)
+    broken_real = real.assign(
+        **{"mean radius": real["mean radius"].replace(real["mean radius"].iloc[0], np.inf)}
+    )
+    broken_synth = synthetic.assign(**{"mean area": -np.inf})
+    with pytest.raises(InputError) as caught:
+        evaluate(broken_synth, broken_real, target="target")
+    message = str(caught.value)
+    assert "real: column 'mean radius' has 1 infinite value(s)" in message
+    assert f"synthetic: column 'mean area' has {len(synthetic)} infinite value(s)" in message
+    paths = tmp_path / "real.csv", tmp_path / "synth.csv"
+    broken_real.to_csv(paths[0], index=False)
+    broken_synth.to_csv(paths[1], index=False)
+    assert main(["evaluate", str(paths[1]), str(paths[0]), "--out", str(tmp_path / "ev"), "--quiet"]) == 2
+    huge = synthetic.assign(**{"mean area": synthetic["mean area"] * 1e304})  # sums of these overflow
+    tiny = real.assign(**{"mean area": real["mean area"] * 1e-321})  # too narrow for 10 distinct bins
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = evaluate(huge, tiny, target="target")
+    assert result["column_scores"]["mean area"] == 0.0 and np.isfinite(result["fidelity_score"])
 
 
 def test_bad_options_fail_from_the_schemas_before_any_table_is_read(tmp_path, monkeypatch, capsys):

@@ -26,6 +26,7 @@ from sim.evaluation.privacy import dcr
 from sim.evaluation.tables import (
     Columns,
     as_text,
+    check_finite,
     check_options,
     describe,
     is_identifier,
@@ -67,6 +68,7 @@ def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = N
     columns = describe(real, synthetic, target, ignore=tuple(drop), keep=tuple(keep))
     if not columns.used:
         raise InputError("the tables share no column to compare (only identifiers and labels)")
+    check_finite({"real": real, "synthetic": synthetic}, columns.numeric)
     if target is not None:
         labels(real[target], synthetic[target])  # exactly two classes, or an error now
     result: dict = {
@@ -126,6 +128,7 @@ def audit_table(frame: pd.DataFrame, labels: list[str] | None = None, seed: int 
         if missing:
             raise InputError(f"--label {', '.join(map(repr, missing))}: not a column of the table")
     columns = describe(frame, frame, ignore=tuple(drop), keep=tuple(keep))
+    check_finite({"table": frame}, columns.numeric)
     chosen = labels if labels is not None else [c for c in columns.labels if not is_identifier(c)]
     chosen = [c for c in chosen if binary_label(frame[c]) is not None]
     features = Columns([c for c in columns.numeric if c not in chosen],

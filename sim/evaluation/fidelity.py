@@ -35,7 +35,14 @@ def ks_complement(real: np.ndarray, synthetic: np.ndarray) -> float | None:
     real, synthetic = real[~np.isnan(real)], synthetic[~np.isnan(synthetic)]
     if len(real) == 0 or len(synthetic) == 0:
         return None
-    return 1.0 - ks_statistic(np.sort(np.round(real, DECIMALS)), np.sort(np.round(synthetic, DECIMALS)))
+    return 1.0 - ks_statistic(np.sort(_rounded(real)), np.sort(_rounded(synthetic)))
+
+
+def _rounded(x: np.ndarray) -> np.ndarray:
+    """x to `DECIMALS` decimals, as SDMetrics rounds; a value of 2**52 or more is whole already (and
+    rounding it would overflow on the way)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.abs(x) < 2.0**52, np.round(x, DECIMALS), x)
 
 
 def tv_complement(real: pd.Series, synthetic: pd.Series) -> float | None:
@@ -82,6 +89,7 @@ def _centred(x: np.ndarray) -> tuple[np.ndarray, float] | tuple[None, None]:
     """x less its mean and that vector's length; (None, None) for fewer than 2 values or a constant."""
     if len(x) < 2 or np.all(x == x[0]):
         return None, None
+    x = x / np.abs(x).max()  # r does not depend on the scale; a sum of numbers near 1e308 would overflow
     x = x - x.mean()
     return x, float(np.sqrt(np.dot(x, x)))
 
@@ -208,12 +216,19 @@ def _as_float(values: pd.Series) -> np.ndarray:
 
 def _equal_width_bins(x: np.ndarray) -> np.ndarray:
     """SDMetrics' discrete version of a number: np.digitize on 10 equal-width bins of the values' own range
-    (a missing value, like the maximum, falls in the last index)."""
-    finite = x[~np.isnan(x)]
-    edges = (
-        np.histogram_bin_edges(finite, bins=PAIR_BINS) if len(finite) else np.linspace(0, 1, PAIR_BINS + 1)
-    )
-    return np.digitize(x, bins=edges)
+    (a missing value, like the maximum, falls in the last index; an infinity, in the first or the last;
+    a range too narrow for distinct edges, or wider than a float holds, still gets its 10 bins)."""
+    finite = x[np.isfinite(x)]
+    lowest, highest = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+    with np.errstate(over="ignore"):
+        too_wide = not np.isfinite(highest - lowest)
+    if too_wide:  # edges halved, then doubled
+        return np.digitize(x, 2 * np.linspace(lowest / 2, highest / 2, PAIR_BINS + 1))
+    try:
+        edges = np.histogram_bin_edges(finite, PAIR_BINS) if len(finite) else np.linspace(0, 1, PAIR_BINS + 1)
+    except ValueError:  # too narrow: some edges repeat
+        edges = np.linspace(lowest, highest, PAIR_BINS + 1)
+    return np.digitize(x, edges)
 
 
 def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, columns: Columns, max_pairs: int = 200) -> dict:

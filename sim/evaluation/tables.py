@@ -247,6 +247,9 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def shared_codes(columns: list[pd.Series]) -> list[np.ndarray]:
     """Codes of several columns' values as text, shared (the same text has the same code in each), in
     order of first appearance across them: as factorizing their concatenation would give."""
+    if columns and all(pd.api.types.is_signed_integer_dtype(c) and not c.hasnans for c in columns):
+        codes = pd.factorize(np.concatenate([c.to_numpy(np.int64) for c in columns]))[0]  # ints: no text
+        return np.split(codes, np.cumsum([len(c) for c in columns])[:-1])
     parts = [text_codes(c) for c in columns]
     levels = pd.Index(pd.unique(np.concatenate([lv for _, lv in parts]))) if parts else pd.Index([])
     return [levels.get_indexer(lv)[codes] for codes, lv in parts]
@@ -260,6 +263,17 @@ def numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
             dtype=np.float64
         )
     return pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+
+
+def check_finite(frames: dict[str, pd.DataFrame], numeric: list[str]) -> None:
+    """An InputError naming every numeric column holding an infinity, in every table (no score, model
+    or distance means anything with one; a missing value is left out instead)."""
+    counts = {(side, column): int(np.isinf(numbers(frame, column)).sum())
+              for side, frame in frames.items() for column in numeric if column in frame.columns}  # fmt: skip
+    problems = [f"{side}: column {c!r} has {n:,} infinite value(s)" for (side, c), n in counts.items() if n]
+    if problems:
+        raise InputError("infinite numbers (leave them empty, or drop the column with --drop):\n  "
+                         + "\n  ".join(problems))  # fmt: skip
 
 
 def encode(frames: list[pd.DataFrame], columns: Columns, drop: tuple[str, ...] = ()) -> list[np.ndarray]:

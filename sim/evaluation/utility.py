@@ -25,7 +25,7 @@ from sim.evaluation.tables import (
 
 HOLDOUT = 0.3
 AUGMENT_SHARE = 0.15
-TRAIN_ROWS = 100_000  # rows a utility model trains on: every positive up to half, negatives for the rest
+TRAIN_ROWS = 50_000  # rows a utility model trains on: every positive up to half, negatives for the rest
 SCORE_NEGATIVES = 100_000  # negative rows it is scored on, beside every positive (`scoring_rows`)
 AUGMENT_ROWS = 30_000  # real training rows per augmentation seed, drawn uniformly (the imbalance as it is)
 AUGMENT_RARE = 50  # ... with at least this many of the rare class where the training part has them
