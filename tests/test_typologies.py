@@ -173,6 +173,31 @@ def test_account_takeover_drains_then_the_mule_cashes_out(world):
     assert drained >= 5
 
 
+def test_a_mule_recruited_among_customers_forwards_what_it_was_sent_and_keeps_its_savings(tmp_path):
+    rich = WORLD.replace("mean: 20000, std: 20000", "mean: 1.0e+9, std: 1.0e+8")  # every theft is whole
+    rich = rich.replace("{role: mule, count: 20, cash_out_share: 0.9}",
+                        "{role: mule, count: 20, cash_out_share: 0.9, among: customers}")  # fmt: skip
+    path = tmp_path / "rich.yaml"
+    path.write_text(rich.replace("{aml}", ""))
+    model = SimModel(load_scenario(path))
+    batches = []
+    while model.running:
+        model.step()
+        batches.append(model.batch)
+    model.release()
+    tx = pa.Table.from_batches(batches).to_pandas()
+    takeovers = tx[tx.fraud_type == "account_takeover"].sort_values("timestamp").groupby("pattern_id")
+    checked = 0
+    for _, rows in takeovers:
+        drain, cash_out = rows.iloc[0], rows.iloc[1]
+        assert (drain.type, cash_out.type) == ("TRANSFER", "CASH_OUT") and drain.dest == cash_out.origin
+        assert drain.origin_balance_after > 0  # the victim had more than the thief took
+        assert cash_out.amount == pytest.approx(0.9 * drain.amount, abs=0.011)
+        assert cash_out.origin_balance_after > 10 * cash_out.amount  # its own savings stay (not 10 % of all)
+        checked += 1
+    assert checked >= 10
+
+
 def test_app_scam_victims_keep_part_of_their_balance(world):
     tx, _, _ = world
     pays = tx[(tx.fraud_type == "app_scam") & (tx.type == "TRANSFER") & ~tx.declined]

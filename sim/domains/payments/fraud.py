@@ -121,16 +121,26 @@ class Fraud:
         drawn = drawn.reshape(n, spec.reach)
         return drawn[np.arange(n), np.argmax(self.holdings(drawn), axis=1)]
 
-    def _mule_cash_out(self, rng, spec, mules: np.ndarray, after: np.ndarray, ids: np.ndarray) -> dict:
+    def _mule_cash_out(self, rng, spec, mules: np.ndarray, after: np.ndarray, ids: np.ndarray,
+                       received: np.ndarray | None = None) -> dict:  # fmt: skip
+        """Each mule cashes out its `cash_out_share` of the amounts the thief sent it (`received`, as
+        asked: a victim who held less gave less, and the mule then pays up to what it holds), or, where
+        what arrives is known only at settlement (a share of a balance), of all it holds then. A mule is
+        often an ordinary customer with savings of its own: those stay."""
         share = self.scenario.populations[spec.mules].cash_out_share
         agents = self.accounts.merchants.pick(rng, len(mules))
+        amount, mode = (
+            (share, SHARE_OF_AVAILABLE)
+            if received is None
+            else (np.floor(share * received * 100) / 100, UP_TO)
+        )
         return {
             "time": after + (np.floor(after) + 1 - after) * rng.random(len(mules)),  # later, same step
             "kind": CASH_OUT,
             "origin": mules,
             "dest": agents,
-            "amount": share,
-            "mode": SHARE_OF_AVAILABLE,
+            "amount": amount,
+            "mode": mode,
             "pattern": ids,
         }
 
@@ -148,7 +158,7 @@ class Fraud:
             amounts = self.amounts(rng, TRANSFER, t0[m])
             drain = {"time": t0[m], "kind": TRANSFER, "origin": victims[m], "dest": mules, "amount": amounts,
                      "mode": UP_TO, "pattern": ids[m]}  # fmt: skip
-            parts += [drain, self._mule_cash_out(rng, spec, mules, t0[m], ids[m])]
+            parts += [drain, self._mule_cash_out(rng, spec, mules, t0[m], ids[m], amounts)]
         cash = np.flatnonzero(route == "cash_out")
         if len(cash):
             parts.append({"time": t0[cash], "kind": CASH_OUT, "origin": victims[cash],
