@@ -144,15 +144,28 @@ def _reweighted_quickstart(tmp_path, scale: float) -> tuple[list, Path, dict]:
 
 
 def test_reweighting_a_payments_run_keeps_rows_whole_and_the_rare_class(tmp_path):
-    """Reweighting keeps whole rows (so balances still reconcile), thins the fraud rows no more than the
-    rest and makes the runs harder to tell apart."""
+    """Reweighting keeps whole rows (so balances still reconcile), thins each label class by its own
+    largest weight (so the rare class keeps what its weights ask, not a share of the common class's
+    largest) and makes the runs harder to tell apart."""
+    from sim.evaluation import read_table
+    from sim.refine import make_refiner
+
     runs, out, headline = _reweighted_quickstart(tmp_path, 1.0)
     assert headline["detection_auc"]["after"] < headline["detection_auc"]["before"] - 0.1
     refined = pd.read_parquet(out / "transactions.parquet")
     sim = pd.read_parquet(runs[0] / "transactions.parquet")
     whole = set(pd.util.hash_pandas_object(sim, index=False))  # every refined row is a simulated row
     assert set(pd.util.hash_pandas_object(refined, index=False)) <= whole and refined.shape[1] == sim.shape[1]
-    assert refined.is_fraud.mean() >= sim.is_fraud.mean()  # the rare class is thinned no more than the rest
+    refiner = make_refiner("reweight", 0, None).fit(
+        read_table(runs[0]), read_table(runs[1] / "transactions.parquet")
+    )
+    w = refiner.weights(refiner.reference_[0])
+    for fraud in (True, False):  # each class: the kept count is a sum of Bernoulli(w / its class's largest w)
+        p = w[sim.is_fraud.to_numpy() == fraud] / w[sim.is_fraud.to_numpy() == fraud].max()
+        kept = int((refined.is_fraud == fraud).sum())
+        assert abs(kept - p.sum()) <= 4 * np.sqrt((p * (1 - p)).sum()) + 1, (fraud, kept, p.sum())
+        if fraud:  # thinned by the whole table's largest weight instead, the rare class would keep fewer
+            assert p.sum() >= (w[sim.is_fraud.to_numpy()] / w.max()).sum() and kept > 0
 
 
 @pytest.mark.slow

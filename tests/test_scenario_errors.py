@@ -121,6 +121,32 @@ def test_many_problems_reported_at_once(write):
     ]
 
 
+def test_a_misspelt_tag_does_not_hide_the_objects_other_problems(write):
+    """A wrong `role`, `dist`, `typology` or `kind` is reported with the tag it was likely meant to be,
+    and the object is still checked (as that tag's model) for everything else wrong with it."""
+    text = (ROOT / "scenarios" / "hurricane.yaml").read_text()
+    text = replace_line(text, "  - kind: demand_shock", "  - kind: demand_shok\n    bogus_field: 1")
+    text = replace_line(
+        text, "policy: {kind: order_up_to, cover: 10,", "policy: {kind: order_upto, cover: -10,"
+    )
+    supply = problems_of(write(text))
+    assert any("events.0: " in p and "did you mean 'demand_shock'?" in p for p in supply)
+    assert any("events.0.bogus_field: unknown field" in p for p in supply)
+    assert any(".policy.kind: must be one of" in p and "did you mean 'order_up_to'?" in p for p in supply)
+    assert any(".policy.cover: Input should be greater than 0" in p for p in supply)
+    text = small_scenario()
+    text = replace_line(text, "    role: merchant", "    role: merchnt\n    colour: red")
+    text = replace_line(text, "    count: 20", "    count: 0")
+    text = replace_line(text, "    role: fraudster", "    role: fraudster\n    typology: acount_takeover")
+    problems = problems_of(write(text))
+    fields = [p.split(": ")[1] for p in problems]
+    for field in ("populations.merchants", "populations.merchants.colour", "populations.merchants.count",
+                  "populations.crooks.typology"):  # fmt: skip
+        assert field in fields, (field, problems)
+    assert any("did you mean 'merchant'?" in p for p in problems)
+    assert any("did you mean 'account_takeover'?" in p for p in problems)
+
+
 def test_safe_loading_refuses_object_tags(write):
     path = write("schema_version: !!python/object/apply:os.system ['echo hacked']\n")
     (problem,) = problems_of(path)

@@ -5,7 +5,10 @@ Every problem is collected before anything is raised, and each names its file, l
 
 from __future__ import annotations
 
+import copy
+import difflib
 import os
+import re
 import stat
 from collections.abc import Sequence
 from numbers import Integral
@@ -117,6 +120,7 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
                     errors.append({"type": "extra_forbidden", "loc": (key,), "msg": "", "input": body[key]})
                 elif key not in CommonFields.model_fields:
                     unchecked.append(str(key))
+        errors += _behind_bad_tags(body, errors)
         for error in errors:
             loc = error["loc"]
             if _is_domain_error(error):  # the domain picks the model
@@ -150,6 +154,90 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
     elif scenario.seed is None:
         scenario = scenario.model_copy(update={"seed": draw_seed()})
     return scenario
+
+
+RECHECKED_TAGS = 20  # objects with a wrong tag whose other problems are looked for
+
+
+def _bad_tag(body: dict, error: dict) -> tuple[tuple, str, Any, list[str]] | None:
+    """(the object's path, its tag field, the tag written, the valid tags) of an error that names a
+    tag no member of a union has (a `role`, `dist`, `kind` or `typology` misspelt), else None."""
+    if error["type"] == "union_tag_invalid" and error["loc"]:
+        context = error.get("ctx", {})
+        valid = re.findall(r"'([^']*)'", context.get("expected_tags", ""))
+        return (
+            _doc_path(body, error["loc"]),
+            context.get("discriminator", "").strip("'"),
+            context.get("tag"),
+            valid,
+        )
+    if error["type"].startswith("unknown_") and error["loc"]:
+        path = _doc_path(body, error["loc"])
+        if path and not _present(body, path):
+            path = path[:-1]
+        field = error["type"].removeprefix("unknown_")
+        node = _node(body, path)
+        valid = [v for v in error["msg"].partition("must be one of ")[2].split(", ") if v]
+        return path, field, node.get(field) if isinstance(node, dict) else None, valid
+    return None
+
+
+def _behind_bad_tags(body: dict, errors: list[dict], depth: int = 3) -> list[dict]:
+    """The other problems of an object whose tag is wrong: pydantic stops at the tag, so the object is
+    checked again as each valid tag's model and the problems of the closest fit (the fewest problems;
+    ties to the tag nearest in spelling) are reported too, beside a "did you mean" on the tag. The first
+    `RECHECKED_TAGS` such objects only: each costs a validation per valid tag."""
+    out = []
+    for error in [e for e in errors if _bad_tag(body, e) is not None][:RECHECKED_TAGS]:
+        found = _bad_tag(body, error)
+        path, field, written, valid = found
+        best = None  # (tag, its problems inside the object, the body with that tag)
+        for tag in difflib.get_close_matches(str(written), valid, n=len(valid), cutoff=0.0):
+            patched = _branch(body, path)
+            node = _node(patched, path)
+            if not isinstance(node, dict):
+                break
+            node[field] = tag
+            try:
+                registry.scenario_adapter().validate_python(patched)
+                inside = []
+            except ValidationError as exc:
+                inside = [e for e in exc.errors(include_url=False)
+                          if _doc_path(patched, e["loc"])[: len(path)] == path]  # fmt: skip
+            if best is None or len(inside) < len(best[1]):
+                best = tag, inside, patched
+        if best is None:
+            continue
+        tag, inside, patched = best
+        if difflib.get_close_matches(str(written), valid, n=1, cutoff=0.6) == [tag]:
+            error["msg"] = error["msg"].rstrip(".") + f"; did you mean {tag!r}?"
+        nested = [e for e in inside if _bad_tag(patched, e) is not None]
+        out += [e for e in inside if e not in nested] + nested
+        if depth > 1:
+            out += _behind_bad_tags(patched, nested, depth - 1)
+    return out
+
+
+def _branch(data: Any, path: Sequence, top: bool = True) -> Any:
+    """A copy of `data` for checking the object at `path` alone: below the top, a mapping on the way
+    keeps its plain values (a `role`, a `count`) but none of its other mappings or lists (the other
+    populations); a list keeps its other items uncopied, so indices stay. Checking one object then
+    costs what the object costs, not what the whole file does."""
+    if not path:
+        return copy.deepcopy(data)
+    step, rest = path[0], path[1:]
+    if isinstance(data, dict):
+        kept = data if top else {k: v for k, v in data.items() if not isinstance(v, dict | list)}
+        return {**kept, step: _branch(data[step], rest, top=False)}
+    out = list(data)
+    out[step] = _branch(data[step], rest, top=False)
+    return out
+
+
+def _node(data: Any, path: Sequence) -> Any:
+    for step in path:
+        data = data[step] if _present(data, (step,)) else None
+    return data
 
 
 def _is_domain_error(error: dict) -> bool:
