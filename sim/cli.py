@@ -31,6 +31,17 @@ def _positive_float(text: str) -> float:
     return value
 
 
+MAX_SCALE = 1e6  # populations and quantities times more than this pass the money and quantity ceiling
+
+
+def _scale(text: str) -> float:
+    value = _positive_float(text)
+    if value > MAX_SCALE:
+        raise argparse.ArgumentTypeError(f"at most {MAX_SCALE:g} (populations and quantities that many times "
+                                         f"the scenario's), got {text!r}")  # fmt: skip
+    return value
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -74,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_seed, help="override the scenario's seed")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                      help="override a declared parameter (repeatable)")  # fmt: skip
-    run.add_argument("--scale", type=_positive_float, default=1.0,
+    run.add_argument("--scale", type=_scale, default=1.0,
                      help="multiply every population's size (default 1)")  # fmt: skip
     run.add_argument("--format", choices=sorted(registry.output_formats()), help="data file format")
     run.add_argument("--force", action="store_true", help="replace an existing run directory")
@@ -169,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--batch", type=_positive_int, default=1,
                      help="candidates proposed together and run in parallel (optuna; default 1)")  # fmt: skip
     _backend_options(cal, flag="--executor")
-    cal.add_argument("--scale", type=_positive_float, default=1.0, help="population scale of each run")
+    cal.add_argument("--scale", type=_scale, default=1.0, help="population scale of each run")
     cal.add_argument("--seed", type=_seed, help="seed of the search and the replicate runs")
     cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
     cal.add_argument(
@@ -182,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="the known parameters for --check-recovery (default: the scenario's values)",
+        help="the known parameters for --check-recovery (default: drawn from the seed, away from the bounds "
+        "and from the scenario's own values, where the search starts)",
     )
     cal.add_argument(
         "--out", type=Path, help="calibration directory (default outputs/<name>-calibration/<time>)"

@@ -260,7 +260,10 @@ def calibrate(args) -> int:
         if recovery:
             r = recovery["parameters"][name]
             line += f"  truth {r['truth']:.6g}, error {r['relative_error']:.1%}"
-            line += "" if r["identified"] else f"  NOT IDENTIFIED: {r['reason']}"
+            if not r["converged"]:
+                line += f"  NOT CONVERGED: {r['reason']}"
+            elif not r["identified"]:
+                line += f"  NOT IDENTIFIED: {r['reason']}"
         print(line)
     print(path)
     return EXIT_OK

@@ -19,8 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 CONSTANT, UNIFORM, LOGNORMAL, GAMMA = range(4)
 Law = tuple[int, float, float]
 
-Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Finite = Annotated[float, Field(allow_inf_nan=False)]
+# parameters up to the scenario ceiling (sim.scenario.types.CEILING: money and units stay exact), so
+# every draw, and a range's width, is a finite float
+Positive = Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)]
+Finite = Annotated[float, Field(ge=-1e15, le=1e15, allow_inf_nan=False)]
+MAX_SPREAD = 1000.0  # a lognormal's std over its mean: sigma 3.7, already draws 1e16 times the mean
 
 
 class _Dist(BaseModel):
@@ -94,6 +97,12 @@ class LogNormal(_Dist):
     mean_: Positive = Field(alias="mean")
     std: Positive
 
+    @model_validator(mode="after")
+    def _finite_draws(self):
+        if self.std > MAX_SPREAD * self.mean_:
+            raise ValueError(f"std may be at most {MAX_SPREAD:,.0f} times the mean (wider, draws overflow)")
+        return self
+
     @property
     def _log_params(self) -> tuple[float, float]:
         sigma2 = math.log1p((self.std / self.mean_) ** 2)
@@ -120,7 +129,7 @@ class Gamma(_Dist):
 
     dist: Literal["gamma"] = "gamma"
     mean_: Positive = Field(alias="mean")
-    shape: Positive
+    shape: Annotated[float, Field(ge=1e-3, le=1e6, allow_inf_nan=False)]  # below 1e-3: zeros and overflows
 
     def sample(self, rng, size):
         return rng.gamma(self.shape, self.mean_ / self.shape, size)

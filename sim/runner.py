@@ -5,19 +5,21 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 
 from sim.distributed import Backend, PartitionedWriter
 from sim.domains import registry
 from sim.engine.model import SimModel
 from sim.engine.world import Domain, LogsFlows, Shardable
-from sim.errors import InputError
+from sim.errors import InputError, SimError
 from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
 from sim.records import EVENTS, EXTENSIONS, TableWriter
 from sim.scenario.schema import PLAIN_FORMATS, SCHEMA_VERSION, Scenario
@@ -183,9 +185,28 @@ def _shardable(domain: Domain) -> bool:
 
 
 def _kpis_and_report(path: Path, world, scale: float) -> dict[str, str]:
-    kpis = world.kpis(scale)
+    with np.errstate(all="ignore"):  # an overflow is reported below, by the figures it spoiled
+        kpis = world.kpis(scale)
+    broken = non_finite(kpis)
+    if broken:
+        shown = ", ".join(broken[:10]) + (f" and {len(broken) - 10} more" if len(broken) > 10 else "")
+        raise SimError(
+            f"the run's figures overflowed (infinite or not a number): {shown}; a quantity, amount or "
+            f"trend in the scenario grows past what a float holds: make it smaller"
+        )
     write_json_atomic(path / "kpis.json", kpis)
     return {"kpis": "kpis.json", **world.report(path, kpis)}
+
+
+def non_finite(value, path: str = "") -> list[str]:
+    """The dotted paths of every infinite or NaN number in a JSON-like value."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in non_finite(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in non_finite(v, f"{path}[{i}]")]
+    if isinstance(value, float) and not math.isfinite(value):
+        return [path]
+    return []
 
 
 def _events_table(model: SimModel) -> pa.Table:

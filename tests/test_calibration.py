@@ -12,6 +12,8 @@ from sim.calibration import Calibrator, check_recovery, load_targets
 from sim.calibration.moments import moments
 from sim.calibration.objective import compare, evaluate, residuals
 from sim.calibration.output import calibrated_text
+from sim.calibration.recovery import AWAY, draw_truth
+from sim.calibration.simulator import Parameter
 from sim.calibration.targets import Statistic
 from sim.cli import main
 from sim.engine.model import SimModel
@@ -293,6 +295,45 @@ def test_check_recovery_recovers_what_the_targets_pin_and_flags_what_they_cannot
     assert alpha["recovered"] and alpha["identified"] and alpha["relative_error"] <= 0.1
     unused = report["parameters"]["unused"]
     assert not unused["identified"] and unused["reason"].startswith("flat")
+
+
+def test_check_recovery_draws_its_truth_away_from_the_start_and_flags_a_search_that_stopped_short():
+    """The default truth was the scenario's own values, which the search tries first: the check could not
+    fail. Now it is drawn away from them; two evaluations cannot find it, and a move of 10 % that lowers
+    the loss is reported as 'not converged', not as the targets' fault."""
+    cal = Calibrator(
+        {"alpha_s": (0.0, 1.0), "theta": (0.0, 1.0)},
+        budget=2,
+        random_state=2,
+        sampler="cmaes",
+        overrides=[*S_PRIMES, "beta=0.2"],
+        polish_share=0.0,
+    )
+    report = check_recovery(cal, BEER, BEER_TARGETS)
+    for name, start in (("alpha_s", 0.26), ("theta", 0.36)):
+        r = report["parameters"][name]
+        assert r["start"] == start and not r["truth_given"]
+        assert abs(r["truth"] - start) >= AWAY and AWAY <= r["truth"] <= 1 - AWAY
+        assert not r["converged"] and not r["identified"] and r["reason"].startswith("not converged")
+    assert not report["all_recovered"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    low=st.floats(-1e3, 1e3),
+    width=st.floats(1e-3, 1e3),
+    start=st.floats(0, 1),
+    seed=st.integers(0, 2**63 - 1),
+)
+def test_a_drawn_truth_keeps_away_from_the_bounds_and_the_start(low, width, start, seed):
+    space = [Parameter("a", low, low + width), Parameter("b", low, low + width)]
+    begin = {"a": low + start * width, "b": low}
+    truth = draw_truth(space, begin, seed, {"b": low + width / 2})
+    assert truth["b"] == low + width / 2  # a given value is kept
+    margin = AWAY * width * (1 - 1e-9)
+    assert low + margin <= truth["a"] <= low + width - margin
+    assert abs(truth["a"] - begin["a"]) >= margin
+    assert truth == draw_truth(space, begin, seed, {"b": low + width / 2})  # seeded
 
 
 # ---- the calibrated scenario and the command line --------------------------------------------------------

@@ -414,3 +414,30 @@ def test_customer_segments_are_checked(write):
     good = text.replace("activity: -1", "activity: 2")
     found = problems_of(write(good))
     assert len(found) == 1 and "segments by age: the census demographics draw those already" in found[0]
+
+
+def test_an_objects_own_check_is_located_at_the_object_not_at_a_union_label(write):
+    """A launderer whose exits all weigh 0 was reported at `populations.fan_in.launderer` (pydantic's
+    label for the union member), and any problem in a single demand stream came with a second,
+    spurious 'Input should be a valid list' from the list form of `demand`."""
+    aml = (ROOT / "scenarios" / "aml_typologies.yaml").read_text()
+    text = replace_line(aml, "exit: {cash_out: 0.5, purchases: 0.5}", "exit: {cash_out: 0, purchases: 0}")
+    path = write(text)
+    line = line_of(text, "  fan_in:")  # the object's own line
+    assert problems_of(path) == [
+        f"{path}:{line}: populations.fan_in: 'exit' needs at least one positive weight"
+    ]
+    beer = (ROOT / "scenarios" / "beer_game.yaml").read_text()
+    text = replace_line(beer, "at: 4}", "at: 4, trend: 5}")
+    path = write(text, "beer.yaml")
+    line = line_of(text, "trend: 5")
+    assert problems_of(path) == [
+        f"{path}:{line}: chain.demand.trend: Input should be less than or equal to 1 (got 5)"
+    ]
+    text = replace_line(beer, "{kind: step, before: 4, after: 8, at: 4}", "[{trend: 5}, {kind: periodic}]")
+    path = write(text, "two.yaml")
+    line = line_of(text, "trend: 5")
+    assert problems_of(path) == [
+        f"{path}:{line}: chain.demand.0.trend: Input should be less than or equal to 1 (got 5)",
+        f"{path}:{line}: chain.demand.1.quantity: required field is missing",
+    ]

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
-from sim.scenario.types import Name, Probability, Span, Spec
+from sim.scenario.types import Name, Probability, Span, Spec, Steps
 
-When = datetime | Annotated[int, Field(ge=0, strict=True)]  # a date, or a step number
+When = datetime | Steps  # a date, or a step number
 
 
 def _step_or_date(value):
@@ -27,7 +27,7 @@ class Trigger(Spec):
     event's own stream."""
 
     probability_per_step: Probability | None = None
-    max_occurrences: Annotated[int, Field(ge=1, strict=True)] = 1
+    max_occurrences: Annotated[int, Field(ge=1, le=10_000_000, strict=True)] = 1
     between: tuple[When, When] | None = None
 
     @field_validator("between", mode="before")

@@ -23,6 +23,7 @@ from sim.rng import draw_seed
 from sim.scenario.parameters import OVERRIDE_SOURCE, apply_overrides, substitute
 from sim.scenario.schema import CommonFields, Scenario
 from sim.scenario.semantics import check_model, check_references
+from sim.scenario.types import WHY_BOUNDED
 from sim.scenario.yaml_lines import MAX_BYTES, LinedDocument, YamlProblems, load_lined_yaml
 
 
@@ -131,6 +132,10 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
                 changed = {"type": "missing", "note": message} if missing else {"msg": message}
                 error = {**error, **changed}
                 loc = ("domain",)
+            if error["type"] != "missing" and not error["type"].startswith("unknown_"):
+                path = _doc_path(body, loc)
+                if path and not _present(body, path):
+                    loc = path[:-1]  # a union's label (a model's own check failed): the object itself
             if error["type"].startswith("unknown_"):  # an unknown tag: point at the tag's own field
                 path = _doc_path(body, loc)
                 if path and not _present(body, path):
@@ -252,6 +257,9 @@ def _message(error: dict) -> str:
     if error["type"] == "missing":
         return "required field is missing" + (f": it {error['note']}" if "note" in error else "")
     message = error["msg"].removeprefix("Value error, ")
+    bound = error.get("ctx", {}).get("le")
+    if error["type"] == "less_than_equal" and bound in WHY_BOUNDED:
+        message += f", {WHY_BOUNDED[bound]}"
     if "input" in error and not isinstance(error["input"], dict | list):
         shown = repr(error["input"])
         if len(shown) <= 60:

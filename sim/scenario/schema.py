@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from sim.scenario.durations import format_duration
-from sim.scenario.types import Duration, Name, Spec
+from sim.scenario.types import MAX_STEPS, Duration, Name, Spec
 
 SCHEMA_VERSION = 1
 PLAIN_FORMATS = ("parquet", "csv")  # every domain writes these; a domain may add its own (PaySim's CSV)
@@ -23,7 +23,7 @@ LAST_DAY = datetime(9999, 12, 31)  # the last date Python (and so every output t
 
 
 class Horizon(Spec):
-    steps: Annotated[int, Field(ge=1, le=10_000_000, strict=True)]
+    steps: Annotated[int, Field(ge=1, le=MAX_STEPS, strict=True)]
     step: Duration = timedelta(hours=1)
     start: datetime = datetime(2026, 1, 1)
 

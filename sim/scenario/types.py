@@ -29,10 +29,19 @@ Count = Annotated[int, Field(ge=1, le=1_000_000_000, strict=True)]
 Probability = Annotated[float, Field(ge=0, le=1)]
 Rate = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 Share = Annotated[float, Field(gt=0, le=1)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Steps = Annotated[int, Field(ge=0, le=10_000_000, strict=True)]
+CEILING = 1e15
+"""The largest amount, quantity or cost a scenario may give: money to the cent and units stay exact in a
+float (below 2**53, about 9e15), and a run's sums of them stay finite."""
+NonNegative = Annotated[float, Field(ge=0, le=CEILING, allow_inf_nan=False)]
+MAX_STEPS = 10_000_000
+Steps = Annotated[int, Field(ge=0, le=MAX_STEPS, strict=True)]
 Span = Duration | Steps
 """A length of time: a duration ("6h", "3d") or a whole number of steps."""
+WHY_BOUNDED = {
+    CEILING: "the ceiling on amounts and quantities, so money to the cent stays exact and sums stay finite",
+    MAX_STEPS: "the most steps a horizon has",
+}
+"""Why an upper bound is what it is, said in the error that names it."""
 
 
 def _as_range(value):

@@ -18,6 +18,7 @@ from sim.scenario.calendar import CalendarEvent
 from sim.scenario.schema import OutputsBase, ScenarioBase
 from sim.scenario.semantics import reference_problem, text
 from sim.scenario.types import (
+    CEILING,
     Count,
     IntRange,
     Name,
@@ -40,7 +41,7 @@ FRAUD_TYPES = ("account_takeover", "card_theft", "card_testing", "app_scam", "bu
 class Category(Spec):
     """A merchant category: its share of purchases (and of merchants) and its amount law."""
 
-    weight: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    weight: Annotated[float, Field(gt=0, le=CEILING, allow_inf_nan=False)]
     amount: KernelDist
 
 
@@ -160,7 +161,7 @@ class BustOut(_Fraud):
 
     typology: Literal["bust_out"]
     accounts: Name
-    credit_limit: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 5_000.0
+    credit_limit: Annotated[float, Field(gt=0, le=CEILING, allow_inf_nan=False)] = 5_000.0
     purchases: IntRange = (4, 10)
     span: Span = timedelta(hours=24)
 
@@ -201,7 +202,7 @@ class Launderers(Spec):
     layers: Annotated[int, Field(ge=2, le=10, strict=True)] = 3
     hops: IntRange = (4, 10)
     fee: Annotated[float, Field(ge=0, lt=1)] = 0.02
-    threshold: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10_000.0
+    threshold: Annotated[float, Field(gt=0, le=CEILING, allow_inf_nan=False)] = 10_000.0
     margin: Annotated[float, Field(gt=0, lt=1)] = 0.1
     exit: dict[Literal["stay", "cash_out", "purchases"], NonNegative] = Field(
         default_factory=lambda: {"stay": 1.0}
@@ -357,12 +358,57 @@ def step_rows_problem(rows: float) -> str | None:
             "one step holds in memory: use a shorter step or fewer customers")  # fmt: skip
 
 
+MAX_PLANNED_ROWS = 20_000_000  # AML rows, all decided before the first step and held until written
+
+
+def pattern_rows(spec: Launderers) -> int:
+    """The most rows one pattern of `spec` writes (at its largest size): placements and moves (a bipartite
+    or stack pattern's grow with the square of its size), then up to five purchases per member."""
+    n = max(spec.size[1], spec.layers if spec.typology == "stack" else 2)
+    if spec.typology == "bipartite":
+        moves = n * n // 4 + n
+    elif spec.typology == "stack":
+        width = -(-n // spec.layers)
+        moves = width + (spec.layers - 1) * width * width
+    else:
+        moves = 2 * n + spec.hops[1]
+    return moves + 5 * n
+
+
+def planned_rows(scenario: PaymentsScenario, scale: float = 1.0) -> dict[str, float]:
+    """Each launderer population's most rows over the run (its patterns times `pattern_rows`)."""
+    return {
+        name: max(1, round(spec.patterns * scale)) * pattern_rows(spec)
+        for name, spec in scenario.populations.items()
+        if isinstance(spec, Launderers)
+    }
+
+
+def planned_rows_problem(rows: dict[str, float]) -> str | None:
+    """What is wrong with the AML rows a run plans up front (`planned_rows`), or None."""
+    total = sum(rows.values())
+    if total <= MAX_PLANNED_ROWS:
+        return None
+    return (f"launderers' patterns could write up to {total:,.0f} rows, all planned before the first "
+            f"step, more than the {MAX_PLANNED_ROWS:,} memory holds: fewer patterns or smaller")  # fmt: skip
+
+
 def check_scenario(scenario: PaymentsScenario) -> list[tuple[tuple, str]]:
-    """The real PaySim month is hour by hour; a step's transactions fit in memory."""
+    """The real PaySim month is hour by hour; a step's transactions, and the AML rows planned before the
+    first step, fit in memory."""
     problems = []
     too_many = step_rows_problem(step_rows(scenario))
     if too_many:
         problems.append((("horizon", "step"), too_many))
+    planned = planned_rows(scenario)
+    too_many = planned_rows_problem(planned)
+    if too_many:
+        share = MAX_PLANNED_ROWS / len(planned)  # those over their share are named
+        problems += [
+            (("populations", name, "size"), f"up to {rows:,.0f} rows from these patterns; {too_many}")
+            for name, rows in planned.items()
+            if rows > share
+        ]
     for name, spec in scenario.populations.items():
         rhythm = getattr(spec, "rhythm", None)
         if rhythm is not None and rhythm.month and scenario.horizon.step != timedelta(hours=1):

@@ -31,6 +31,8 @@ from sim.domains.payments.scenario import (
     AML_TYPOLOGIES,
     FRAUD_TYPES,
     PaymentsScenario,
+    planned_rows,
+    planned_rows_problem,
     step_rows,
     step_rows_problem,
 )
@@ -51,10 +53,10 @@ ROW_BYTES = 200  # a drawn transaction's, until its step is written
 def _check_fits(scenario: PaymentsScenario, scale: float) -> None:
     """Refuse, before allocating, a run whose step or whose accounts cannot fit: --scale multiplies the
     populations the file's validation saw."""
-    rows = step_rows(scenario, scale)
-    problem = step_rows_problem(rows)
+    rows, planned = step_rows(scenario, scale), planned_rows(scenario, scale)
+    problem = step_rows_problem(rows) or planned_rows_problem(planned)
     accounts = sum(getattr(spec, "count", 0) or 0 for spec in scenario.populations.values()) * scale
-    needed = accounts * ACCOUNT_BYTES + rows * ROW_BYTES
+    needed = accounts * ACCOUNT_BYTES + (rows + sum(planned.values())) * ROW_BYTES
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):  # no sysconf (Windows): the step bound alone

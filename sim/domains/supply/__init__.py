@@ -5,7 +5,7 @@ The registry reads `DOMAIN`; the world and its kernel are imported only when a r
 
 from __future__ import annotations
 
-from sim.domains.supply.scenario import SupplyScenario, check_data
+from sim.domains.supply.scenario import SupplyScenario, check_data, check_scenario
 from sim.engine.world import Domain
 
 DOMAIN = Domain(
@@ -14,4 +14,5 @@ DOMAIN = Domain(
     world="sim.domains.supply.world:SupplyWorld",
     table="timeseries",
     check_data=check_data,
+    check_scenario=check_scenario,
 )

@@ -6,19 +6,21 @@ source (a factory's production). Defaults are the beer game board (Sterman 1989;
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from sim.dists import KernelDist
 from sim.scenario.calendar import CalendarEvent
 from sim.scenario.schema import OutputsBase, ScenarioBase
 from sim.scenario.semantics import text
-from sim.scenario.types import Name, NonNegative, Span, Spec, tagged_union
+from sim.scenario.types import CEILING, Name, NonNegative, Span, Spec, Steps, tagged_union
 
 Weeks = Annotated[int, Field(ge=1, le=1000, strict=True)]
 Delay = Annotated[int, Field(ge=0, le=1000, strict=True)]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+MAX_DRAWN_DELAY = 1000  # a drawn lane delay is capped as a written one: pipelines hold that many steps
+Money = NonNegative
 
 
 class Sterman(Spec):
@@ -72,7 +74,7 @@ class ReorderPoint(Spec):
 
     kind: Literal["R_Q"]
     R: NonNegative
-    Q: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    Q: Annotated[float, Field(gt=0, le=CEILING, allow_inf_nan=False)]
 
 
 class Periodic(Spec):
@@ -107,7 +109,7 @@ class StepDemand(_Demand):
     kind: Literal["step"] = "step"
     before: NonNegative = 4.0
     after: NonNegative = 8.0
-    at: Annotated[int, Field(ge=0, strict=True)] = 4
+    at: Steps = 4
     trend: Annotated[float, Field(gt=-1, le=1)] = 0.0
     weekly: Annotated[list[NonNegative], Field(min_length=7, max_length=7)] | None = None
     yearly_amplitude: Annotated[float, Field(ge=0, lt=1)] = 0.0
@@ -126,27 +128,31 @@ class PeriodicDemand(_Demand):
     kind: Literal["periodic"]
     quantity: NonNegative
     every: Annotated[int, Field(ge=1, le=100_000, strict=True)] = 1
-    first: Annotated[int, Field(ge=0, strict=True)] = 0
+    first: Steps = 0
 
 
 Demand = tagged_union("kind", "step", {"step": StepDemand, "periodic": PeriodicDemand})
-Demands = Demand | Annotated[list[Demand], Field(min_length=1, max_length=100)]
+Demands = Annotated[
+    Annotated[Demand, Tag("one")] | Annotated[list[Demand], Field(min_length=1, max_length=100), Tag("many")],
+    Discriminator(lambda value: "many" if isinstance(value, list) else "one"),  # a stream, or several
+]
 
 
 class Lane(Spec):
     """A lane into a node from `supplier` (another node or `source`): its `share` of the node's orders (a
     weight: the node's lanes' shares are scaled to add up to 1; 0 keeps a qualified backup idle),
     `mail_delay` (0 only from the source: it ships at once), `ship_delay`, an optional drawn `delay` (whole
-    steps added to each shipment: lead-time uncertainty), `capacity` (units a step), `transport_cost`
-    per shipment and `unit_cost` per unit carried. Goods may pass `via` a facility (a port, a production
-    line): `ship_delay` takes them there, they queue for one of its servers, then take `onward_delay`."""
+    steps added to each shipment, at most `MAX_DRAWN_DELAY`: lead-time uncertainty), `capacity` (units a
+    step), `transport_cost` per shipment and `unit_cost` per unit carried. Goods may pass `via` a facility
+    (a port, a production line): `ship_delay` takes them there, they queue for one of its servers, then
+    take `onward_delay`."""
 
     supplier: Name
     share: NonNegative = 1.0
     mail_delay: Delay = 1
     ship_delay: Weeks = 2
     delay: KernelDist | None = None
-    capacity: Annotated[float, Field(gt=0)] | None = None
+    capacity: Annotated[float, Field(gt=0, le=CEILING)] | None = None
     transport_cost: Money = 0.0
     unit_cost: Money = 0.0
     via: Name | None = None
@@ -166,7 +172,7 @@ class Facility(Spec):
     name: Name
     servers: Annotated[int, Field(ge=1, le=10_000, strict=True)] = 1
     handling: Delay = 1
-    units_per_step: Annotated[float, Field(gt=0)] | None = None
+    units_per_step: Annotated[float, Field(gt=0, le=CEILING)] | None = None
 
 
 class ChainNode(Spec):
@@ -232,7 +238,7 @@ class SerialChain(Spec):
     nodes: Annotated[list[ChainNode], Field(min_length=1, max_length=100)]
     facilities: Annotated[list[Facility], Field(max_length=100)] = Field(default_factory=list)
     initial_flow: NonNegative = 4.0  # every pipeline slot and every expectation at the start
-    fixed_orders: Annotated[int, Field(ge=0, strict=True)] = 4  # warm-up steps ordering the initial flow
+    fixed_orders: Steps = 4  # warm-up steps ordering the initial flow
     demand: Demands = StepDemand()
 
     @model_validator(mode="after")
@@ -372,6 +378,36 @@ class SupplyScenario(ScenarioBase):
     chain: SerialChain
     events: list[Disruption] = Field(default_factory=list)
     outputs: SupplyOutputs = SupplyOutputs()
+
+
+def _streams(path: tuple, demand) -> list[tuple[tuple, StepDemand | PeriodicDemand]]:
+    """(field path, stream) of a `demand:` field: one stream, a list of them, or none."""
+    if isinstance(demand, list):
+        return [((*path, j), d) for j, d in enumerate(demand)]
+    return [] if demand is None else [(path, demand)]
+
+
+def check_scenario(scenario: SupplyScenario) -> list[tuple[tuple, str]]:
+    """Demand stays under the quantity ceiling over the whole horizon: a trend compounds every step."""
+    chain, problems = scenario.chain, []
+    places = _streams(("chain", "demand"), chain.demand)
+    for i, node in enumerate(chain.nodes):
+        places += _streams(("chain", "nodes", i, "demand"), node.demand)
+    biggest = max((p.scale for p in chain.products), default=1.0)
+    for path, spec in places:
+        if not isinstance(spec, StepDemand) or spec.trend <= 0:
+            continue
+        level = max(spec.before, spec.after) * biggest * (1 + spec.yearly_amplitude)
+        if spec.weekly is not None:
+            level *= max(spec.weekly) / (sum(spec.weekly) / 7)
+        steps = scenario.horizon.steps
+        if level > 0 and math.log(level) + (steps - 1) * math.log1p(spec.trend) > math.log(CEILING):
+            message = (
+                f"a trend of {spec.trend:g} a step over {steps:,} steps takes demand past {CEILING:.0e} "
+                "units a step, the quantity ceiling: lower the trend or shorten the horizon"
+            )
+            problems.append(((*path, "trend"), message))
+    return problems
 
 
 def check_data(body: dict) -> list[tuple[tuple, str]]:

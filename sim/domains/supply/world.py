@@ -19,7 +19,14 @@ from sim.domains.supply.demand import expected_demand
 from sim.domains.supply.facilities import Facilities
 from sim.domains.supply.policies import policy_arrays
 from sim.domains.supply.records import TIMESERIES
-from sim.domains.supply.scenario import CapacityLoss, DemandShock, NodeOutage, RouteClosure, SupplyScenario
+from sim.domains.supply.scenario import (
+    MAX_DRAWN_DELAY,
+    CapacityLoss,
+    DemandShock,
+    NodeOutage,
+    RouteClosure,
+    SupplyScenario,
+)
 from sim.records import TIMESTAMP, record_batch
 from sim.report import write_page
 from sim.rng import Streams
@@ -67,7 +74,7 @@ class SupplyWorld:
         for k, (_, _, lane, _) in enumerate(self.lanes):
             if lane.delay is not None:
                 drawn = lane.delay.sample(streams.generator("supply.lane_delay", k), steps)
-                self.lane_delay[:, k] = np.maximum(np.round(drawn), 0)
+                self.lane_delay[:, k] = np.clip(np.round(drawn), 0, MAX_DRAWN_DELAY)
         detours = [scenario.steps_in(e.extra_delay) for e in scenario.events if isinstance(e, RouteClosure)]
         room = max(detours, default=0) + int(self.lane_delay.max(initial=0))
         room = max([room] + [lane.onward_delay for _, _, lane, _ in self.lanes])
