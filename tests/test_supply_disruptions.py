@@ -250,3 +250,70 @@ def test_an_event_at_a_random_time_starts_once_uniformly_in_its_window(write):
         )
     with pytest.raises(ScenarioError, match="first time before its second"):
         load_scenario(write(CHAIN.replace("EVENTS", events.replace("[10, 40]", "[40, 10]"))))
+
+
+def shipped_story(name: str, tmp_path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A shipped stress scenario run with its own seed: its disruptions (by name), flows and series."""
+    out = run_scenario(load_scenario(ROOT / "scenarios" / f"{name}.yaml"), tmp_path / "run")
+    events = pd.read_parquet(out / "events.parquet")
+    disruptions = events[~events.kind.isin(["order", "shipment"])].set_index("event")
+    return disruptions, events[events.kind == "shipment"], pd.read_parquet(out / "timeseries.parquet")
+
+
+def span(disruptions, event) -> range:
+    return range(*disruptions.loc[event, ["start_step", "end_step"]].astype(int))
+
+
+def test_hurricane_rush_then_landfall_then_water_in_that_order(tmp_path):
+    disruptions, _, ts = shipped_story("hurricane", tmp_path)
+    rush, landfall, water = (
+        span(disruptions, e) for e in ("pre_landfall_rush", "landfall", "after_landfall_water")
+    )
+    assert (len(rush), len(landfall), len(water)) == (3, 3, 7)
+    assert rush.stop == landfall.start and landfall.stop == water.start  # the comment's order, every seed
+    store = node(ts, "store")
+    normal = store.demand[: rush.start].mean()
+    assert store.demand[list(rush)].mean() / normal == pytest.approx(7, rel=0.15)  # lognormal noise, sd 0.1
+    assert store.demand[list(water)].mean() / normal == pytest.approx(2.35, rel=0.15)
+    assert (store.shipped[list(landfall)] == 0).all()
+    assert store.lost[landfall.start] == pytest.approx(0.1 * store.inventory[landfall.start - 1])
+
+
+def test_supplier_outage_happens_with_its_shipped_seed_then_ramps_up(tmp_path):
+    disruptions, _, ts = shipped_story("supplier_outage", tmp_path)
+    down, ramp = span(disruptions, "supplier_down"), span(disruptions, "supplier_ramp_up")
+    assert len(down) == 30 and ramp.start == down.stop and len(ramp) == 14
+    supplier = node(ts, "supplier")
+    assert (supplier.shipped[list(down)] == 0).all() and (supplier.shipped[list(ramp)] <= 60).all()
+    assert supplier.lost[down.start] == pytest.approx(0.2 * supplier.inventory[down.start - 1])
+
+
+def test_retail_panic_buying_follows_the_2020_calendar(tmp_path):
+    disruptions, _, ts = shipped_story("retail_panic_buying", tmp_path)
+    assert list(disruptions.index) == ["stockpiling", "panic"]
+    assert str(disruptions.loc["stockpiling", "start"])[:10] == "2020-02-24"
+    assert str(disruptions.loc["panic", "start"])[:10] == "2020-03-11"
+    demand = node(ts, "store").demand
+    normal = demand[: span(disruptions, "stockpiling").start].mean()
+    panic = span(disruptions, "panic")
+    assert demand[list(panic)].mean() / normal == pytest.approx(9.45, rel=0.25)  # 2 draws, sd 0.15
+    hangover = range(panic.stop, panic.stop + 28)
+    assert demand[list(hangover)].mean() / normal == pytest.approx(0.42, rel=0.1)
+
+
+def test_suez_closure_shuts_the_canal_on_its_date(tmp_path):
+    disruptions, _, _ = shipped_story("suez_closure", tmp_path)
+    shut = span(disruptions, "ever_given")
+    assert str(disruptions.loc["ever_given", "start"])[:10] == "2021-03-23" and len(shut) == 6
+
+
+def test_port_lockout_lets_only_the_goods_being_handled_leave(tmp_path):
+    disruptions, shipments, _ = shipped_story("port_congestion", tmp_path)
+    lockout = span(disruptions, "lockout")
+    assert (lockout.start, len(lockout)) == (270, 10)
+    crossing = shipments[shipments.source.str.startswith("factory")]
+    cleared = crossing.end_step - 2  # the onward delay from the port to the DC
+    handling = 1 + np.ceil(crossing.quantity / 400)  # a day, plus a day per 400 units
+    during = cleared.isin(lockout)
+    assert (cleared[during] < lockout.start + handling[during]).all()  # in service when the port shut
+    assert cleared.isin(range(lockout.stop, lockout.stop + 3)).any()  # the queue moves when it reopens

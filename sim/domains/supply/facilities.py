@@ -23,14 +23,15 @@ class Facilities:
 
     def queue(self, env: simpy.Environment, name: str) -> simpy.Resource:
         if name not in self.queues:
-            self.queues[name] = simpy.Resource(env, capacity=self.specs[name].servers)
+            self.queues[name] = simpy.PriorityResource(env, capacity=self.specs[name].servers)
         return self.queues[name]
 
     def close(self, env: simpy.Environment, name: str, end_step: int):
         """A SimPy process for a closure (a strike, a storm): it takes each server as it frees up and holds
-        it until `end_step`; goods being handled finish, the rest queue behind the closure."""
+        it until `end_step`; goods being handled finish, the rest (those queued before it too) wait behind
+        the closure: it asks for the servers ahead of them."""
         queue = self.queue(env, name)
-        requests = [queue.request() for _ in range(queue.capacity)]
+        requests = [queue.request(priority=-1) for _ in range(queue.capacity)]
         for request in requests:
             yield request
         yield env.timeout(max(end_step - env.now, 0))
