@@ -99,7 +99,7 @@ class Accounts:
             "role": pa.array(role, pa.string()),
             "category": pa.array(category, pa.string()),
             "opening_balance": pa.array(self.opening),
-            "overdraft_limit": pa.array(self.overdraft),
+            "overdraft_limit": pa.array(self.overdraft, mask=np.isinf(self.overdraft)),  # null: no limit
             "closing_balance": pa.array(closing),
             "transactions_per_day": pa.array(self.rate_per_day),
             "amount_scale": pa.array(self.amount_scale),
