@@ -371,6 +371,21 @@ def test_cli_calibrate_writes_the_scenario_the_json_and_the_figures(tmp_path, ca
     assert str(out) in capsys.readouterr().out
 
 
+def test_two_identical_calibrations_write_the_same_bytes_but_their_timing(tmp_path):
+    sets = [a for s in [*S_PRIMES, "alpha_s=0.4"] for a in ("--set", s)]
+    for out in ("a", "b"):
+        assert calibrate("theta=0:1", tmp_path / out, "--budget", "6", "--seed", "4", "--quiet", *sets) == 0
+    files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+    assert {"manifest.json", "calibration.json", "history.csv", "report.html", "timing.json"} <= {
+        str(f) for f in files
+    }
+    differ = [str(f) for f in files if (tmp_path / "a" / f).read_bytes() != (tmp_path / "b" / f).read_bytes()]
+    assert differ == ["timing.json"]
+    timing = json.loads((tmp_path / "a" / "timing.json").read_text())
+    assert len(timing["evaluation_seconds"]) == 6 and timing["wall_seconds"] > 0
+    assert json.loads((tmp_path / "a" / "manifest.json").read_text())["timing"] == "timing.json"
+
+
 def test_cli_calibrate_reports_bad_options_and_targets_without_a_traceback(tmp_path, capsys):
     code = calibrate("theta=1:0,nope=0:1,beta", tmp_path / "x")
     err = capsys.readouterr().err

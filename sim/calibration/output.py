@@ -1,4 +1,5 @@
-"""A calibration's directory: the calibrated scenario, `calibration.json`, `history.csv`, figures, report."""
+"""A calibration's directory: the calibrated scenario, `calibration.json`, `history.csv`, figures, report
+(the same bytes for the same calibration), and `timing.json` (wall-clock times)."""
 
 from __future__ import annotations
 
@@ -59,7 +60,17 @@ def summary(cal: Calibrator) -> dict:
         "fit": cal.fit_,
         "start_fit": cal.start_fit_,
         "loss_history": cal.history_["loss"].tolist(),
+    }
+
+
+def timing(cal: Calibrator, created: str) -> dict:
+    """Wall-clock times, kept apart in `timing.json` so that the other files of two identical
+    calibrations are the same bytes."""
+    return {
+        "created": created,
+        "finished": now_iso(),
         "wall_seconds": round(cal.wall_seconds_, 3),
+        "evaluation_seconds": cal.history_["seconds"].tolist(),
     }
 
 
@@ -67,11 +78,11 @@ def write_calibration(
     cal: Calibrator, out: Path, *, recovery: dict | None = None, force: bool = False
 ) -> Path:
     source = Path(cal.scenario_)
+    created = now_iso()
     run = RunDirectory(
         out,
         {
             "name": f"{source.stem}-calibration",
-            "created": now_iso(),
             "versions": versions(),
             "scenario_file": str(source),
             "targets_file": cal.targets_.file,
@@ -87,7 +98,7 @@ def write_calibration(
             data["recovery"] = recovery
         write_json_atomic(run.path / "calibration.json", data)
         run.add_file("calibration", "calibration.json")
-        cal.history_.to_csv(run.path / "history.csv", index=False)
+        cal.history_.drop(columns="seconds").to_csv(run.path / "history.csv", index=False)
         run.add_file("history", "history.csv")
         figures = _figures(cal, run.path)
         for key, (_, relative) in figures.items():
@@ -95,7 +106,7 @@ def write_calibration(
         intro = [
             f"{source} calibrated to {cal.targets_.file}: {data['targets_met']} of {data['targets_total']} "
             f"targets within tolerance; loss {cal.start_loss_:.4g} at the scenario's values, "
-            f"{cal.best_loss_:.4g} calibrated ({len(cal.history_)} evaluations, {cal.wall_seconds_:.0f} s)."
+            f"{cal.best_loss_:.4g} calibrated ({len(cal.history_)} evaluations)."
         ]
         headline = {k: data[k] for k in ("best_params", "best_loss", "start_loss", "intervals", "nrmse")}
         if recovery is not None:
@@ -110,7 +121,9 @@ def write_calibration(
                 {heading: relative for heading, relative in figures.values()},
             ),
         )
-        return run.finish(finished=now_iso(), wall_seconds=round(cal.wall_seconds_, 3))
+        write_json_atomic(run.path / "timing.json", timing(cal, created))
+        run.manifest["timing"] = "timing.json"  # not checksummed: the one file that differs between runs
+        return run.finish()
     except BaseException:
         run.abandon()
         raise
