@@ -264,7 +264,11 @@ def calibrate(args) -> int:
                 line += f"  NOT CONVERGED: {r['reason']}"
             elif not r["identified"]:
                 line += f"  NOT IDENTIFIED: {r['reason']}"
+        if name in cal.at_bounds_:
+            line += f"  ON ITS {cal.at_bounds_[name]['bound'].upper()} BOUND: widen the range"
         print(line)
+    for bound in cal.at_bounds_.values():
+        print(bound["advice"], file=sys.stderr)
     print(path)
     return EXIT_OK
 

@@ -345,6 +345,57 @@ def test_calibrated_text_sets_the_values_and_keeps_the_comments():
     assert text.count("#") == BEER.read_text().count("#")
 
 
+@pytest.mark.parametrize(
+    "written, expected",
+    [
+        ("parameters: {theta: 0.36, beta: 0.34}  # flow\n", "parameters: {theta: 0.5, beta: 0.34}  # flow\n"),
+        ("parameters: {theta: 0.36,\n  beta: '0.34'}\n", "parameters: {theta: 0.5,\n  beta: '0.34'}\n"),
+        ("parameters:\n  theta: &t !!float 0.36\nx: *t\n", "parameters:\n  theta: &t 0.5\nx: *t\n"),
+        ("base: &t 0.36\nparameters:\n  theta: *t\n", "base: &t 0.36\nparameters:\n  theta: 0.5\n"),
+    ],
+)
+def test_calibrated_text_replaces_the_value_in_any_yaml_style(tmp_path, written, expected):
+    assert calibrated_text(write(tmp_path, written, "s.yaml"), {"theta": 0.5}) == expected
+
+
+def test_a_scenario_with_flow_style_parameters_calibrates_to_a_file_that_loads(tmp_path):
+    text = BEER.read_text()
+    block = text[text.index("parameters:\n") : text.index("\n\n", text.index("parameters:\n"))]
+    flow = "parameters: {theta: 0.36, alpha_s: 0.26, beta: 0.34, s_prime_retailer: 17,\n"
+    flow += "  s_prime_wholesaler: 17, s_prime_distributor: 17, s_prime_factory: 17}  # flow style"
+    scenario = write(tmp_path, text.replace(block, flow), "beer_flow.yaml")
+    out = tmp_path / "cal"
+    assert main(["calibrate", str(scenario), "--targets", str(BEER_TARGETS), "--params", "theta=0:1",
+                 "--budget", "4", "--out", str(out), "--quiet"]) == 0  # fmt: skip
+    best = json.loads((out / "calibration.json").read_text())["best_params"]["theta"]
+    calibrated = (out / "beer_flow.calibrated.yaml").read_text()
+    assert load_scenario(out / "beer_flow.calibrated.yaml").parameters["theta"] == pytest.approx(best)
+    assert f"parameters: {{theta: {best!r}, alpha_s: 0.26" in calibrated and "# flow style" in calibrated
+
+
+def test_a_best_value_on_its_bound_is_reported_with_the_advice_to_widen_the_range(tmp_path, capsys):
+    """The targets were simulated at alpha_s = 0.4: searched in [0.8, 1] the best sits on 0.8."""
+    sets = [a for s in [*S_PRIMES, "theta=0.55", "beta=0.2"] for a in ("--set", s)]
+    out = tmp_path / "cal"
+    assert calibrate("alpha_s=0.8:1", out, "--budget", "16", "--seed", "1", "--quiet", *sets) == 0
+    captured = capsys.readouterr()
+    data = json.loads((out / "calibration.json").read_text())
+    assert data["best_params"]["alpha_s"] <= 0.802
+    assert data["at_bounds"]["alpha_s"]["bound"] == "lower"
+    assert "alpha_s = 0.8 is on its lower bound 0.8: widen the range below it" in captured.err
+    assert "ON ITS LOWER BOUND" in captured.out
+    assert "widen the range below it" in (out / "report.html").read_text()
+
+
+def test_at_bounds_flags_values_within_one_percent_of_the_range():
+    from sim.calibration.calibrator import at_bounds
+
+    space = [Parameter("a", 0, 10), Parameter("b", -1, 1), Parameter("c", 5, 6)]
+    found = at_bounds({"a": 9.95, "b": -0.99, "c": 5.5}, space)
+    assert {k: v["bound"] for k, v in found.items()} == {"a": "upper", "b": "lower"}
+    assert at_bounds({"a": 9.8, "b": -0.97, "c": 5.02}, space) == {}
+
+
 def calibrate(params: str, out, *options: str, targets=BEER_TARGETS) -> int:
     return main(
         ["calibrate", str(BEER), "--targets", str(targets), "--params", params, "--out", str(out), *options]

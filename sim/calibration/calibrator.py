@@ -1,7 +1,7 @@
 """`Calibrator`: fit a scenario's parameters to target statistics, scikit-learn style.
 
     cal = Calibrator({"transactions_per_day": (0.2, 0.8)}, budget=60, random_state=7).fit(path, targets)
-    cal.best_params_, cal.best_loss_, cal.history_, cal.posterior_, cal.intervals_, cal.fit_
+    cal.best_params_, cal.best_loss_, cal.history_, cal.posterior_, cal.intervals_, cal.fit_, cal.at_bounds_
 
 Every candidate is scored by the method of simulated moments (`objective`); the runs use common random
 numbers. With a `journal` path each scored candidate is appended to that file as it finishes, and a fit
@@ -185,8 +185,29 @@ class Calibrator:
         self.posterior_ = posterior
         self.intervals_ = _intervals(posterior, self.space) if posterior is not None else None
         self.targets_, self.scenario_, self.simulator_, self.seed_ = targets, str(scenario), simulator, seed
+        self.at_bounds_ = at_bounds(self.best_params_, self.space)
         self.wall_seconds_ = time.perf_counter() - started
         return self
+
+
+NEAR_BOUND = 0.01  # of a parameter's range
+
+
+def at_bounds(best: dict, space: Sequence[Parameter]) -> dict[str, dict]:
+    """The best values within 1 % of the range from a bound, with advice: the fit may lie beyond it, and
+    the value found is then the range's edge rather than an estimate."""
+    out = {}
+    for p in space:
+        value, margin = best[p.name], NEAR_BOUND * (p.high - p.low)
+        side = "upper" if value >= p.high - margin else "lower" if value <= p.low + margin else None
+        if side:
+            edge, beyond = (p.high, "above") if side == "upper" else (p.low, "below")
+            advice = (
+                f"{p.name} = {value:.6g} is on its {side} bound {edge:g}: widen the range {beyond} it, "
+                "if the model allows, and calibrate again"
+            )
+            out[p.name] = {"bound": side, "value": value, "range": [p.low, p.high], "advice": advice}
+    return out
 
 
 def _intervals(posterior: pd.DataFrame, space: list[Parameter], level: float = 0.9) -> dict:

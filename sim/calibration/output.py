@@ -7,29 +7,45 @@ import re
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from sim.calibration.calibrator import Calibrator
+from sim.errors import SimError
 from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
 from sim.report import write_html
-from sim.scenario.yaml_lines import load_lined_yaml
 
 MAX_PANELS = 16
 
 
 def calibrated_text(source: Path, params: dict) -> str:
-    """The scenario file with its `parameters:` values replaced in place (comments and layout kept)."""
+    """The scenario file with its `parameters:` values replaced where they are written, whatever the YAML
+    style (block, flow, quoted, anchored, an alias): every other character, comments and layout, stays."""
     text = source.read_text()
-    doc = load_lined_yaml(text, str(source))
-    lines = text.splitlines(keepends=True)
+    spans = []
     for name, value in params.items():
-        number = doc.line_of(("parameters", name)) - 1
+        start, end = _value_span(text, name, source)
         shown = repr(int(value)) if isinstance(value, int | np.integer) else repr(float(value))
-        pattern = re.compile(rf"^(\s*{re.escape(name)}\s*:\s*)([^#\s]+)(.*)$", re.DOTALL)
-        match = pattern.match(lines[number])
-        if not match:
-            raise ValueError(f"{source}:{number + 1}: cannot find the value of parameter {name} to replace")
-        lines[number] = match.group(1) + shown + match.group(3)
-    return "".join(lines)
+        prefix = re.match(r"(?:[&!]\S*\s+)*", text[start:end]).group()  # an anchor stays, a tag goes
+        anchors = re.findall(r"&\S+", prefix)
+        spans.append((start, end, " ".join([*anchors, shown])))
+    for start, end, shown in sorted(spans, reverse=True):
+        text = text[:start] + shown + text[end:]
+    return text
+
+
+def _value_span(text: str, name: str, source: Path) -> tuple[int, int]:
+    """Where parameter `name`'s value is written: the scalar's characters (quotes included), or an alias
+    (`*x`) in its place, not the anchor it names."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    block = next((v for k, v in root.value if k.value == "parameters"), None)
+    found = None if block is None else next(((k, v) for k, v in block.value if k.value == name), None)
+    if found is None or not isinstance(found[1], yaml.ScalarNode):
+        raise SimError(f"{source}: cannot find the value of parameter {name} to replace")
+    key, value = found
+    if value.start_mark.index < key.end_mark.index:  # an alias: the node is where its anchor is
+        alias = re.compile(r"\s*:\s*(\*[^\s,\]}#]+)").match(text, key.end_mark.index)
+        return alias.start(1), alias.end(1)
+    return value.start_mark.index, value.end_mark.index
 
 
 def summary(cal: Calibrator) -> dict:
@@ -54,6 +70,7 @@ def summary(cal: Calibrator) -> dict:
         "start_params": cal.start_params_,
         "start_loss": cal.start_loss_,
         "intervals": cal.intervals_,
+        "at_bounds": cal.at_bounds_,
         "targets_met": sum(bool(r["met"]) for r in cal.fit_),
         "targets_total": len(cal.fit_),
         "nrmse": nrmse,
@@ -108,7 +125,10 @@ def write_calibration(
             f"targets within tolerance; loss {cal.start_loss_:.4g} at the scenario's values, "
             f"{cal.best_loss_:.4g} calibrated ({len(cal.history_)} evaluations)."
         ]
-        headline = {k: data[k] for k in ("best_params", "best_loss", "start_loss", "intervals", "nrmse")}
+        intro += [bound["advice"] for bound in cal.at_bounds_.values()]
+        headline = {
+            k: data[k] for k in ("best_params", "best_loss", "start_loss", "intervals", "at_bounds", "nrmse")
+        }
         if recovery is not None:
             headline["recovery"] = recovery["parameters"]
         run.add_file(
