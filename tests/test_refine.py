@@ -258,3 +258,23 @@ def test_the_copula_upsamples_the_rare_class_and_only_generators_that_beat_smote
             refine_run(sim_file, real_file, method, tmp_path / method, target="target", upsample=0.1)
     with pytest.raises(InputError, match="needs --target"):
         refine_run(sim_file, real_file, "copula", tmp_path / "x", upsample=0.1)
+
+
+@pytest.mark.parametrize("rows", [(0, 100), (100, 4)])
+def test_refining_too_few_rows_is_an_error_not_a_traceback(tmp_path, capsys, rows):
+    from sim.cli import main
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for name, n in zip(("run", "real"), rows, strict=True):
+        table = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "is_fraud": np.arange(n) % 2})
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+        paths.append(str(tmp_path / f"{name}.csv"))
+    out = tmp_path / "refined"
+    assert main(["refine", paths[0], "--real", paths[1], "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"refinement needs at least 20 rows in each table (the run {rows[0]}, the real sample {rows[1]})"
+        in err
+    )
+    assert "Traceback" not in err and not out.exists()

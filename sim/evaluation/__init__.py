@@ -48,6 +48,9 @@ STAGES = ("leak check", "tell audit", "behaviour", "fidelity", "detection", "uti
 """What `evaluate` does, in order: its `progress` callback hears each name as the stage starts."""
 
 
+MIN_ROWS = 20  # fewer leave the cross-validated models and the deciles without data
+
+
 def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = None, seed: int = 0,
              augment: bool = False, augment_seeds: int = 5, drop: tuple[str, ...] = (),
              keep: tuple[str, ...] = (), tells: bool = False, behaviour: bool = True,
@@ -63,8 +66,9 @@ def evaluate(synthetic: pd.DataFrame, real: pd.DataFrame, target: str | None = N
     stage = progress or (lambda name: None)
     if augment and target is None:
         raise InputError("augmentation needs a target (the binary label whose rare rows are added)")
-    if len(real) < 20 or len(synthetic) < 20:
-        raise InputError("evaluation needs at least 20 rows in each table")
+    if len(real) < MIN_ROWS or len(synthetic) < MIN_ROWS:
+        raise InputError(f"evaluation needs at least {MIN_ROWS} rows in each table "
+                         f"(real {len(real)}, synthetic {len(synthetic)})")  # fmt: skip
     columns = describe(real, synthetic, target, ignore=tuple(drop), keep=tuple(keep))
     if not columns.used:
         raise InputError("the tables share no column to compare (only identifiers and labels)")

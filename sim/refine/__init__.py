@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from sim.domains import registry
 from sim.errors import InputError, RunExistsError
-from sim.evaluation import HEADLINE, check_options, check_target, evaluate, read_table
+from sim.evaluation import HEADLINE, MIN_ROWS, check_options, check_target, evaluate, read_table
 from sim.outputs import RunDirectory, now_iso, sha256_of, versions
 from sim.refine.base import Refiner
 from sim.refine.copula import GaussianCopula
@@ -64,6 +64,9 @@ def refine_run(run: Path, real_path: Path, method: str, out: Path, seed: int = 0
         raise RunExistsError(f"{out} already exists (use --force to replace it)")
     stage("reading the tables")
     sim, real = read_table(run), read_table(real_path)
+    if len(real) < MIN_ROWS or len(sim) < MIN_ROWS:
+        raise InputError(f"refinement needs at least {MIN_ROWS} rows in each table "
+                         f"(the run {len(sim)}, the real sample {len(real)})")  # fmt: skip
     manifest_file = Path(run) / "manifest.json"
     manifest_in = json.loads(manifest_file.read_text()) if manifest_file.exists() else {}
     main = registry.tables_of_record()
