@@ -222,6 +222,7 @@ def _events_table(model: SimModel) -> pa.Table:
     rows.sort(key=lambda r: r["start_step"])  # stable: the calendar first within a step
     for row in rows:
         row["start"] = horizon.start_us + row["start_step"] * horizon.step_us
-        row["end"] = horizon.start_us + row["end_step"] * horizon.step_us
+        end = row["end_step"]  # None: a shipment still queued when the run ended
+        row["end"] = None if end is None else horizon.start_us + end * horizon.step_us
     columns = {f.name: pa.array([r.get(f.name) for r in rows], type=f.type) for f in EVENTS}
     return pa.Table.from_pydict(columns, schema=EVENTS)

@@ -126,12 +126,19 @@ PORT = """\
 @pytest.mark.parametrize("servers", [1, 2, 3])
 def test_a_port_queues_shipments_first_come_first_served(tmp_path, write, servers):
     """D/D/c: one shipment a day reaches the port, each berth takes 2 days. With one berth shipment n
-    (sent on day n) starts at 2n + 1 and arrives at 2n + 4, waiting n days; with two or more, no wait."""
+    (sent on day n) starts at 2n + 1 and arrives at 2n + 4, waiting n days; with two or more, no wait.
+    Every shipment sent is in the events table: those still queued when the run ends have no end."""
     _, ts, events, kpis = run(tmp_path, write, PORT.replace("SERVERS", str(servers)), steps=30)
     shipments = events[events.kind == "shipment"].sort_values("start_step")
-    n = shipments.start_step.to_numpy()
+    assert shipments.start_step.tolist() == list(range(30))  # one a day, cleared or not
+    cleared = shipments[shipments.end_step.notna()]
+    n = cleared.start_step.to_numpy()
     arrival = 2 * n + 4 if servers == 1 else n + 4
-    assert shipments.end_step.tolist() == arrival.tolist()
+    assert cleared.end_step.tolist() == arrival.tolist()
+    queued = shipments[shipments.end_step.isna()]
+    sent = np.arange(30)
+    clears = 2 * sent + 3 if servers == 1 else sent + 3  # a step before it arrives
+    assert queued.end.isna().all() and queued.start_step.tolist() == sent[clears >= 30].tolist()
     waits = kpis["facilities"]["port"]
     assert waits["shipments"] == len(n) and waits["max_wait"] == (n.max() if servers == 1 else 0)
     store = node(ts, "store")
@@ -142,7 +149,7 @@ def test_a_port_queues_shipments_first_come_first_served(tmp_path, write, server
 def test_production_line_handles_by_batch_size(tmp_path, write):
     body = PORT.replace("servers: SERVERS, handling: 2", "servers: 1, handling: 0, units_per_step: 5")
     _, _, events, _ = run(tmp_path, write, body, steps=10)
-    shipments = events[events.kind == "shipment"].sort_values("start_step")
+    shipments = events[events.kind == "shipment"].sort_values("start_step").dropna(subset="end_step")
     assert shipments.end_step.tolist() == [2 * n + 4 for n in range(len(shipments))]  # 10 units: 2 steps
 
 
@@ -206,7 +213,7 @@ def test_products_share_a_facility_and_queue_for_it(tmp_path, write):
     port (day k // 2) starts at 2k + 1 and arrives at 2k + 4, after waiting 2k - k // 2 days."""
     both = PORT.replace("SERVERS", "1").replace("  demand:", "  products: [{name: a}, {name: b}]\n  demand:")
     _, _, events, kpis = run(tmp_path, write, both, steps=30)
-    shipments = events[events.kind == "shipment"]
+    shipments = events[events.kind == "shipment"].dropna(subset="end_step")  # cleared the port
     k = np.arange(len(shipments))
     assert sorted(shipments.end_step) == (2 * k + 4).tolist()
     assert kpis["facilities"]["port"]["mean_wait"] == pytest.approx(np.mean(2 * k - k // 2))
@@ -221,7 +228,7 @@ def test_a_closed_port_holds_everything_until_it_reopens(tmp_path, write):
     )
     body += "events:\n  - {kind: node_outage, name: lockout, node: port, start: 10, duration: 5}\n"
     _, _, events, kpis = run(tmp_path, write, body, steps=40)
-    shipments = events[events.kind == "shipment"].sort_values("start_step")
+    shipments = events[events.kind == "shipment"].sort_values("start_step").dropna(subset="end_step")
     n = shipments.start_step.to_numpy()
     assert shipments.end_step.tolist() == np.where(n < 9, n + 2, n + 7).tolist()
     assert kpis["facilities"]["port"]["max_wait"] == 5

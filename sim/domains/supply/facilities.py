@@ -17,6 +17,7 @@ class Facilities:
         self.flows = flows  # the world's log of orders and shipments
         self.queues: dict[str, simpy.Resource] = {}  # made on the timeline's clock when first used
         self.waits: dict[str, list[int]] = {name: [] for name in self.specs}  # steps each shipment queued
+        self.pending: dict[int, dict] = {}  # shipments on their way to or through a facility, by id
 
     def __contains__(self, name: str) -> bool:
         return name in self.specs
@@ -38,6 +39,11 @@ class Facilities:
         for request in requests:
             queue.release(request)
 
+    def send(self, env: simpy.Environment, lane_index: int, lane, shipment: dict, extra: int) -> None:
+        """Goods leave on a lane through a facility: pending until they clear it (see `through`)."""
+        self.pending[id(shipment)] = shipment
+        env.process(self.through(env, lane_index, lane, shipment, extra))
+
     def through(self, env: simpy.Environment, lane_index: int, lane, shipment: dict, extra: int):
         """A SimPy process: goods sent at step k (the clock reads k + 1) reach the facility after the
         lane's shipping delay (plus `extra`), wait for a free server, are handled, then take the onward
@@ -58,6 +64,11 @@ class Facilities:
         self.state.held[0, lane_index] -= shipment["quantity"]
         self.state.pipe[0, lane_index, lane.onward_delay] += shipment["quantity"]
         self.flows.append({**shipment, "end_step": cleared + lane.onward_delay})
+        del self.pending[id(shipment)]
+
+    def unfinished(self) -> list[dict]:
+        """Shipments that had not cleared their facility when the run ended: their arrival is unknown."""
+        return [{**shipment, "end_step": None} for shipment in self.pending.values()]
 
     def kpis(self) -> dict:
         """Per facility: shipments handled, and their mean and longest wait (steps)."""

@@ -195,7 +195,7 @@ class SupplyWorld:
             if lane.via is None:
                 self.flows.append({**shipment, "end_step": k + lane.ship_delay + int(extra[index])})
             else:
-                env.process(self.facilities.through(env, index, lane, shipment, int(extra[index])))
+                self.facilities.send(env, index, lane, shipment, int(extra[index]))
 
     def on_event(self, occurrence, env: simpy.Environment) -> None:
         """On the clock, as an occurrence starts: an outage of a facility closes it."""
@@ -206,8 +206,9 @@ class SupplyWorld:
         return {}
 
     def logged_flows(self) -> list[dict]:
-        """Every order and shipment, for the events table."""
-        return self.flows
+        """Every order and shipment, for the events table; one still on its way to or queued at a
+        facility when the run ends has no end."""
+        return self.flows + self.facilities.unfinished()
 
     def statistic_names(self) -> list[str]:
         return [f"{family}.{node}" for family in SERIES for node in self.names]
