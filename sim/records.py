@@ -8,6 +8,7 @@ the data, so the same run gives the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from pathlib import Path
@@ -104,6 +105,16 @@ class TableWriter:
                         self._writer.write_table(table)
                 except BaseException as exc:  # surfaced to the simulating thread on the next write
                     self._error = exc
+
+    def abort(self) -> None:
+        """After a failure: drop what is buffered, stop the thread and close the file, so a long-lived
+        process keeps neither (its directory is removed by the caller)."""
+        self._pending, self._pending_rows = [], 0
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        with contextlib.suppress(Exception):  # closed already, or the failure was the file's own
+            self._writer.close()
 
     def close(self) -> int:
         self._flush()

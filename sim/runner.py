@@ -151,8 +151,7 @@ def run_scenario(
         )
     except BaseException:
         for writer in files.values():
-            if isinstance(writer, PartitionedWriter):
-                writer.abort()
+            writer.abort()
         run.abandon()
         raise
     finally:

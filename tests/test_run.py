@@ -155,3 +155,25 @@ def test_quickstart_runs_and_labels_fraud(tmp_path):
     assert tx.is_fraud.any() and (tx.campaign_id == 1).any()
     events = pd.read_parquet(run / "events.parquet")
     assert list(events.event) == ["friday_wave"]
+
+
+def test_a_run_that_fails_midway_leaves_no_writer_thread_buffer_or_directory(tmp_path, monkeypatch):
+    """In a long-lived process (a notebook, a service) a failed run must not keep its writers' threads
+    and the rows they had buffered."""
+    import threading
+
+    from sim.domains.payments.world import PaymentsWorld
+
+    step = PaymentsWorld.step
+
+    def failing(self, k, timeline):
+        if k == 20:
+            raise RuntimeError("step 20 broke")
+        return step(self, k, timeline)
+
+    monkeypatch.setattr(PaymentsWorld, "step", failing)
+    out = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="step 20 broke"):
+        run_scenario(load_scenario(QUICKSTART), out, scale=0.01)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("write-")]
+    assert not out.exists() and not list(tmp_path.glob(".run.partial-*"))
