@@ -74,8 +74,16 @@ def alias_table(weights):
     if n == 0 or total <= 0.0:
         return prob + 1.0, alias
     scaled = np.empty(n)
-    for i in range(n):
-        scaled[i] = weights[i] * (n / total)
+    if total >= 1e-300:
+        for i in range(n):
+            scaled[i] = weights[i] * (n / total)
+    else:  # subnormal weights: n / total would overflow, so scale them to the largest first
+        top = weights.max()
+        total = 0.0
+        for i in range(n):
+            total += weights[i] / top
+        for i in range(n):
+            scaled[i] = (weights[i] / top) * (n / total)
     small = np.empty(n, np.int64)
     large = np.empty(n, np.int64)
     ns = nl = 0
