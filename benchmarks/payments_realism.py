@@ -92,7 +92,7 @@ def figures(frame: pd.DataFrame, accounts: pd.DataFrame, kpis: dict, horizon) ->
     declined = frame.declined.to_numpy()
     by_type = frame.groupby("type", observed=True).declined.mean()
     crime = frame.is_fraud | frame.is_laundering
-    limit = accounts.set_index("account").overdraft_limit.reindex(frame.origin).to_numpy()
+    limit = accounts.set_index("account").overdraft_limit.fillna(np.inf).reindex(frame.origin).to_numpy()
     paying = ~declined & (frame.type != "CASH_IN").to_numpy()
     beyond = paying & (frame.origin_balance_after.to_numpy() < -limit - 1e-6)
     customer = accounts.set_index("account").role.reindex(frame.origin).to_numpy() == "customer"

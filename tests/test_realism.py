@@ -37,7 +37,9 @@ def test_customers_pay_within_their_means(name, tmp_path):
         assert row["mean"] <= DECLINED + 2 * math.sqrt(DECLINED * (1 - DECLINED) / row["size"]), kind
     crime = tx.is_fraud | tx.is_laundering
     assert not ((tx.amount == 0) & crime).any()  # a theft of nothing is never made
-    limit = accounts.set_index("account").overdraft_limit.reindex(tx.origin).to_numpy()
+    limit = (
+        accounts.set_index("account").overdraft_limit.fillna(np.inf).reindex(tx.origin).to_numpy()
+    )  # empty: none
     paid = (~tx.declined & (tx.type != "CASH_IN")).to_numpy()
     assert np.all(tx.origin_balance_after.to_numpy()[paid] >= -limit[paid] - 1e-6)
 

@@ -52,7 +52,7 @@ def test_scenario_runs_complete_and_conserve_money(runs, path):
     assert len(tx) == kpis["transactions"] > 0
     accounts = read(run, "accounts")
     # balances never go below minus the overdraft limit
-    limit = accounts.set_index("account").overdraft_limit
+    limit = accounts.set_index("account").overdraft_limit.fillna(np.inf)  # empty: no limit
     payer = np.where(tx.type == "CASH_IN", tx.dest, tx.origin)
     after = np.where(tx.type == "CASH_IN", tx.dest_balance_after, tx.origin_balance_after)
     assert (after >= -limit.reindex(payer).to_numpy() - 1e-6).all()
