@@ -5,6 +5,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
 
+
+def paths_into(node, prefix=()):
+    """Every path into a parsed document (mappings' keys, lists' indices), the root excluded: where a
+    fuzzer may change it."""
+    if prefix:
+        yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from paths_into(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from paths_into(value, (*prefix, i))
+
+
 SMALL = """\
 schema_version: 1
 name: small

@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from sim import runner
 from sim.errors import InputError, ScenarioError, SimError
 from sim.scenario import load_scenario
+from tests.conftest import ROOT, paths_into
 
-ROOT = Path(__file__).resolve().parents[1]
 SCALE = 0.01  # of payments populations; supply quantities at 1 % too (they scale the same way)
 SHORT = (24, 48, 96, 200)  # the shortest horizon (steps) at which a base still validates
 
@@ -57,18 +57,6 @@ BASES = {
     for p in sorted((ROOT / "scenarios").glob("*.yaml"))
     + sorted((ROOT / "scenarios" / "validation").glob("*.yaml"))
 }
-
-
-def _leaves(node, prefix=()):
-    """Every path into a document (mappings' keys, lists' indices), the root excluded."""
-    if prefix:
-        yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _leaves(value, (*prefix, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _leaves(value, (*prefix, i))
 
 
 def _at(data, path):
@@ -109,7 +97,7 @@ def mutants(draw) -> str:
             "duration": lambda v: isinstance(v, str) and re.fullmatch(r"\d+(\.\d+)?[smhdw]", v) is not None,
             "repeat": lambda v: isinstance(v, list) and bool(v),
         }.get(how, lambda v: True)
-        paths = [p for p in _leaves(data) if fits(_at(data, p))]
+        paths = [p for p in paths_into(data) if fits(_at(data, p))]
         if how == "delete":
             paths = [p for p in paths if isinstance(_at(data, p[:-1]), dict)]
         if not paths:

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
 from sim.scenario import load_scenario
-from tests.conftest import ROOT, small_scenario
+from tests.conftest import ROOT, paths_into, small_scenario
 
 
 def problems_of(path, overrides=()):
@@ -284,16 +284,6 @@ _leaves = st.recursive(
 )
 
 
-def _paths(node, prefix=()):
-    yield prefix
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _paths(value, (*prefix, i))
-
-
 # fuzz bases: the small payments world, a card world with typologies, a supply chain with disruptions,
 # a network with lanes, a facility and two products, and one with periodic demand streams
 _BASES = [
@@ -303,7 +293,7 @@ _BASES = [
     yaml.safe_load((ROOT / "scenarios" / "port_congestion.yaml").read_text()),
     yaml.safe_load((ROOT / "scenarios" / "validation" / "anylogistix_model_6.yaml").read_text()),
 ]
-_ALL_PATHS = [(i, p) for i, base in enumerate(_BASES) for p in _paths(base) if p]
+_ALL_PATHS = [(i, p) for i, base in enumerate(_BASES) for p in paths_into(base)]
 
 
 def _mutate(data, path, value):

@@ -5,7 +5,8 @@ The registry reads `DOMAIN`; the world and its kernels are imported only when a 
 
 from __future__ import annotations
 
-from sim.domains.payments.scenario import PaymentsScenario, check_data, check_scenario
+from sim.domains.payments.checks import check_scenario
+from sim.domains.payments.scenario import PaymentsScenario, check_data
 from sim.engine.world import Domain, Format
 
 

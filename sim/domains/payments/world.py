@@ -20,6 +20,7 @@ from sim.domains.payments import statistics
 from sim.domains.payments.accounts import ID_BASE, build_accounts
 from sim.domains.payments.activity import Activity
 from sim.domains.payments.aml import schedule_laundering
+from sim.domains.payments.checks import planned_rows, planned_rows_problem, step_rows, step_rows_problem
 from sim.domains.payments.customers import TX_TYPES
 from sim.domains.payments.fit import HOUR_US, HourlyTally, paysim_fit
 from sim.domains.payments.fraud import Fraud
@@ -27,15 +28,7 @@ from sim.domains.payments.kernels import FIXED, NOT_MADE, Means, interleave, set
 from sim.domains.payments.records import TRANSACTIONS
 from sim.domains.payments.report import write_report
 from sim.domains.payments.rows import Agenda, Membership
-from sim.domains.payments.scenario import (
-    AML_TYPOLOGIES,
-    FRAUD_TYPES,
-    PaymentsScenario,
-    planned_rows,
-    planned_rows_problem,
-    step_rows,
-    step_rows_problem,
-)
+from sim.domains.payments.scenario import AML_TYPOLOGIES, FRAUD_TYPES, PaymentsScenario
 from sim.domains.payments.sharding import ShardedDraws, shard_cells, shard_of_accounts
 from sim.errors import InputError
 from sim.records import TIMESTAMP, record_batch

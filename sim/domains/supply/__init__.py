@@ -5,7 +5,8 @@ The registry reads `DOMAIN`; the world and its kernel are imported only when a r
 
 from __future__ import annotations
 
-from sim.domains.supply.scenario import SupplyScenario, check_data, check_scenario
+from sim.domains.supply.checks import check_scenario
+from sim.domains.supply.scenario import SupplyScenario, check_data
 from sim.engine.world import Domain
 
 DOMAIN = Domain(
