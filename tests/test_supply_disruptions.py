@@ -63,6 +63,43 @@ def test_outage_stops_shipping_and_destroys_stock(tmp_path, write):
     assert (fire["event"], fire["start_step"], fire["end_step"]) == ("fire", 10, 14)
 
 
+def test_goods_that_reach_a_closed_passage_wait_for_it_to_reopen(tmp_path, write):
+    closure = "  - {kind: route_closure, name: canal, node: store, start: 10, duration: 6, extra_delay: 12d"
+    ts, _ = run(tmp_path / "held", write, closure + ", after_passage: 1d}")
+    sent, _ = run(tmp_path / "sent", write, closure + "}")
+    store, before = node(ts, "store"), node(sent, "store")
+    # as it closes on day 10, goods due on day 10 are past the passage (1 day out); those due on day 11
+    # reach it on day 10: they wait until it reopens on day 16 and arrive on day 17
+    assert store.received[10] == before.received[10] > 0 and before.received[11] > 0
+    assert (store.received[11:17] == 0).all() and store.received[17] == before.received[11]
+    assert (before.received[12:18] == 0).all()  # sent while it is closed: round the Cape in both runs
+    assert (store.received[24:30] == before.received[24:30]).all() and store.received[24:30].min() > 0
+    events = pd.read_parquet(tmp_path / "held" / "run" / "events.parquet")
+    to_store = events[(events.kind == "shipment") & (events.target == "store")].set_index("start_step")
+    assert to_store.end_step[8] == 10 and to_store.end_step[9] == 17  # the table says so too
+    assert_stock_accounted(ts, {"store": 60, "dc": 80})
+
+
+def test_lost_sales_leave_instead_of_waiting(tmp_path, write):
+    events = "  - {kind: node_outage, name: fire, node: dc, start: 10, duration: 10}"
+    waited, _ = run(tmp_path / "backlog", write, events)
+    scenario = load_scenario(write(CHAIN.replace("{name: store,", "{name: store, unmet_demand: lost,")
+                                   .replace("EVENTS", events)))  # fmt: skip
+    out = run_scenario(scenario, tmp_path / "lost")
+    ts, kpis = pd.read_parquet(out / "timeseries.parquet"), json.loads((out / "kpis.json").read_text())
+    store, before = node(ts, "store"), node(waited, "store")
+    assert (store.backlog == 0).all() and store.lost_sales.sum() > 0 and (before.lost_sales == 0).all()
+    assert np.allclose(store.demand, store.shipped + store.lost_sales)  # sold at once, or gone
+    assert before.backlog.max() > 0 and before.shipped.sum() > store.shipped.sum()  # waiters bought later
+    assert_stock_accounted(ts, {"store": 60, "dc": 80})
+    k = kpis["nodes"]["store"]
+    assert k["lost_sales"] == pytest.approx(store.lost_sales.sum()) == kpis["total"]["lost_sales"]
+    assert k["backlog_cost"] == pytest.approx(store.lost_sales.sum())  # 1 a unit lost, once
+    assert k["fill_rate"] == pytest.approx(1 - store.lost_sales.sum() / store.demand.sum())
+    assert k["cycle_service_level"] == pytest.approx(np.mean(store.lost_sales == 0))
+    assert kpis["disruptions"][0]["impact"] == pytest.approx(store.lost_sales.max())
+
+
 def test_route_closure_delays_goods_sent_while_it_lasts(tmp_path, write):
     events = "  - {kind: route_closure, name: canal, node: store, start: 10, duration: 6, extra_delay: 12d}"
     ts, _ = run(tmp_path, write, events)
@@ -98,6 +135,14 @@ def test_events_must_name_a_node_of_the_chain(write):
     events = "  - {kind: node_outage, name: fire, node: warehouse, start: 10, duration: 4}"
     with pytest.raises(ScenarioError, match=r"events.0.node: no node named 'warehouse' \(nodes: dc, store\)"):
         load_scenario(write(CHAIN.replace("EVENTS", events)))
+
+
+def test_a_closed_passage_must_lie_on_the_route(write):
+    events = "  - {kind: route_closure, name: canal, node: store, start: 10, duration: 6, extra_delay: 12d"
+    text = CHAIN.replace("EVENTS", events + ", after_passage: 2}")
+    message = "2 steps from the passage to 'store', but its direct routes take at most 2: the passage must"
+    with pytest.raises(ScenarioError, match=r"events.0.after_passage: " + message):
+        load_scenario(write(text))
 
 
 def test_only_the_source_takes_orders_at_once(write):
@@ -290,21 +335,53 @@ def test_supplier_outage_happens_with_its_shipped_seed_then_ramps_up(tmp_path):
 
 def test_retail_panic_buying_follows_the_2020_calendar(tmp_path):
     disruptions, _, ts = shipped_story("retail_panic_buying", tmp_path)
-    assert list(disruptions.index) == ["stockpiling", "panic"]
+    assert list(disruptions.index) == ["stockpiling", "panic", "easing"]
     assert str(disruptions.loc["stockpiling", "start"])[:10] == "2020-02-24"
     assert str(disruptions.loc["panic", "start"])[:10] == "2020-03-11"
-    demand = node(ts, "store").demand
-    normal = demand[: span(disruptions, "stockpiling").start].mean()
-    panic = span(disruptions, "panic")
-    assert demand[list(panic)].mean() / normal == pytest.approx(9.45, rel=0.25)  # 2 draws, sd 0.15
-    hangover = range(panic.stop, panic.stop + 28)
-    assert demand[list(hangover)].mean() / normal == pytest.approx(0.42, rel=0.1)
+    stores = ts[ts.node.str.startswith("store")]
+    assert stores.node.nunique() == 90
+    demand = stores.groupby("t").demand.sum()
+    sales = (stores.demand - stores.lost_sales).groupby(stores.t).sum()
+    run_up, panic = span(disruptions, "stockpiling"), span(disruptions, "panic")
+    normal = demand[: run_up.start].mean()
+
+    def within(days: int) -> float:  # 3 sd of a ratio of mean days to normal: 90 stores, noise sd 0.3
+        return 3 * 0.3 / np.sqrt(90) * np.sqrt(1 / days + 1 / run_up.start)
+
+    assert demand[list(run_up)].mean() / normal == pytest.approx(1.51, rel=within(len(run_up)))
+    assert sales[list(run_up)].mean() / normal == pytest.approx(1.51, rel=within(len(run_up)))  # in stock
+    assert demand[list(panic)].mean() / normal == pytest.approx(9.45, rel=within(len(panic)))
+    # Apr 8-18: +27 % vs pre-COVID, what the mill could make (its capacity binds)
+    apr = [(pd.Timestamp(f"2020-04-{d:02d}") - pd.Timestamp("2020-02-01")).days for d in range(8, 19)]
+    assert sales[apr].mean() / normal == pytest.approx(1.27, abs=0.03)
+    assert demand[apr].mean() / normal > 1.5  # shoppers asked for more than that
+    # stores out of stock part of the day on Mar 23 / Apr 12 / Apr 19: 70 % / 73 % / 48 %, within 10 points
+    short = (stores.lost_sales > 0).groupby(stores.t).mean()
+    for day, cited in (("03-23", 0.70), ("04-12", 0.73), ("04-19", 0.48)):
+        step = (pd.Timestamp(f"2020-{day}") - pd.Timestamp("2020-02-01")).days
+        assert short[step] == pytest.approx(cited, abs=0.10), day
+    assert short[: panic.start].max() == 0  # the run-up is served: production and stock keep up
+    manufacturer = node(ts, "manufacturer")
+    assert manufacturer.received[panic.start : apr[-1]].max() <= 11430  # production at most its capacity
 
 
 def test_suez_closure_shuts_the_canal_on_its_date(tmp_path):
-    disruptions, _, _ = shipped_story("suez_closure", tmp_path)
+    disruptions, shipments, ts = shipped_story("suez_closure", tmp_path)
     shut = span(disruptions, "ever_given")
     assert str(disruptions.loc["ever_given", "start"])[:10] == "2021-03-23" and len(shut) == 6
+    by_sea = shipments[shipments.target == "importer"]
+    days, due = by_sea.end_step - by_sea.start_step, by_sea.start_step + 21
+    rerouted = by_sea.start_step.isin(shut)
+    queued = (due - 10).isin(shut)  # at sea, reaching the canal (10 days out) while it is shut
+    assert rerouted.sum() >= 3 and (days[rerouted] == 21 + 12).all()  # round the Cape
+    assert queued.sum() >= 3 and (by_sea.end_step[queued] == shut.stop + 10).all()  # sail on together
+    assert (days[~rerouted & ~queued] == 21).all()  # through the canal before and after
+    importer = node(ts, "importer")
+    assert importer.received[shut.stop + 10] >= by_sea.quantity[queued].sum()
+    assert (importer.received[shut.start + 10 : shut.stop + 10] == 0).all()  # where the queued were due
+    assert (importer.received[shut.start + 21 : shut.stop + 21] == 0).all()  # and the rerouted
+    for _, ship in by_sea[rerouted].iterrows():  # which arrive 12 days late
+        assert importer.received[ship.end_step] >= ship.quantity
 
 
 def test_port_lockout_lets_only_the_goods_being_handled_leave(tmp_path):

@@ -40,6 +40,7 @@ class Parameters(NamedTuple):
     fixed_weeks: int
     holding_cost: np.ndarray
     backlog_cost: np.ndarray
+    lost_sales: np.ndarray
 
 
 class Disruptions(NamedTuple):
@@ -104,12 +105,13 @@ class ChainRun(NamedTuple):
     cost: np.ndarray
     external: np.ndarray  # customers' demand filled at once
     sold: np.ndarray  # everything shipped to customers (their backlog included)
+    lost_sales: np.ndarray  # customers' demand not filled at a node whose customers do not wait
     lane_orders: np.ndarray  # [R, T, L] each lane's share of its node's order
     lane_shipped: np.ndarray  # [R, T, L] goods sent on each lane
 
     @classmethod
     def zeros(cls, replicates: int, weeks: int, nodes: int, lanes: int) -> ChainRun:
-        per_node = {name: np.zeros((replicates, weeks, nodes)) for name in cls._fields[:11]}
+        per_node = {name: np.zeros((replicates, weeks, nodes)) for name in cls._fields[:12]}
         return cls(**per_node, lane_orders=np.zeros((replicates, weeks, lanes)),
                    lane_shipped=np.zeros((replicates, weeks, lanes)))  # fmt: skip
 

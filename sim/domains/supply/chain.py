@@ -9,7 +9,8 @@ timing of Edali & Yasarcan 2014):
 1. the shipments due this week join inventory, and every pipeline moves one slot;
 2. the orders due this week arrive (customers' demand, and the mail on each lane);
 3. a node ships what it can of its backlog plus those orders (short, it shares in proportion to the
-   claims; a lane carries at most its capacity a week); the rest waits as backlog;
+   claims; a lane carries at most its capacity a week); the rest waits as backlog, except at a node
+   whose customers do not wait (lost sales: a shopper facing an empty shelf leaves);
 4. costs are charged on the inventory and backlog left;
 5. each node decides its order and splits it over its lanes by their shares; an order reaches the
    supplier after the lane's `mail_delay` weeks; what the supplier ships travels `ship_delay` weeks
@@ -75,7 +76,8 @@ def chain_week(t, demand, params, shocks, state, run):
     policy, window (moving-average length; 0 = exponential smoothing with weight theta), cover and safety
     (ORDER_UP_TO: up to cover x forecast + safety), reorder and target (S_S: at or below `reorder`, up to
     `target`), reorder and quantity (R_Q: enough lots of `quantity` to exceed `reorder`), period and
-    quantity (T_Q: `quantity` every `period` weeks), costs. This week's disruptions: per node `capacity`
+    quantity (T_Q: `quantity` every `period` weeks), costs, lost_sales (its customers' demand not filled
+    at once is lost, not backlogged). This week's disruptions: per node `capacity`
     (most it can ship; inf when normal, 0 in an outage) and `lost_share` (share of its stock destroyed
     as the week starts); per lane `extra_delay` (weeks added to goods sent on it: detours, drawn delays).
     A node short of stock shares what it has among its claimants (its customers' demand and each lane's
@@ -85,7 +87,8 @@ def chain_week(t, demand, params, shocks, state, run):
     weeks), pipe (goods arriving in j + 1 weeks), held (in a facility's queue). Outputs [R, T, N] at t:
     orders placed, orders received (all claims), inventory and backlog after shipping, shipped, received
     into inventory, on the way in, destroyed, cost, customers' demand filled at once (`external`) and
-    everything shipped to customers (`sold`, their backlog included); per lane [R, T, L] orders and
+    everything shipped to customers (`sold`, their backlog included), customers' demand lost
+    (`lost_sales`); per lane [R, T, L] orders and
     goods sent. Orders in the first `fixed_weeks` weeks are the initial flow (the board's warm-up); the
     inventory position is on hand - backlog + supply line (everything ordered and not yet received).
     """
@@ -153,6 +156,9 @@ def chain_week(t, demand, params, shocks, state, run):
                 state.ext_back[r, j] -= extra
                 to_customers += extra
                 sent += extra
+            if params.lost_sales[j]:
+                run.lost_sales[r, t, j] = state.ext_back[r, j]
+                state.ext_back[r, j] = 0.0
             run.sold[r, t, j] = to_customers
             state.inv[r, j] -= sent
             run.shipped[r, t, j] = sent
@@ -170,7 +176,8 @@ def chain_week(t, demand, params, shocks, state, run):
             run.incoming[r, t, i] = incoming[i]
             run.inventory[r, t, i] = state.inv[r, i]
             run.backlog[r, t, i] = owing
-            run.cost[r, t, i] = params.holding_cost[i] * state.inv[r, i] + params.backlog_cost[i] * owing
+            short = owing + run.lost_sales[r, t, i]  # a unit lost is charged once, as a step of backlog
+            run.cost[r, t, i] = params.holding_cost[i] * state.inv[r, i] + params.backlog_cost[i] * short
         for i in range(nodes):
             if params.window[i] > 0:
                 state.history[r, i, t % params.window[i]] = incoming[i]
@@ -235,7 +242,8 @@ class Chain:
     def __init__(self, demand, theta, alpha_s, beta, s_prime, initial_inventory, initial_flow, fixed_weeks,
                  holding_cost, backlog_cost, mail_delay=2, ship_delay=2, policy=STERMAN, window=0, cover=0.0,
                  safety=0.0, reorder=0.0, target=0.0, quantity=1.0, period=1, max_extra_delay=0,
-                 supplier=None, lanes: Lanes | None = None, nodes: int | None = None):  # fmt: skip
+                 supplier=None, lanes: Lanes | None = None, nodes: int | None = None,
+                 lost_sales=False):  # fmt: skip
         if nodes is None:
             nodes = len(np.atleast_1d(mail_delay)) if lanes is None else int(lanes.to.max()) + 1
         demand = np.asarray(demand, dtype=np.float64)
@@ -275,6 +283,7 @@ class Chain:
             period=per_node(period, np.int64), mail_delay=lanes.mail_delay, ship_delay=lanes.ship_delay,
             initial_flow=per_node(initial_flow), fixed_weeks=int(fixed_weeks),
             holding_cost=per_node(holding_cost), backlog_cost=per_node(backlog_cost),
+            lost_sales=per_node(lost_sales, np.bool_),
         )  # fmt: skip
         self.state = State.initial(
             r, per_node(initial_inventory), per_node(initial_flow), lanes.mail_delay.tolist(),

@@ -1,11 +1,11 @@
 """Checks of a whole supply scenario, run by `sim validate` and `sim run` alike: demand stays under the
-quantity ceiling over the whole horizon."""
+quantity ceiling over the whole horizon; a closed passage lies on the routes it closes."""
 
 from __future__ import annotations
 
 import math
 
-from sim.domains.supply.scenario import PeriodicDemand, StepDemand, SupplyScenario
+from sim.domains.supply.scenario import PeriodicDemand, RouteClosure, StepDemand, SupplyScenario
 from sim.scenario.types import CEILING
 
 
@@ -17,6 +17,30 @@ def _streams(path: tuple, demand) -> list[tuple[tuple, StepDemand | PeriodicDema
 
 
 def check_scenario(scenario: SupplyScenario) -> list[tuple[tuple, str]]:
+    """Demand stays under the quantity ceiling; a closure's passage is nearer than its routes' ends."""
+    return _trends(scenario) + _passages(scenario)
+
+
+def _passages(scenario: SupplyScenario) -> list[tuple[tuple, str]]:
+    """A closure's `after_passage` is shorter than the longest direct route into its node: otherwise no
+    goods on the way could ever be short of the passage, and the field would silently do nothing."""
+    chain, problems = scenario.chain, []
+    index = {n.name: i for i, n in enumerate(chain.nodes)}
+    for e, event in enumerate(scenario.events):
+        if not isinstance(event, RouteClosure) or event.after_passage is None or event.node not in index:
+            continue
+        longest = max(
+            (lane.ship_delay for lane in chain.inbound(index[event.node]) if lane.via is None), default=0
+        )
+        after = scenario.steps_in(event.after_passage)
+        if after >= longest:
+            message = (f"{after} steps from the passage to {event.node!r}, but its direct routes take "
+                       f"at most {longest}: the passage must lie on the way")  # fmt: skip
+            problems.append((("events", e, "after_passage"), message))
+    return problems
+
+
+def _trends(scenario: SupplyScenario) -> list[tuple[tuple, str]]:
     """Demand stays under the quantity ceiling over the whole horizon: a trend compounds every step."""
     chain, problems = scenario.chain, []
     places = _streams(("chain", "demand"), chain.demand)

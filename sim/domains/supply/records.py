@@ -21,6 +21,7 @@ TIMESERIES = pa.schema(
         ("backlog", pa.float64()),
         ("in_transit", pa.float64()),
         ("lost", pa.float64()),
+        ("lost_sales", pa.float64()),
         ("cost", pa.float64()),
     ]
 )

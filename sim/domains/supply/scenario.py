@@ -179,23 +179,29 @@ class ChainNode(Spec):
     from the unlimited source; `source` says so explicitly) over one lane with the node's `mail_delay`,
     `ship_delay` and `transport_cost` per shipment, or splits its orders over `lanes` (dual sourcing). It
     may face its own customers' `demand`, one stream or several (default: the chain's `demand` if no node
-    orders from it, none otherwise). Money: it pays `buy_price` per unit received and `order_cost` per
+    orders from it, none otherwise), and whether its customers wait for what it cannot fill
+    (`unmet_demand`). Money: it pays `buy_price` per unit received and `order_cost` per
     order placed; it earns `sell_price` per unit shipped to its customers."""
 
     name: Name
     supplier: Name | None = None
     demand: Demands | None = None
     initial_inventory: NonNegative = 12.0
+    # its pipelines and expectations at the start (default: the chain's); a DC's is its stores' together
+    initial_flow: NonNegative | None = None
     # steps before its order reaches the supplier (last node: production request); 0 only from the
     # source, which then ships in the step the order is placed
     mail_delay: Delay = 2
     ship_delay: Weeks = 2  # steps goods travel from the supplier (last node: production)
     holding_cost: NonNegative = 0.5  # per unit on hand per step
-    backlog_cost: NonNegative = 1.0  # per unit backlogged per step
+    backlog_cost: NonNegative = 1.0  # per unit backlogged per step; per unit lost, once, with lost sales
     buy_price: Money = 0.0
     sell_price: Money = 0.0
     order_cost: Money = 0.0
     transport_cost: Money = 0.0
+    # customers' demand the node cannot fill at once: they wait (the beer game), or they leave (a
+    # shopper facing an empty shelf buys elsewhere or goes without: lost sales)
+    unmet_demand: Literal["backlog", "lost"] = "backlog"
     policy: Policy = Sterman()
     lanes: Annotated[list[Lane], Field(min_length=1, max_length=20)] | None = None
 
@@ -328,11 +334,15 @@ class NodeOutage(_NodeEvent):
 
 
 class RouteClosure(_NodeEvent):
-    """Goods on their way to `node` take `extra_delay` longer while the route is closed (a detour):
-    the Ever Given blocked Suez for 6 days (2021); the way round the Cape adds about 12 days."""
+    """Goods sent to `node` while the route is closed take `extra_delay` longer (a detour): the Ever
+    Given blocked Suez for 6 days (2021); the way round the Cape adds about 12 days. With
+    `after_passage` (how long goods take from the closed passage to `node`), goods already on their way
+    that reach the passage while it is closed wait there and go on together when it reopens (the ships
+    queued at the canal); goods through a facility are not held."""
 
     kind: Literal["route_closure"]
     extra_delay: Span
+    after_passage: Span | None = None
 
     @property
     def intensity(self) -> float:

@@ -17,6 +17,8 @@ from sim.domains.supply.arrays import ChainRun, Lanes
 from sim.domains.supply.chain import Chain
 from sim.domains.supply.demand import expected_demand
 from sim.domains.supply.facilities import Facilities
+from sim.domains.supply.figures import chain_figure
+from sim.domains.supply.kpis import NetworkKpis
 from sim.domains.supply.policies import policy_arrays
 from sim.domains.supply.records import TIMESERIES
 from sim.domains.supply.scenario import (
@@ -31,11 +33,11 @@ from sim.records import TIMESTAMP, record_batch
 from sim.report import write_page
 from sim.rng import Streams
 
-SERIES = ("orders", "incoming", "shipped", "received", "inventory", "backlog", "cost")
+SERIES = ("orders", "incoming", "shipped", "received", "inventory", "backlog", "lost_sales", "cost")
 """Weekly series per node (products summed) that calibration targets may name, as `<series>.<node>`."""
 
 
-class SupplyWorld:
+class SupplyWorld(NetworkKpis):
     schema = TIMESERIES
 
     def __init__(self, scenario: SupplyScenario, streams: Streams, scale: float = 1.0):
@@ -75,12 +77,16 @@ class SupplyWorld:
             if lane.delay is not None:
                 drawn = lane.delay.sample(streams.generator("supply.lane_delay", k), steps)
                 self.lane_delay[:, k] = np.clip(np.round(drawn), 0, MAX_DRAWN_DELAY)
-        detours = [scenario.steps_in(e.extra_delay) for e in scenario.events if isinstance(e, RouteClosure)]
-        room = max(detours, default=0) + int(self.lane_delay.max(initial=0))
+        closures = [e for e in scenario.events if isinstance(e, RouteClosure)]
+        room = max([scenario.steps_in(e.extra_delay) for e in closures], default=0)
+        room += int(self.lane_delay.max(initial=0))
+        waits = [min(scenario.steps_in(e.duration), steps) for e in closures if e.after_passage is not None]
+        room = max([room, *waits])  # goods held at a closed passage wait in the pipeline's later slots
         room = max([room] + [lane.onward_delay for _, _, lane, _ in self.lanes])
         weight = {i: sum(x.share for x in chain.inbound(i)) for i in range(n_nodes)}
         sizes = [scale * p.scale for p in products]
         policy = [policy_arrays([n.policy for n in nodes], size) for size in sizes]
+        flows = [chain.initial_flow if n.initial_flow is None else n.initial_flow for n in nodes]
         self.chain = Chain(
             np.zeros((1, steps, len(self.spec_nodes))),
             lanes=Lanes.build(
@@ -94,11 +100,12 @@ class SupplyWorld:
             ),
             nodes=len(self.spec_nodes),
             initial_inventory=[n.initial_inventory * size for size in sizes for n in nodes],
-            initial_flow=[chain.initial_flow * size for size in sizes for _ in nodes],
+            initial_flow=[f * size for size in sizes for f in flows],
             fixed_weeks=chain.fixed_orders,
             holding_cost=[n.holding_cost * v for n, v in zip(self.spec_nodes, self.value, strict=True)],
             backlog_cost=[n.backlog_cost * v for n, v in zip(self.spec_nodes, self.value, strict=True)],
             max_extra_delay=room,
+            lost_sales=[n.unmet_demand == "lost" for n in self.spec_nodes],
             **{key: [x for arrays in policy for x in arrays[key]] for key in policy[0]},
         )
         self.run: ChainRun = self.chain.run
@@ -143,6 +150,8 @@ class SupplyWorld:
                 capacity[i] = min(capacity[i], spec.capacity)
             else:
                 extra[i] = max(extra[i], self.scenario.steps_in(spec.extra_delay))
+                if k == o.start_step and spec.after_passage is not None:
+                    self._wait_at_passage(i, self.scenario.steps_in(spec.after_passage), k, o.end_step)
         for o in self.occurrences:  # panic buying's hangover, after the shock itself
             spec = o.spec
             hangover = isinstance(spec, DemandShock) and spec.hangover_duration is not None
@@ -173,9 +182,30 @@ class SupplyWorld:
             "backlog": pa.array(r.backlog[0, k]),
             "in_transit": pa.array(r.in_transit[0, k]),
             "lost": pa.array(r.lost[0, k]),
+            "lost_sales": pa.array(r.lost_sales[0, k]),
             "cost": pa.array(r.cost[0, k]),
         }
         return record_batch(self.schema, columns)
+
+    def _wait_at_passage(self, node: int, after: int, k: int, reopens: int) -> None:
+        """A passage into `node` closes at step k until `reopens`: goods due at k + j reach it at
+        k + j - `after`; those that reach it while it is closed wait, and all arrive at reopens + after."""
+        pipe, n_nodes = self.chain.state.pipe[0], len(self.names)
+        first, to = after, min(after + reopens - k, pipe.shape[1] - 1)  # slot j arrives at step k + j
+        held = set()
+        for index, (j, i, lane, _) in enumerate(self.lanes):
+            if i % n_nodes == node and lane.via is None and first < to:
+                pipe[index, to] += pipe[index, first:to].sum()
+                pipe[index, first:to] = 0.0
+                held.add((self._label(j) if j >= 0 else "source", self._label(i)))
+        for flow in self.flows:  # the events table: their shipments' new arrival
+            due = flow["end_step"]
+            if (
+                flow["kind"] == "shipment"
+                and (flow["source"], flow["target"]) in held
+                and k + first <= due < k + to
+            ):
+                flow["end_step"] = k + to
 
     def _log_flows(self, k: int, extra: np.ndarray, env: simpy.Environment) -> None:
         """This step's orders (reaching the supplier after the mail delay) and shipments (arriving after
@@ -220,184 +250,19 @@ class SupplyWorld:
         ks = [self.index[node] + p * n_nodes for p in range(len(self.product_names))]
         return getattr(self.run, family)[0][:, ks].sum(axis=1).astype(np.float64)
 
-    ADDITIVE = ("end_inventory", "orders_placed", "units_ordered", "deliveries_received", "units_received",
-                "customer_orders", "customer_units", "customer_orders_delivered", "customer_units_delivered",
-                "holding_cost", "backlog_cost", "purchase_cost", "ordering_cost", "transport_cost",
-                "total_cost", "revenue", "profit")  # fmt: skip
-
-    def kpis(self, scale: float) -> dict:
-        """Per node (its products together) and for the network: service, stock, flows, money and the
-        bullwhip ratio; per product too when there are several."""
-        n_nodes, n_products = len(self.names), len(self.product_names)
-        per_node = {
-            name: self._kpis_of([p * n_nodes + i for p in range(n_products)])
-            for i, name in enumerate(self.names)
-        }
-        cost_by_node = {name: k["total_cost"] for name, k in per_node.items()}
-        out = {
-            "disruptions": [self._recovery(o) for o in self.occurrences],
-            "nodes": per_node,
-            "cost_by_node": cost_by_node,
-            "team_cost": float(sum(cost_by_node.values())),
-            "total": self._total(per_node, range(n_nodes * n_products)),
-            "facilities": self.facilities.kpis(),
-        }
-        if n_products > 1:
-            out["products"] = {}
-            for p, product in enumerate(self.product_names):
-                nodes = {name: self._kpis_of([p * n_nodes + i]) for i, name in enumerate(self.names)}
-                out["products"][product] = {
-                    "nodes": nodes,
-                    "total": self._total(nodes, range(p * n_nodes, (p + 1) * n_nodes)),
-                }
-        return out
-
-    def _total(self, per_node: dict, kernel_nodes) -> dict:
-        """The network's KPIs from its nodes' (sums) and from the kernel nodes' series (service, stock)."""
-        r, ks = self.run, list(kernel_nodes)
-        total = {key: float(sum(k[key] for k in per_node.values())) for key in self.ADDITIVE}
-        orders = total["customer_orders"] + total["orders_placed"]  # every order placed, by anyone
-        units = total["customer_units"] + total["units_ordered"]
-        total.update(
-            fill_rate=float(r.external[0][:, ks].sum() / max(self.chain.demand[0][:, ks].sum(), 1e-12)),
-            mean_inventory=float(r.inventory[0][:, ks].sum(axis=1).mean()),
-            mean_backlog=float(r.backlog[0][:, ks].sum(axis=1).mean()),
-            cost_per_order=total["total_cost"] / orders if orders else None,
-            cost_per_unit=total["total_cost"] / units if units else None,
-        )
-        return total
-
-    def _kpis_of(self, ks: list[int]) -> dict:
-        """KPIs of kernel nodes `ks` taken together (one node's products, or one product at one node)."""
-        r = self.run
-
-        def summed(series: np.ndarray) -> np.ndarray:
-            return series[0][:, ks].sum(axis=1)
-
-        incoming, inventory, backlog = summed(r.incoming), summed(r.inventory), summed(r.backlog)
-        received_var = float(np.var(incoming))
-        kpis = {
-            "fill_rate": float(sum(self._filled_at_once(k).sum() for k in ks) / incoming.sum())
-            if incoming.sum() > 0
-            else None,
-            "cycle_service_level": float(np.mean(backlog == 0)),
-            "mean_inventory": float(inventory.mean()),
-            "mean_backlog": float(backlog.mean()),
-            "bullwhip": float(np.var(summed(r.orders)) / received_var) if received_var > 0 else None,
-        }
-        money = [self._flows_and_money(k) for k in ks]
-        kpis.update({key: float(sum(m[key] for m in money)) for key in self.ADDITIVE})
-        return kpis
-
-    def _flows_and_money(self, k: int) -> dict:
-        """Kernel node k's orders and deliveries, in counts and units, and its money. A delivery is a step
-        in which goods arrived; a customer order is delivered when it is filled in full at once and reaches
-        the customer (after its stream's `delivery_time`) within the horizon."""
-        r, steps, node, value = self.run, self.chain.weeks, self.spec_nodes[k], self.value[k]
-        orders, received = r.orders[0, :, k], r.received[0, :, k]
-        inventory, backlog = r.inventory[0, :, k], r.backlog[0, :, k]
-        transport = 0.0
-        for index, (_, to, lane, _) in enumerate(self.lanes):
-            if to == k:  # per shipment sent to node k, and per unit carried
-                sent = r.lane_shipped[0, :, index]
-                transport += lane.transport_cost * np.count_nonzero(sent) + lane.unit_cost * float(sent.sum())
-        demand, filled = self.chain.demand[0, :, k], r.external[0, :, k]
-        in_full = filled >= demand - 1e-9
-        share = np.divide(filled, demand, out=np.zeros(steps), where=demand > 0)
-        out = {"end_inventory": float(inventory[-1]), "orders_placed": int(np.count_nonzero(orders)),
-               "units_ordered": float(orders.sum()), "deliveries_received": int(np.count_nonzero(received)),
-               "units_received": float(received.sum()), "customer_orders": 0, "customer_units": 0.0,
-               "customer_orders_delivered": 0, "customer_units_delivered": 0.0,
-               "transport_cost": transport}  # fmt: skip
-        for j, (node_index, _, _, spec) in enumerate(self.streams):
-            if node_index != k:
-                continue
-            placed = self.stream_orders[:, j]
-            arrives = np.arange(steps) + spec.delivery_time < steps
-            out["customer_orders"] += int(np.count_nonzero(placed))
-            out["customer_units"] += float(placed.sum())
-            out["customer_orders_delivered"] += int(np.count_nonzero((placed > 0) & in_full & arrives))
-            out["customer_units_delivered"] += float((placed * share)[arrives].sum())
-            out["transport_cost"] += spec.delivery_cost * int(np.count_nonzero((placed > 0) & (filled > 0)))
-        out["holding_cost"] = float(node.holding_cost * value * inventory.sum())
-        out["backlog_cost"] = float(node.backlog_cost * value * backlog.sum())
-        out["purchase_cost"] = node.buy_price * value * out["units_received"]
-        out["ordering_cost"] = node.order_cost * out["orders_placed"]
-        out["revenue"] = node.sell_price * value * float(r.sold[0, :, k].sum())
-        costs = ("holding_cost", "backlog_cost", "purchase_cost", "ordering_cost", "transport_cost")
-        out["total_cost"] = float(sum(out[c] for c in costs))
-        out["profit"] = out["revenue"] - out["total_cost"]
-        return out
-
-    def _filled_at_once(self, i: int) -> np.ndarray:
-        """Per step, how much of the orders node i received it filled at once (older backlog first)."""
-        r = self.run
-        incoming, shipped = r.incoming[0, :, i], r.shipped[0, :, i]
-        backlog_before = r.backlog[0, :, i] - incoming + shipped
-        on_hand_for_new = np.maximum(r.inventory[0, :, i] + shipped - backlog_before, 0.0)
-        return np.minimum(incoming, on_hand_for_new)
-
-    def service_level(self) -> np.ndarray:
-        """Per step, the share of customers' demand (at every node facing customers) filled at once."""
-        demand = self.chain.demand[0].sum(axis=1)
-        filled = self.run.external[0].sum(axis=1)
-        return np.divide(filled, demand, out=np.ones_like(demand), where=demand > 0)
-
-    def _recovery(self, occurrence) -> dict:
-        """What end customers felt: from the disruption's start (until the next one starts), the first
-        stretch in which the nodes facing customers run a backlog, its peak (`impact`), and the steps from
-        the start until it is cleared (`time_to_recover`; 0 when customers never noticed, None if it does
-        not clear before the next disruption or the end)."""
-        later = [o.start_step for o in self.occurrences if o.start_step > occurrence.start_step]
-        stop = min(later, default=None)  # until the next disruption starts
-        backlog = self.run.backlog[0, occurrence.start_step : stop][:, self.customers].sum(axis=1)
-        short = np.flatnonzero(backlog > 0)
-        recover, impact = 0, 0.0
-        if len(short):
-            clear = np.flatnonzero(backlog[short[0] :] == 0)
-            recover = int(short[0] + clear[0]) if len(clear) else None
-            impact = float(backlog[short[0] : None if recover is None else recover].max())
-        return {
-            "event": occurrence.event,
-            "kind": occurrence.kind,
-            "target": occurrence.target,
-            "start_step": occurrence.start_step,
-            "end_step": occurrence.end_step,
-            "impact": impact,
-            "time_to_recover": recover,
-        }
-
     def report(self, path: Path, kpis: dict) -> dict[str, str]:
-        """Inventory, backlog and orders per node (its products together) over time (`figures/chain.png`)."""
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        r, steps = self.run, self.chain.weeks
+        """Inventory, what customers went without and orders per node (its products together) over time."""
+        r, steps, n_nodes = self.run, self.chain.weeks, len(self.names)
 
         def by_node(series: np.ndarray) -> np.ndarray:  # [T, N]: products summed
-            return series[0].reshape(steps, len(self.product_names), len(self.names)).sum(axis=1)
+            return series[0].reshape(steps, len(self.product_names), n_nodes).sum(axis=1)
 
-        fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
-        inventory, backlog, orders = by_node(r.inventory), by_node(r.backlog), by_node(r.orders)
-        for i, name in enumerate(self.names):
-            axes[0].plot(inventory[:, i], label=name)
-            axes[1].plot(backlog[:, i], label=name)
-            axes[2].plot(orders[:, i], label=name)
-        axes[2].plot(self.chain.demand[0].sum(axis=1), "k--", lw=1, label="customer demand")
-        for ax, title in zip(axes, ("inventory", "backlog", "orders placed"), strict=True):
-            ax.set_title(title, fontsize=10)
-            for o in self.occurrences:  # disruption periods shaded
-                ax.axvspan(o.start_step, o.end_step, color="0.85", zorder=0)
-        axes[2].legend(fontsize=8)
-        axes[2].set_xlabel("step")
-        fig.tight_layout()
-        (path / "figures").mkdir(exist_ok=True)
-        fig.savefig(path / "figures" / "chain.png", dpi=80)
-        plt.close(fig)
-        figure = "figures/chain.png"
-        page = write_page(path, self.scenario, kpis, {"Inventory, backlog and orders per node": figure})
+        series = {"inventory": by_node(r.inventory), "short": by_node(r.backlog + r.lost_sales),
+                  "orders": by_node(r.orders)}  # fmt: skip
+        customers = sorted({int(k) % n_nodes for k in self.customers})
+        spans = [(o.start_step, o.end_step) for o in self.occurrences]
+        figure = chain_figure(path, self.names, series, self.chain.demand[0].sum(axis=1), customers, spans)
+        page = write_page(path, self.scenario, kpis, {"Inventory, shortage and orders per node": figure})
         return {"figure_chain": figure, "report": page}
 
     def close(self) -> None:
