@@ -15,6 +15,7 @@ SCRIPTS = {
     "refine_quality.py": ["--rows", "3000", "--methods", "reweight,copula"],
     "scale.py": ["--small", "300000", "--large", "600000"],
     "calibration_quality.py": ["--quick"],
+    "difficulty_calibration.py": ["--quick"],
     "sharded.py": ["--scale", "0.02", "--shards", "2"],
     "evaluate_speed.py": ["--rows", "30000"],
     "payments_realism.py": ["--only", "banksim", "--scale", "0.3", "--audit"],
@@ -24,6 +25,7 @@ SCRIPTS = {
 EXPECTED = {
     "refine_quality.py": "TSTR/TRTR",
     "calibration_quality.py": "PaySim month targets",
+    "difficulty_calibration.py": "difficulty targets",
     "payments_realism.py": "declined",
 }  # what each script prints among its figures (default "ratio")
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
-from sim.calibration.moments import UnknownStatistic, check_names, moments
+from sim.calibration.moments import UnknownStatistic, check_names, moments, needs_table
 from sim.calibration.objective import average, evaluate, residuals
 from sim.calibration.targets import TargetsFile
 from sim.engine.model import SimModel
@@ -120,12 +121,16 @@ class Simulator:
     def statistics(self, params: dict[str, float], seed: int) -> dict:
         """One run's statistics at `params` with `seed`."""
         model = SimModel(self.scenario(params, seed), scale=self.scale)
+        batches: list[pa.RecordBatch] | None = [] if needs_table(self.wanted) else None
         try:
             try:
                 check_names(model.world, self.wanted)  # before the run, not after it
                 while model.running:
                     model.step()
-                return moments(model.world, self.scale, self.wanted)
+                    if batches is not None and model.batch is not None:
+                        batches.append(model.batch)  # a detector target learns from the rows
+                table = None if batches is None else pa.Table.from_batches(batches, model.world.schema)
+                return moments(model.world, self.scale, self.wanted, table, seed)
             except UnknownStatistic as exc:
                 raise ScenarioError([self._unknown(name, known) for name, known in exc.missing]) from None
         finally:

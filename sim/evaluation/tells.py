@@ -111,7 +111,7 @@ def _codes(x: np.ndarray, categorical: bool) -> np.ndarray:
     return np.where(finite, np.searchsorted(edges, np.where(finite, x, 0.0), side="right"), len(edges) + 1)
 
 
-def _boosting(categorical: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
+def boosting(categorical: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
     return HistGradientBoostingClassifier(
         max_iter=100,
         early_stopping=False,
@@ -128,7 +128,7 @@ def _held_out_auc(model, x: np.ndarray, y: np.ndarray, seed: int) -> float:
     return float(roc_auc_score(y[score], model.predict_proba(x[score])[:, 1]))
 
 
-def _matrix(frame: pd.DataFrame, features: list[tuple[str, bool]]) -> np.ndarray:
+def feature_matrix(frame: pd.DataFrame, features: list[tuple[str, bool]]) -> np.ndarray:
     return np.column_stack([_feature(frame, name, categorical) for name, categorical in features])
 
 
@@ -191,7 +191,7 @@ def audit(frame: pd.DataFrame, columns: Columns, labels: list[str], seed: int = 
     features = [(n, c) for n, c in row_features(frame, columns) if n not in labels]
     out = {}
     rng = np.random.default_rng(seed)
-    x = _matrix(frame, features)
+    x = feature_matrix(frame, features)
     # categories as such in the boosting (up to its 255 bins; more, as codes)
     mask = np.array([c and len(np.unique(x[:, j])) < 250 for j, (_, c) in enumerate(features)], dtype=bool)
     history = log.history(frame) if log is not None else None
@@ -225,14 +225,14 @@ def audit(frame: pd.DataFrame, columns: Columns, labels: list[str], seed: int = 
             "leaks": [n for n, auc in single.items() if auc >= LEAK],
             "tree_depth3_auc": _held_out_auc(tree, np.nan_to_num(x[tree_rows], nan=-1.0), y[tree_rows], seed),
             "boosting_auc": _held_out_auc(
-                _boosting(mask, seed), quantile_levels([x[boost_rows]], mask)[0], y[boost_rows], seed
+                boosting(mask, seed), quantile_levels([x[boost_rows]], mask)[0], y[boost_rows], seed
             ),
         }
         if history is not None:
             both = np.column_stack([x[boost_rows], history.to_numpy()[boost_rows]])
             with_history = np.r_[mask, np.zeros(history.shape[1], bool)]
             both = quantile_levels([both], with_history)[0]
-            auc = _held_out_auc(_boosting(with_history, seed), both, y[boost_rows], seed)
+            auc = _held_out_auc(boosting(with_history, seed), both, y[boost_rows], seed)
             result["boosting_auc_with_history"] = auc
             result["history_features"] = list(history.columns)
         out[label] = result
