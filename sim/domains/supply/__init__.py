@@ -6,7 +6,8 @@ The registry reads `DOMAIN`; the world and its kernel are imported only when a r
 from __future__ import annotations
 
 from sim.domains.supply.checks import check_scenario
-from sim.domains.supply.scenario import SupplyScenario, check_data
+from sim.domains.supply.events import check_data
+from sim.domains.supply.scenario import SupplyScenario
 from sim.engine.world import Domain
 
 DOMAIN = Domain(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import math
 
-from sim.domains.supply.scenario import PeriodicDemand, RouteClosure, StepDemand, SupplyScenario
+from sim.domains.supply.events import RouteClosure
+from sim.domains.supply.scenario import PeriodicDemand, StepDemand, SupplyScenario
 from sim.scenario.types import CEILING
 
 

@@ -16,19 +16,13 @@ import simpy
 from sim.domains.supply.arrays import ChainRun, Lanes
 from sim.domains.supply.chain import Chain
 from sim.domains.supply.demand import expected_demand
+from sim.domains.supply.events import CapacityLoss, DemandShock, NodeOutage, RouteClosure
 from sim.domains.supply.facilities import Facilities
 from sim.domains.supply.figures import chain_figure
 from sim.domains.supply.kpis import NetworkKpis
 from sim.domains.supply.policies import policy_arrays
 from sim.domains.supply.records import TIMESERIES
-from sim.domains.supply.scenario import (
-    MAX_DRAWN_DELAY,
-    CapacityLoss,
-    DemandShock,
-    NodeOutage,
-    RouteClosure,
-    SupplyScenario,
-)
+from sim.domains.supply.scenario import MAX_DRAWN_DELAY, SupplyScenario
 from sim.records import TIMESTAMP, record_batch
 from sim.report import write_page
 from sim.rng import Streams
