@@ -26,7 +26,14 @@ from sim.evaluation.tables import (
     quantile_levels,
     scoring_rows,
 )
-from sim.evaluation.tells import MIN_CLASS, binary_label, boosting, feature_matrix, row_features
+from sim.evaluation.tells import (
+    MIN_CLASS,
+    binary_label,
+    boosted_categories,
+    boosting,
+    feature_matrix,
+    row_features,
+)
 
 METRICS = {"pr_auc": average_precision_score, "roc_auc": roc_auc_score}
 TRAIN_ROWS = 30_000
@@ -51,7 +58,7 @@ def detector_scores(frame: pd.DataFrame, label: str, seed: int = 0) -> dict[str,
     )
     features = [(n, c) for n, c in row_features(frame, kept) if n not in times]
     x = feature_matrix(frame, features)
-    mask = np.array([c and len(np.unique(x[:, j])) < 250 for j, (_, c) in enumerate(features)], dtype=bool)
+    mask = boosted_categories(x, features)
     if log is not None:
         x = np.column_stack([x, log.history(frame).to_numpy()])
         mask = np.r_[mask, np.zeros(x.shape[1] - len(mask), dtype=bool)]

@@ -128,6 +128,12 @@ def _held_out_auc(model, x: np.ndarray, y: np.ndarray, seed: int) -> float:
     return float(roc_auc_score(y[score], model.predict_proba(x[score])[:, 1]))
 
 
+def boosted_categories(x: np.ndarray, features: list[tuple[str, bool]]) -> np.ndarray:
+    """Which features the boosting takes as categories: the categorical ones with fewer than 250 values
+    (its 255 bins); one with more is read as its codes."""
+    return np.array([c and len(np.unique(x[:, j])) < 250 for j, (_, c) in enumerate(features)], dtype=bool)
+
+
 def feature_matrix(frame: pd.DataFrame, features: list[tuple[str, bool]]) -> np.ndarray:
     return np.column_stack([_feature(frame, name, categorical) for name, categorical in features])
 
@@ -192,8 +198,7 @@ def audit(frame: pd.DataFrame, columns: Columns, labels: list[str], seed: int = 
     out = {}
     rng = np.random.default_rng(seed)
     x = feature_matrix(frame, features)
-    # categories as such in the boosting (up to its 255 bins; more, as codes)
-    mask = np.array([c and len(np.unique(x[:, j])) < 250 for j, (_, c) in enumerate(features)], dtype=bool)
+    mask = boosted_categories(x, features)
     history = log.history(frame) if log is not None else None
     seen: dict[bytes, str] = {}
     for label in labels:
