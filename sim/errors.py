@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -19,7 +21,15 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field or '(root)'}: {self.message}"
+        """`file:line: field: message`, without the parts it does not have (line 0: no line)."""
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+
+def did_you_mean(written: object, choices: Iterable[str]) -> str:
+    """`; did you mean 'x'?` for the choice nearest in spelling to what was written, or '' if none is."""
+    close = difflib.get_close_matches(str(written), list(choices), n=1, cutoff=0.75)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 class ScenarioError(SimError):

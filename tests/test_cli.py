@@ -85,7 +85,7 @@ def test_a_format_of_another_domain_is_a_clear_error(tmp_path):
 def test_missing_scenario_file(tmp_path):
     result = sim("run", tmp_path / "absent.yaml")
     assert result.returncode == 2
-    assert f"{tmp_path / 'absent.yaml'}:0: (root): file not found" in result.stderr
+    assert f"{tmp_path / 'absent.yaml'}: file not found\n" in result.stderr
 
 
 def test_existing_run_directory_needs_force(small, tmp_path):

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.domains import registry
-from sim.errors import Problem, ScenarioError
+from sim.errors import Problem, ScenarioError, did_you_mean
 from sim.rng import draw_seed
 from sim.scenario.parameters import OVERRIDE_SOURCE, apply_overrides, substitute
 from sim.scenario.schema import CommonFields, Scenario
@@ -38,7 +38,10 @@ def read_document(path: str | Path, what: str) -> LinedDocument:
     try:
         raw = _read_regular_file(Path(path), what)
     except FileNotFoundError:
-        raise ScenarioError([Problem(file, 0, "", "file not found")]) from None
+        folder = Path(path).parent
+        near = [p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml")] if folder.is_dir() else []
+        hint = did_you_mean(Path(path).name, near)  # a file beside it, spelt nearly the same
+        raise ScenarioError([Problem(file, 0, "", "file not found" + hint)]) from None
     except IsADirectoryError:
         raise ScenarioError([Problem(file, 0, "", f"is a directory, not {what}")]) from None
     except _NotReadable as exc:
@@ -118,12 +121,16 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
             fields = [set(d.scenario.model_fields) for d in registry.domains().values()]
             for key in body:  # a field no domain has is unknown whatever the domain
                 if key not in set().union(*fields):
-                    errors.append({"type": "extra_forbidden", "loc": (key,), "msg": "", "input": body[key]})
+                    errors.append({"type": "extra_forbidden", "loc": (key,), "msg": "", "input": body[key],
+                                   "fields": sorted(set().union(*fields))})  # fmt: skip
                 elif key not in CommonFields.model_fields:
                     unchecked.append(str(key))
         errors += _behind_bad_tags(body, errors)
         for error in errors:
             loc = error["loc"]
+            hint = ""
+            if error["type"] == "extra_forbidden":  # a misspelt field: the nearest its object takes
+                hint = did_you_mean(loc[-1], error.get("fields") or _fields_at(loc[:-1]))
             if _is_domain_error(error):  # the domain picks the model
                 missing = "domain" not in body
                 message = registry.unknown_domain_message()
@@ -142,7 +149,7 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
                     path = path[:-1]  # a union's label, not the user's field
                 loc = (*path, error["type"].removeprefix("unknown_"))
             if _doc_path(body, loc) not in unresolved:
-                at(loc, _message(error), origins)
+                at(loc, _message(error) + hint, origins)
     checks = check_references(body)  # on the data as written: reported even when fields are invalid
     if domain is not None and domain.check_data is not None:
         checks += domain.check_data(body)
@@ -162,6 +169,40 @@ def resolve_document(doc: LinedDocument, overrides: Sequence[str] = (), seed: in
 
 
 RECHECKED_TAGS = 20  # objects with a wrong tag whose other problems are looked for
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """The fields (as written: aliases) of the object at pydantic's location `loc` (union tags
+    included), found by walking the scenario types' core schema; [] where the walk cannot tell."""
+    root = registry.scenario_adapter().core_schema
+    refs = {d["ref"]: d for d in root.get("definitions", [])}
+
+    def resolve(schema: dict) -> dict:
+        while True:
+            kind = schema.get("type")
+            if kind == "definition-ref":
+                schema = refs.get(schema["schema_ref"], {})
+            elif kind in ("definitions", "nullable", "default", "model") or kind.startswith("function-"):
+                schema = schema.get("schema", {})
+            else:
+                return schema
+
+    schema = resolve(root)
+    for step in loc:
+        kind = schema.get("type")
+        if kind == "model-fields" and step in schema["fields"]:
+            schema = schema["fields"][step]["schema"]
+        elif kind == "tagged-union" and step in schema["choices"]:
+            schema = schema["choices"][step]
+        elif kind in ("list", "dict"):
+            schema = schema.get("items_schema" if kind == "list" else "values_schema", {})
+        else:
+            return []
+        schema = resolve(schema)
+    if schema.get("type") != "model-fields":
+        return []
+    return [f.get("validation_alias") if isinstance(f.get("validation_alias"), str) else name
+            for name, f in schema["fields"].items()]  # fmt: skip
 
 
 def _bad_tag(body: dict, error: dict) -> tuple[tuple, str, Any, list[str]] | None:

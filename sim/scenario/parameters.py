@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from sim.errors import did_you_mean
 from sim.scenario.yaml_lines import Path
 
 REFERENCE = re.compile(r"\$\{([^}]*)\}")
@@ -44,7 +45,8 @@ def apply_overrides(
             continue
         if name not in parameters:
             known = ", ".join(sorted(parameters)) or "none are declared"
-            problems.append((number, f"parameters.{name}", f"unknown parameter (known: {known})"))
+            hint = did_you_mean(name, parameters)
+            problems.append((number, f"parameters.{name}", f"unknown parameter (known: {known}){hint}"))
             continue
         resolved[name] = parse_override_value(text)
     return resolved, problems
@@ -71,7 +73,9 @@ def substitute(
         missing = [n for n in names if n not in parameters]
         for name in missing:
             known = ", ".join(sorted(parameters)) or "none are declared"
-            problems.append((where, f"unknown parameter ${{{name}}} (known: {known})"))
+            problems.append(
+                (where, f"unknown parameter ${{{name}}} (known: {known}){did_you_mean(name, parameters)}")
+            )
         if missing:
             return node
         origins[where] = ", ".join(names)
