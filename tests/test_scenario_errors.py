@@ -437,8 +437,8 @@ def test_an_objects_own_check_is_located_at_the_object_not_at_a_union_label(writ
 
 def test_a_misspelt_name_is_answered_with_the_nearest_one_it_could_be(write, tmp_path):
     text = small_scenario().replace("seed: 11", "seeed: 11").replace("    count: 20", "    cuont: 20")
-    text = text.replace("opening_balance: {dist: lognormal, mean: 5000, std: 8000}",
-                        "opening_balance: {dist: lognormal, mean: 5000, sd: 8000}\n    wobble: 1")  # fmt: skip
+    balance = "opening_balance: {dist: lognormal, mean: 5000, "
+    text = text.replace(balance + "std: 8000}", balance + "sd: 8000}\n    wobble: 1")
     found = problems_of(write(text))
     assert any(p.endswith("seeed: unknown field; did you mean 'seed'?") for p in found)
     assert any(p.endswith("merchants.cuont: unknown field; did you mean 'count'?") for p in found)
