@@ -182,7 +182,7 @@ def _fields_at(loc: tuple) -> list[str]:
             kind = schema.get("type")
             if kind == "definition-ref":
                 schema = refs.get(schema["schema_ref"], {})
-            elif kind in ("definitions", "nullable", "default", "model") or kind.startswith("function-"):
+            elif kind in ("definitions", "nullable", "default", "model") or str(kind).startswith("function-"):
                 schema = schema.get("schema", {})
             else:
                 return schema
