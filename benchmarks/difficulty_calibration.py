@@ -2,9 +2,10 @@
 
 `fraud_ring_attack` is calibrated to two detector targets in turn, PR-AUC 0.4 and 0.8 on `is_fraud`
 (`detector.pr_auc.is_fraud`: gradient boosting on the rows' features and the accounts' history, trained on
-the run's first half, scored on its second; `sim.evaluation.difficulty`), by its `scams_per_day`. Each is
-then judged on a fresh run of the calibrated scenario with the scenario's own seed, which the search never
-used: the target is met within +-0.05. Baseline: the PR-AUC of the shipped scenario as it is.
+one random half of the run's rows, scored on the other, both ways round; `sim.evaluation.difficulty`), by
+its `scams_per_day`. Each is then judged on a fresh run of the calibrated scenario with the scenario's own
+seed, which the search never used: the target is met within +-0.05. Baseline: the PR-AUC of the
+shipped scenario as it is.
 
 Usage: python benchmarks/difficulty_calibration.py [--quick]   (--quick: a smaller population and budget)
 """

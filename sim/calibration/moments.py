@@ -3,8 +3,9 @@
 Each world names and computes its own (`World.statistic_names`, `World.statistic`: payments' hourly
 counts and amounts per type, supply's weekly series per node); any domain also has `kpi.<dotted name>`, a
 number from the run's kpis.json (`kpi.team_cost`, `kpi.total.fill_rate`), and `detector.<metric>.<label>`
-for each boolean label of its table: how well a detector trained on the run's past finds the label in its
-future (`sim.evaluation.difficulty`: `pr_auc` or `roc_auc`), so data can be made as hard as a real problem.
+for each boolean label of its table: how well a detector trained on half the run's rows finds the label in
+the other half (`sim.evaluation.difficulty`: `pr_auc` or `roc_auc`), so data can be made as hard as a real
+problem.
 """
 
 from __future__ import annotations
@@ -60,13 +61,15 @@ def moments(world, scale: float, wanted: list[str], table: pa.Table | None = Non
     kpis = None
     missing = []
     detected: dict[str, dict[str, float]] = {}  # per label: one detector gives both metrics
+    frame = None  # the rows as a data frame, made once for every detector target
     for name in wanted:
         if name.startswith(DETECTOR):
             from sim.evaluation.difficulty import detector_scores  # scikit-learn: only when asked
 
             metric, _, label = name.removeprefix(DETECTOR).partition(".")
             if label not in detected:
-                detected[label] = detector_scores(table.to_pandas(), label, seed % 2**32)
+                frame = table.to_pandas() if frame is None else frame
+                detected[label] = detector_scores(frame, label, seed % 2**32)
             out[name] = detected[label][metric]
         elif name.startswith("kpi."):
             if kpis is None:
