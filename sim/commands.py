@@ -68,14 +68,28 @@ def run(args) -> int:
         if backend is not None:
             backend.close()
     print(f"seed {scenario.seed}", file=sys.stderr)
+    if not args.quiet:
+        _summarise_run(path, scenario.domain)
     print(path)
     return EXIT_OK
+
+
+def _summarise_run(path: Path, domain: str) -> None:
+    """The run's headline figures (its dataset card's first rows) and where to read more, on stderr."""
+    from sim.domains import registry
+
+    card = registry.domain(domain).card
+    if card is not None:
+        figures = card.figures(json.loads((path / "kpis.json").read_text()))[:5]
+        print("; ".join(f"{name}: {value}" for name, value in figures), file=sys.stderr)
+    print(f"report: {path / 'report.html'} (dataset card: DATASET.md)", file=sys.stderr)
 
 
 def stress(args) -> int:
     from sim.runner import default_run_dir
     from sim.scenario import load_scenario
     from sim.stress import parse_vary, run_stress
+    from sim.stress_report import print_ranking
 
     scenario = load_scenario(args.scenario, args.overrides)
     vary = (
@@ -84,7 +98,7 @@ def stress(args) -> int:
         else {k: [str(v) for v in vs] for k, vs in scenario.strategies.items()}
     )
     out = args.out or Path("outputs") / f"{scenario.name}-stress" / default_run_dir(scenario).name
-    progress = None if args.quiet else _DelayedProgress(f"{scenario.name} stress")
+    progress = None if args.quiet else _DelayedProgress(f"{scenario.name} stress", "replicates")
     backend = make_backend(args)
     try:
         path = run_stress(args.scenario, args.replicates, vary, out, overrides=args.overrides,
@@ -94,6 +108,9 @@ def stress(args) -> int:
             progress.close()
         if backend is not None:
             backend.close()
+    if not args.quiet:
+        print_ranking(json.loads((path / "summary.json").read_text()), args.replicates)
+    print(path / "report.html", file=sys.stderr)
     print(path)
     return EXIT_OK
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from sim.dataset_card import write_card
 from sim.distributed import Backend, PartitionedWriter
 from sim.domains import registry
 from sim.engine.model import SimModel
@@ -24,7 +25,7 @@ from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
 from sim.records import EVENTS, EXTENSIONS, TableWriter
 from sim.scenario.schema import PLAIN_FORMATS, SCHEMA_VERSION, Scenario
 
-Progress = Callable[[int, int], None]
+Progress = Callable[..., None]  # (done, total) per step; (total, total, "writing outputs") after the last
 
 
 def resolved_scenario(scenario: Scenario) -> dict:
@@ -124,6 +125,8 @@ def run_scenario(
                 files[stream].write(model.batch)
             if progress:
                 progress(model.steps, total)
+        if progress:
+            progress(total, total, "writing outputs")
         extra = {**world.tables(), "events": lambda: _events_table(model)}
         for name, make in extra.items():
             if name in tables:
@@ -144,6 +147,10 @@ def run_scenario(
                     run.add_file(name, writer.path.name, rows[name], writer.written_schema)
             for name, relative in report.result().items():
                 run.add_file(name, relative)
+        kpis = json.loads((run.path / "kpis.json").read_text())
+        run.add_file(
+            "dataset_card", write_card(run.path, scenario, domain, run.manifest["files"], kpis, scale)
+        )
         return run.finish(
             finished=now_iso(),
             steps=model.steps,

@@ -3,7 +3,7 @@
 Replicate r of every strategy uses the same seed (common random numbers), so strategies are compared on
 the same demand draws and the same triggered events. Writes `stress.parquet` (a row per strategy x
 replicate with every numeric KPI), `summary.json` (per strategy and KPI: best, mean, worst, 5/50/95 %)
-and `report.html` with the risk band of service level over time and the strategies ranked.
+and `report.html` (`sim.stress_report`: the strategies ranked, the risk per KPI, the service band).
 
 Each finished replicate is appended to a journal beside the output (`.<name>.journal.jsonl`, flushed to
 disk line by line). A sweep killed part-way and started again with the same file, options and seed takes
@@ -31,9 +31,9 @@ from sim.journal import Journal
 from sim.kpis import flatten
 from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
 from sim.records import TableWriter
-from sim.report import write_page
 from sim.scenario.load import load_scenario
 from sim.scenario.parameters import OVERRIDE_SOURCE
+from sim.stress_report import with_recovery, write_report
 
 LOWER_IS_BETTER = (
     "cost",
@@ -45,6 +45,7 @@ LOWER_IS_BETTER = (
     "declined",
     "lost",
 )
+RANK_BY = ("team_cost", "total.fill_rate")  # the first a sweep's KPIs hold ranks its strategies
 Progress = Callable[[int, int], None]
 
 
@@ -130,7 +131,7 @@ def run_stress(
                     progress(done, total)
             if service:
                 bands[label] = np.quantile(np.array(service), [0.05, 0.5, 0.95], axis=0)
-        frame = pd.DataFrame(rows)
+        frame = with_recovery(pd.DataFrame(rows))
         table = pa.Table.from_pandas(frame, preserve_index=False)
         writer = TableWriter(run.path / "stress.parquet", table.schema, "parquet", 1_000_000)
         for batch in table.to_batches():
@@ -139,8 +140,7 @@ def run_stress(
         summary = summarise(frame)
         write_json_atomic(run.path / "summary.json", summary)
         run.add_file("summary", "summary.json")
-        for name, relative in _report(run.path, base, summary, bands).items():
-            run.add_file(name, relative)
+        run.add_file("report", write_report(run.path, base, summary, frame, bands, replicates))
         published = run.finish(finished=now_iso(), wall_seconds=round(time.perf_counter() - started, 3),
                                resumed_replicates=resumed)  # fmt: skip
         journal.close(remove=True)
@@ -168,8 +168,12 @@ def _replicate(scenario, seed: int) -> dict:
 def summarise(frame: pd.DataFrame) -> dict:
     """Per strategy and KPI: best, mean, worst and the 5/50/95 % quantiles; strategies ranked."""
     kpis = [
-        c for c in frame.columns if c not in ("strategy", "replicate", "seed") and frame[c].dtype.kind == "f"
-    ]
+        c
+        for c in frame.columns
+        if c not in ("strategy", "replicate", "seed")
+        and frame[c].dtype.kind == "f"
+        and not c.endswith((".start_step", ".end_step"))
+    ]  # when an event ran is a fact, not a KPI
     strategies = {}
     for label, group in frame.groupby("strategy", sort=False):
         stats = {}
@@ -183,37 +187,10 @@ def summarise(frame: pd.DataFrame) -> dict:
             stats[kpi] = {"best": float(best), "mean": float(values.mean()), "worst": float(worst),
                           "p5": float(low), "p50": float(mid), "p95": float(high)}  # fmt: skip
         strategies[label] = stats
-    key = next((k for k in ("team_cost", "total.fill_rate") if k in kpis), kpis[0] if kpis else None)
-    ranking = []
+    key = next((k for k in RANK_BY if k in kpis), None)  # a payments world has no better or worse
+    ranking, lower_better = [], None
     if key is not None:
         lower_better = any(word in key for word in LOWER_IS_BETTER)
         ranking = sorted(strategies, key=lambda s: strategies[s].get(key, {}).get("mean", math.inf),
                          reverse=not lower_better)  # fmt: skip
-    return {"ranked_by": key, "ranking": ranking, "strategies": strategies}
-
-
-def _report(path: Path, scenario, summary: dict, bands: dict) -> dict[str, str]:
-    written, figures = {}, {}
-    if bands:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        fig, ax = plt.subplots(figsize=(10, 4))
-        for i, (label, (low, mid, high)) in enumerate(bands.items()):
-            steps = np.arange(len(mid))
-            ax.fill_between(steps, low, high, color=f"C{i}", alpha=0.2)
-            ax.plot(steps, mid, color=f"C{i}", label=label)
-        ax.set_xlabel("step")
-        ax.set_ylabel("service level (5-95 % band)")
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        (path / "figures").mkdir(exist_ok=True)
-        fig.savefig(path / "figures" / "service_band.png", dpi=80)
-        plt.close(fig)
-        written["figure_service_band"] = figures["Service level over time, per strategy"] = (
-            "figures/service_band.png"
-        )
-    written["report"] = write_page(path, scenario, summary, figures)
-    return written
+    return {"ranked_by": key, "lower_is_better": lower_better, "ranking": ranking, "strategies": strategies}

@@ -359,7 +359,11 @@ def test_bad_options_fail_from_the_schemas_before_any_table_is_read(tmp_path, mo
     err = capsys.readouterr().err
     assert "--drop 'nosuch' is not a column of either table" in err and "--keep 'other'" in err
     assert main(["evaluate", *common, "--target", "ghost"]) == 2
-    assert "--target 'ghost' is not a column of the synthetic and real table" in capsys.readouterr().err
+    assert "--target 'ghost' is not a column of the synthetic and real tables" in capsys.readouterr().err
+    assert main(["evaluate", *common, "--drop", "mean radus", "--target", "targt"]) == 2
+    err = capsys.readouterr().err
+    assert "--drop 'mean radus' is not a column of either table; did you mean 'mean radius'?" in err
+    assert "did you mean 'target'?" in err
     assert main(["evaluate", *common, "--target", "kind"]) == 2
     assert "exactly two classes in the real data; it has 3" in capsys.readouterr().err
     assert main(["refine", str(synthetic), "--real", str(real), "--method", "gan", "--out", str(out)]) == 2

@@ -148,7 +148,7 @@ def test_released_models_are_garbage_collected(small):
     scenario = load_scenario(small)
     model = SimModel(scenario)
     model.step()
-    assert len(model.agents) == 1  # the scenario's event, a Mesa agent
+    assert len(model.agents) == 1 + len(model.world.actors())  # the scenario's event and the aggregate actors
     ref = weakref.ref(model)
     model.release()
     del model

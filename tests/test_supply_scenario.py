@@ -36,7 +36,14 @@ def test_benchmark_run_gives_team_cost_204(tmp_path):
     }
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "complete"
-    assert set(manifest["files"]) == {"timeseries", "events", "kpis", "report", "figure_chain"}
+    assert set(manifest["files"]) == {
+        "timeseries",
+        "events",
+        "kpis",
+        "report",
+        "dataset_card",
+        "figure_chain",
+    }
 
 
 def test_timeseries_rows_conserve_stock_and_add_up_to_the_kpis(tmp_path):

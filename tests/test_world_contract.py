@@ -44,5 +44,6 @@ def test_a_broken_world_is_told_everything_it_breaks(small):
 
     with pytest.raises(ContractError) as caught:
         check_world(load_scenario(small), Broken, scale=0.1)
-    assert len(caught.value.problems) == 2
+    assert len(caught.value.problems) == 3
     assert "finite numbers" in str(caught.value) and "kpi.* is the calibrator's own" in str(caught.value)
+    assert "report() failed on the world's own kpis()" in str(caught.value)  # its report reads them

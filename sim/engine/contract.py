@@ -129,7 +129,10 @@ def _check_tables(world, scenario: Scenario) -> list[str]:
         if not isinstance(make(), pa.Table):
             problems.append(f"tables()[{name!r}]() did not return a pyarrow.Table")
     with tempfile.TemporaryDirectory() as tmp:
-        written = world.report(Path(tmp), world.kpis(1.0))
+        try:
+            written = world.report(Path(tmp), world.kpis(1.0))
+        except Exception as exc:  # any failure is the finding
+            return [*problems, f"report() failed on the world's own kpis(): {exc!r}"]
         if not isinstance(written, dict):
             return [*problems, "report() must return {manifest name: relative path}"]
         for name, relative in written.items():

@@ -98,6 +98,35 @@ class Shardable(Protocol):
         ...
 
 
+@runtime_checkable
+class StepFigures(Protocol):
+    """A world with a few figures per step (rows and fraud; inventory and backlog), which Mesa's
+    `model.datacollector` collects after every step."""
+
+    figure_names: tuple[str, ...]
+
+    def figures(self) -> dict[str, float]:
+        """The last step's figures, one per name of `figure_names`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Actor:
+    """An aggregate actor (a merchant category, a fraud ring, a supply node): `model.agents` shows it as a
+    `mesa.Agent` whose attributes are `views`, each read when asked (numbers, or arrays nobody can write)."""
+
+    kind: str
+    name: str
+    views: Mapping[str, Callable[[], Any]]
+
+
+@runtime_checkable
+class HasActors(Protocol):
+    """A world whose aggregate actors Mesa users may inspect through `model.agents`."""
+
+    def actors(self) -> list[Actor]: ...
+
+
 WorldFactory = Callable[["Scenario", "Streams", float], World]
 Check = Callable[[Any], list[tuple[tuple, str]]]  # -> [(field path, message)]
 
@@ -113,13 +142,27 @@ class Format:
 
 
 @dataclass(frozen=True)
+class CardText:
+    """What a domain's dataset card (`DATASET.md`) says beyond the run's own figures: each table's column
+    meanings ("*": the meaning of any other column), the figures worth a reader's eye (`figures(kpis)`
+    -> (name, value) rows: label rates, fill rates, fidelity where known), and what the data are and are
+    not for."""
+
+    columns: Mapping[str, Mapping[str, str]]
+    figures: Callable[[dict], list[tuple[str, str]]]
+    intended: tuple[str, ...]
+    unintended: tuple[str, ...]
+    limitations: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Domain:
     """One registered domain: its scenario model (`domain: Literal[name]`, with `events` and `outputs`),
     its world (a factory, or "module:attribute" imported when first needed, so validating a scenario
     loads no kernels), its table of record (the per-step table), its label columns per table (ground
     truth and what is derived from it: evaluation never lets a model read them), extra output formats,
-    and checks of a scenario's raw data (references between its parts, on the mapping as written) and of
-    the validated model."""
+    checks of a scenario's raw data (references between its parts, on the mapping as written) and of
+    the validated model, and the text of its dataset card."""
 
     name: str
     scenario: type
@@ -129,6 +172,7 @@ class Domain:
     formats: Mapping[str, Format] = field(default_factory=dict)
     check_data: Check | None = None
     check_scenario: Check | None = None
+    card: CardText | None = None
 
     def world_factory(self) -> WorldFactory:
         if not isinstance(self.world, str):

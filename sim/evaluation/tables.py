@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from sim.domains import registry
-from sim.errors import InputError
+from sim.errors import InputError, did_you_mean
 
 IDENTIFIER_SHARE = 0.5  # text columns with more distinct values than this share of rows are identifiers
 # columns that name accounts, parties or incidents (ours and PaySim's), whatever their type
@@ -80,11 +80,14 @@ def check_options(synthetic: str | Path, real: str | Path, target: str | None = 
     if target is not None:
         missing = [side for side, columns in names.items() if target not in columns]
         if missing:
-            problems.append(f"--target {target!r} is not a column of the {' and '.join(missing)} table")
+            hint = did_you_mean(target, names[missing[0]])
+            tables = "synthetic and real tables" if len(missing) == 2 else f"{missing[0]} table"
+            problems.append(f"--target {target!r} is not a column of the {tables}{hint}")
     for option, columns in listed.items():
         for column in columns:
             if column not in names["synthetic"] | names["real"]:
-                problems.append(f"--{option} {column!r} is not a column of either table")
+                hint = did_you_mean(column, names["synthetic"] | names["real"])
+                problems.append(f"--{option} {column!r} is not a column of either table{hint}")
     if not names["synthetic"] & names["real"]:
         problems.append("the two tables share no column")
     if problems:

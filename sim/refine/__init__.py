@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.domains import registry
-from sim.errors import InputError, RunExistsError
+from sim.errors import InputError, RunExistsError, did_you_mean
 from sim.evaluation import HEADLINE, MIN_ROWS, check_options, check_target, evaluate, read_table
 from sim.outputs import RunDirectory, now_iso, sha256_of, versions
 from sim.refine.base import Refiner
@@ -115,7 +115,8 @@ def _upsample(refiner: Refiner, sim: pd.DataFrame, real: pd.DataFrame, target: s
     """`share` x rows more of the real data's rarer target class: simulated rows of that class drawn again
     by the fitted generator with another seed (their labels and identifiers kept, features fresh)."""
     if target not in sim.columns or target not in real.columns:
-        raise InputError(f"--target {target!r} is not a column of both tables")
+        hint = did_you_mean(target, set(sim.columns) & set(real.columns))
+        raise InputError(f"--target {target!r} is not a column of both tables{hint}")
     counts = real[target].value_counts()
     rare = counts.index[-1]
     pool = np.flatnonzero((sim[target] == rare).to_numpy())
@@ -132,7 +133,11 @@ def _upsample(refiner: Refiner, sim: pd.DataFrame, real: pd.DataFrame, target: s
 
 
 def _report(folder: Path, method: str, headline: dict) -> None:
-    from sim.report import write_html
+    from sim.report import Page, Table, render
 
-    intro = ["Scores of the simulated table against the real sample, before and after refining."]
-    write_html(folder, f"Refined by {method}", intro, headline, {})
+    rows = [[name, v["before"], v["after"]] for name, v in headline.items() if v["before"] is not None]
+    note = ("Detection AUC: 0.5 is indistinguishable from the real sample; TSTR/TRTR: a model trained on "
+            "the table and scored on real rows, against one trained on real rows.")  # fmt: skip
+    table = Table("Before and after refining", ["score", "simulated", f"refined ({method})"], rows, note)
+    lead = ["Scores of the simulated table against the real sample, before and after refining."]
+    render(folder, Page(f"Refined by {method}", lead, table, files={"evaluation.json": "evaluation.json"}))

@@ -5,6 +5,7 @@ The registry reads `DOMAIN`; the world and its kernels are imported only when a 
 
 from __future__ import annotations
 
+from sim.domains.payments.card import CARD
 from sim.domains.payments.checks import check_scenario
 from sim.domains.payments.scenario import PaymentsScenario, check_data
 from sim.engine.world import Domain, Format
@@ -40,4 +41,5 @@ DOMAIN = Domain(
     formats={"paysim-csv": Format(base="csv", view=_paysim_view, quoted=False)},
     check_data=check_data,
     check_scenario=check_scenario,
+    card=CARD,
 )

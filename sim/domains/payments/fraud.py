@@ -77,6 +77,7 @@ class Fraud:
             if spec.role == "fraudster" and not isinstance(spec, BustOut)
         }
         self.counts = {name: max(1, round(spec.count * scale)) for name, spec in self.specs.items()}
+        self.incidents = dict.fromkeys(self.specs, 0)  # started so far, per population
         for name, spec in scenario.populations.items():
             if isinstance(spec, BustOut):
                 self._bust_outs(name, spec, max(1, round(spec.count * scale)))
@@ -93,6 +94,7 @@ class Fraud:
             n = int(rng.poisson(lam))
             if n == 0:
                 continue
+            self.incidents[name] += n
             t0 = k + rng.random(n)
             ids = self.membership.new_ids(n)
             camp = campaign.get(name, -1)

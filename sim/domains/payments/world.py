@@ -1,6 +1,7 @@
 """The payments world: each step draws customers' transactions, merges in the fraud and AML rows due,
 settles everything in time order through the kernel and returns one record batch. It implements
-`sim.engine.world.World` and `Shardable` (customers' draws on a backend's workers, cell by cell).
+`sim.engine.world.World`, `Shardable` (customers' draws on a backend's workers, cell by cell),
+`StepFigures` and `HasActors` (what Mesa users collect and inspect).
 
 Mobile money (PaySim) and card payments (BankSim/Sparkov) are the same world with different
 populations: merchant categories make PAYMENT a card purchase in a category.
@@ -19,6 +20,7 @@ import pyarrow as pa
 from sim.domains.payments import statistics
 from sim.domains.payments.accounts import ID_BASE, build_accounts
 from sim.domains.payments.activity import Activity
+from sim.domains.payments.actors import payments_actors
 from sim.domains.payments.aml import schedule_laundering
 from sim.domains.payments.checks import planned_rows, planned_rows_problem, step_rows, step_rows_problem
 from sim.domains.payments.customers import TX_TYPES
@@ -30,6 +32,7 @@ from sim.domains.payments.report import write_report
 from sim.domains.payments.rows import Agenda, Membership
 from sim.domains.payments.scenario import AML_TYPOLOGIES, FRAUD_TYPES, PaymentsScenario
 from sim.domains.payments.sharding import ShardedDraws, shard_cells, shard_of_accounts
+from sim.domains.payments.tally import ReportTally
 from sim.errors import InputError
 from sim.records import TIMESTAMP, record_batch
 from sim.rng import Streams
@@ -65,6 +68,7 @@ class PaymentsWorld:
     """State arrays of a payments run and the per-step behaviour that produces transactions."""
 
     schema = TRANSACTIONS
+    figure_names = ("transactions", "declined", "fraud", "laundering", "amount_settled")
 
     def __init__(self, scenario: PaymentsScenario, streams: Streams, scale: float = 1.0):
         self.scenario = scenario
@@ -98,13 +102,16 @@ class PaymentsWorld:
         self._drawn: dict[int, Future] = {}
         self.draws: ShardedDraws | None = None  # a sharded run's: step k's draws made on workers
         self.counts = {"transactions": 0, "declined": 0}
-        self.fraud_rows = np.zeros(len(FRAUD_TYPES) + 1, dtype=np.int64)
-        self.laundering_rows = np.zeros(len(AML_TYPOLOGIES) + 1, dtype=np.int64)
+        self.report_tally = ReportTally(h.steps, len(TX_TYPES), len(FRAUD_TYPES), len(AML_TYPOLOGIES),
+                                        len(self.accounts.category_names))  # fmt: skip
+        self.last: dict[str, float] = {}  # the last step's figures
+        self.occurrences: list = []  # the calendar's events seen, for the report
 
     # --- one step -------------------------------------------------------------------------------
     def step(self, k: int, timeline) -> pa.RecordBatch:
         """Draw step k's transactions, settle them in time order and return them as a record batch."""
         self.fraud.step(k, timeline.intensity, timeline.campaign)
+        self.occurrences += [o for o in timeline.active if o not in self.occurrences]
         if self.draws is not None:
             legit = self.draws(k)
         else:
@@ -126,11 +133,17 @@ class PaymentsWorld:
         if not made.all():  # a theft or laundering step with nothing to move is never made
             cols, out = {name: values[made] for name, values in cols.items()}, out[:, made]
         self.tally.add(k, cols, out)
-        self.counts["transactions"] += len(cols["kind"])
-        self.counts["declined"] += int(out[5].sum())
-        if len(cols["fraud"]) and (cols["fraud"].any() or cols["typology"].any()):
-            self.fraud_rows += np.bincount(cols["fraud"], minlength=len(self.fraud_rows))
-            self.laundering_rows += np.bincount(cols["typology"], minlength=len(self.laundering_rows))
+        declined = out[5] > 0
+        self.last = {
+            "transactions": len(cols["kind"]),
+            "declined": int(declined.sum()),
+            "fraud": int(np.count_nonzero(cols["fraud"])),
+            "laundering": int(np.count_nonzero(cols["typology"])),
+            "amount_settled": float(out[0].sum() - out[0][declined].sum()),
+        }
+        self.counts["transactions"] += self.last["transactions"]
+        self.counts["declined"] += self.last["declined"]
+        self.report_tally.add(k, cols, out[0], declined)
         return self._batch(k, cols, out)
 
     def _batch(self, k: int, cols: dict[str, np.ndarray], out: np.ndarray) -> pa.RecordBatch:
@@ -159,6 +172,12 @@ class PaymentsWorld:
             "category": _dictionary(category, self.category_dictionary),
         }
         return record_batch(self.schema, columns)
+
+    def figures(self) -> dict[str, float]:
+        return self.last
+
+    def actors(self) -> list:
+        return payments_actors(self)
 
     def shard(self, backend, shards: int) -> Callable[[pa.RecordBatch], np.ndarray]:
         """Customers' draws from now on by `shards` shards of whole cells on `backend`'s workers (the same
@@ -196,6 +215,10 @@ class PaymentsWorld:
     def kpis(self, scale: float) -> dict:
         """Run-level figures: volumes, labels, money conservation and the fit to PaySim's real month."""
         n = self.counts["transactions"]
+        fraud_rows, laundering_rows = (
+            self.report_tally.fraud.sum(axis=0),
+            self.report_tally.laundering.sum(axis=0),
+        )
         opening, closing = float(self.accounts.opening.sum()), float(self.balance.sum())
         patterns = self.patterns_table()
         kinds = patterns.group_by(["kind", "typology"]).aggregate([("pattern_id", "count_distinct")])
@@ -203,15 +226,13 @@ class PaymentsWorld:
             "transactions": n,
             "declined": self.counts["declined"],
             "fraud": {
-                "transactions": int(self.fraud_rows[1:].sum()),
-                "rate": float(self.fraud_rows[1:].sum() / n) if n else 0.0,
-                "by_type": {t: int(c) for t, c in zip(FRAUD_TYPES, self.fraud_rows[1:], strict=True) if c},
+                "transactions": int(fraud_rows.sum()),
+                "rate": float(fraud_rows.sum() / n) if n else 0.0,
+                "by_type": {t: int(c) for t, c in zip(FRAUD_TYPES, fraud_rows, strict=True) if c},
             },
             "laundering": {
-                "transactions": int(self.laundering_rows[1:].sum()),
-                "by_typology": {
-                    t: int(c) for t, c in zip(AML_TYPOLOGIES, self.laundering_rows[1:], strict=True) if c
-                },
+                "transactions": int(laundering_rows.sum()),
+                "by_typology": {t: int(c) for t, c in zip(AML_TYPOLOGIES, laundering_rows, strict=True) if c},
             },
             "patterns": {
                 f"{row['kind']}.{row['typology']}": row["pattern_id_count_distinct"]

@@ -5,6 +5,7 @@ The registry reads `DOMAIN`; the world and its kernel are imported only when a r
 
 from __future__ import annotations
 
+from sim.domains.supply.card import CARD
 from sim.domains.supply.checks import check_scenario
 from sim.domains.supply.events import check_data
 from sim.domains.supply.scenario import SupplyScenario
@@ -17,4 +18,5 @@ DOMAIN = Domain(
     table="timeseries",
     check_data=check_data,
     check_scenario=check_scenario,
+    card=CARD,
 )

@@ -2,7 +2,8 @@
 period by period, one `timeseries` row per node, product and step. Each step reads the calendar's active
 disruptions, turns them into the kernel's capacities, detours, losses and demand factors, advances the
 kernel one period, logs orders and shipments and sends goods through facilities' SimPy queues. It
-implements `sim.engine.world.World`, `EventHook` (facility closures), `LogsFlows` and `ServiceLevels`.
+implements `sim.engine.world.World`, `EventHook` (facility closures), `LogsFlows`, `ServiceLevels`,
+`StepFigures` and `HasActors` (what Mesa users collect and inspect).
 """
 
 from __future__ import annotations
@@ -13,18 +14,18 @@ import numpy as np
 import pyarrow as pa
 import simpy
 
+from sim.domains.supply.actors import supply_actors
 from sim.domains.supply.arrays import ChainRun, Lanes
 from sim.domains.supply.chain import Chain
 from sim.domains.supply.demand import expected_demand
 from sim.domains.supply.events import CapacityLoss, DemandShock, NodeOutage, RouteClosure
 from sim.domains.supply.facilities import Facilities
-from sim.domains.supply.figures import chain_figure
 from sim.domains.supply.kpis import NetworkKpis
 from sim.domains.supply.policies import policy_arrays
 from sim.domains.supply.records import TIMESERIES
+from sim.domains.supply.report import write_report
 from sim.domains.supply.scenario import MAX_DRAWN_DELAY, SupplyScenario
 from sim.records import TIMESTAMP, record_batch
-from sim.report import write_page
 from sim.rng import Streams
 
 SERIES = ("orders", "incoming", "shipped", "received", "inventory", "backlog", "lost_sales", "cost")
@@ -33,6 +34,16 @@ SERIES = ("orders", "incoming", "shipped", "received", "inventory", "backlog", "
 
 class SupplyWorld(NetworkKpis):
     schema = TIMESERIES
+    figure_names = (
+        "demand",
+        "service_level",
+        "orders",
+        "shipped",
+        "inventory",
+        "backlog",
+        "lost_sales",
+        "cost",
+    )
 
     def __init__(self, scenario: SupplyScenario, streams: Streams, scale: float = 1.0):
         """The kernel runs one copy of the network per product: node i of product p is kernel node
@@ -114,6 +125,7 @@ class SupplyWorld(NetworkKpis):
             pa.array(np.arange(count, dtype=np.int32) // n_nodes), pa.array(self.product_names, pa.string())
         )
         self.start_us, self.step_us = h.start_us, h.step_us
+        self.steps_run = 0
 
     def _label(self, k: int) -> str:
         """Kernel node k's name in the events table: the node, and its product when there are several."""
@@ -162,6 +174,7 @@ class SupplyWorld(NetworkKpis):
         self.chain.week(k, shared, lane_extra, np.tile(lost, len(self.product_names)))
         self._log_flows(k, lane_extra, timeline.env)
         r = self.run
+        self.steps_run = k + 1
         columns = {
             "t": pa.array(np.full(n, k, dtype=np.int32)),
             "date": pa.array(np.full(n, self.start_us + k * self.step_us), TIMESTAMP),
@@ -180,6 +193,18 @@ class SupplyWorld(NetworkKpis):
             "cost": pa.array(r.cost[0, k]),
         }
         return record_batch(self.schema, columns)
+
+    def figures(self) -> dict[str, float]:
+        """The last step's totals over nodes and products, and the share of customers' demand filled at
+        once (1 when there was none)."""
+        k, r = self.steps_run - 1, self.run
+        demand = float(self.chain.demand[0, k].sum())
+        filled = float(r.external[0, k].sum())
+        totals = {name: float(getattr(r, name)[0, k].sum()) for name in self.figure_names[2:]}
+        return {"demand": demand, "service_level": filled / demand if demand > 0 else 1.0, **totals}
+
+    def actors(self) -> list:
+        return supply_actors(self)
 
     def _wait_at_passage(self, node: int, after: int, k: int, reopens: int) -> None:
         """A passage into `node` closes at step k until `reopens`: goods due at k + j reach it at
@@ -245,19 +270,7 @@ class SupplyWorld(NetworkKpis):
         return getattr(self.run, family)[0][:, ks].sum(axis=1).astype(np.float64)
 
     def report(self, path: Path, kpis: dict) -> dict[str, str]:
-        """Inventory, what customers went without and orders per node (its products together) over time."""
-        r, steps, n_nodes = self.run, self.chain.weeks, len(self.names)
-
-        def by_node(series: np.ndarray) -> np.ndarray:  # [T, N]: products summed
-            return series[0].reshape(steps, len(self.product_names), n_nodes).sum(axis=1)
-
-        series = {"inventory": by_node(r.inventory), "short": by_node(r.backlog + r.lost_sales),
-                  "orders": by_node(r.orders)}  # fmt: skip
-        customers = sorted({int(k) % n_nodes for k in self.customers})
-        spans = [(o.start_step, o.end_step) for o in self.occurrences]
-        figure = chain_figure(path, self.names, series, self.chain.demand[0].sum(axis=1), customers, spans)
-        page = write_page(path, self.scenario, kpis, {"Inventory, shortage and orders per node": figure})
-        return {"figure_chain": figure, "report": page}
+        return write_report(self, path, kpis)
 
     def close(self) -> None:
         pass
