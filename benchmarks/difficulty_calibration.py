@@ -3,9 +3,12 @@
 `fraud_ring_attack` is calibrated to two detector targets in turn, PR-AUC 0.4 and 0.8 on `is_fraud`
 (`detector.pr_auc.is_fraud`: gradient boosting on the rows' features and the accounts' history, trained on
 one random half of the run's rows, scored on the other, both ways round; `sim.evaluation.difficulty`), by
-its `scams_per_day`. Each is then judged on a fresh run of the calibrated scenario with the scenario's own
-seed, which the search never used: the target is met within +-0.05. Baseline: the PR-AUC of the
-shipped scenario as it is.
+its `scams_per_day`, each candidate averaged over 6 replicate seeds (the statistic's sd between seeds is
+about 0.035: a month holds a few hundred fraud rows, and whether a random wave strikes by night or by day
+changes what the detector sees). Each is then judged on fresh runs of the calibrated scenario, seeds the
+search never used: the scenario's own seed (the data a user gets; the target is met within +-0.05) and
+five more, whose mean and spread say what the calibration promises for any seed. Baseline: the PR-AUC of
+the shipped scenario as it is.
 
 Usage: python benchmarks/difficulty_calibration.py [--quick]   (--quick: a smaller population and budget)
 """
@@ -17,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from sim.calibration import Calibrator
@@ -40,16 +44,22 @@ def targets_file(folder: Path, value: float) -> Path:
     return path
 
 
-def fresh_pr_auc(overrides: list[str], folder: Path) -> float:
-    """A fresh run with the scenario's own seed, written to disk, and its detector's PR-AUC."""
-    out = run_scenario(load_scenario(SCENARIO, overrides), folder)
+FRESH_SEEDS = (1, 2, 3, 4, 5)  # the replicate seeds come from random_state 16: none of these
+
+
+def fresh_pr_auc(overrides: list[str], folder: Path, seed: int | None = None) -> float:
+    """A fresh run (the scenario's own seed, or `seed`), written to disk, and its detector's PR-AUC."""
+    scenario = load_scenario(SCENARIO, overrides)
+    if seed is not None:
+        scenario = scenario.model_copy(update={"seed": seed})
+    out = run_scenario(scenario, folder)
     frame = pd.read_parquet(out / "transactions.parquet")
     return detector_scores(frame, "is_fraud", seed=0)["pr_auc"]
 
 
 def main(quick: bool) -> bool:
     customers = ["customers=5000"] if quick else []
-    budget, replicates = (5, 1) if quick else (20, 3)
+    budget, replicates = (5, 1) if quick else (20, 6)
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -58,19 +68,31 @@ def main(quick: bool) -> bool:
               f"defaults {baseline:.3f} (the baseline)")  # fmt: skip
         for target in TARGETS:
             started = time.perf_counter()
-            cal = Calibrator(
-                SPACE, budget=budget, random_state=16, replicates=replicates, overrides=customers
-            )
+            # no least-squares polish: Poisson draws make the objective step-like, finite differences stall
+            cal = Calibrator(SPACE, budget=budget, random_state=16, replicates=replicates,
+                             overrides=customers, polish_share=0.0)  # fmt: skip
             cal.fit(SCENARIO, targets_file(folder, target))
             best = cal.best_params_["scams_per_day"]
-            reached = fresh_pr_auc([*customers, f"scams_per_day={best}"], folder / f"judged_{target}")
+            calibrated = [*customers, f"scams_per_day={best}"]
+            reached = fresh_pr_auc(calibrated, folder / f"judged_{target}")
             met = abs(reached - target) <= TOLERANCE
             ok &= met
             seconds = time.perf_counter() - started
+            searched = cal.fit_[0]["simulated"]
             print(f"  target PR-AUC {target:.2f}: scams_per_day {best:.3f} after {budget} candidates x "
-                  f"{replicates} runs ({seconds:.0f} s); fresh run PR-AUC {reached:.3f}, ratio to target "
+                  f"{replicates} runs ({seconds:.0f} s; their mean there {searched:.3f}); "
+                  f"fresh run PR-AUC {reached:.3f}, ratio to target "
                   f"{reached / target:.3f}, to baseline {reached / baseline:.2f} "
                   f"({'MET' if met else 'MISSED'}, within +-{TOLERANCE})")  # fmt: skip
+            if quick:
+                continue
+            others = [fresh_pr_auc(calibrated, folder / f"seed_{target}_{s}", s) for s in FRESH_SEEDS]
+            within = sum(abs(r - target) <= TOLERANCE for r in others)
+            mean, sd = np.mean(others), np.std(others, ddof=1)
+            figures = ", ".join(f"{r:.3f}" for r in others)
+            print(f"    seeds {', '.join(map(str, FRESH_SEEDS))}: PR-AUC {figures}; "
+                  f"mean {mean:.3f} (ratio to target {mean / target:.3f}), sd {sd:.3f}; "
+                  f"{within} of {len(others)} within +-{TOLERANCE}")  # fmt: skip
     print(f"  difficulty targets: {'MET' if ok else 'MISSED'}")
     return ok
 
