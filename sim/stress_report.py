@@ -14,7 +14,7 @@ from sim.report import Figure, Page, Section, Table, cell, plotly_html, render, 
 HEADLINE = {  # KPI -> (label, shown as a percentage)
     "total.fill_rate": ("fill rate", True),
     "team_cost": ("total cost", False),
-    "worst_time_to_recover": ("steps to recover", False),
+    "worst_time_to_recover": ("longest recovery (steps; of those cleared)", False),
     "fraud.rate": ("fraud rate", True),
     "declined": ("declined rows", False),
 }

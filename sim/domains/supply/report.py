@@ -53,10 +53,8 @@ def write_report(world, path: Path, kpis: dict) -> dict[str, str]:
         sections.append(_facilities(kpis, step))
     if "products" in kpis:
         sections.append(_products(kpis))
-    sections.append(
-        Section("Static figure", figures=[Figure("Inventory, shortage and orders", image=figure)])
-    )
-    files = {"kpis.json": "kpis.json", "manifest.json": "manifest.json", "events.parquet": "events.parquet"}
+    files = {"kpis.json": "kpis.json", "manifest.json": "manifest.json", "events.parquet": "events.parquet",
+             "figures/chain.png (static)": figure}  # fmt: skip
     page = Page(world.scenario.name, run_lead(world.scenario), _summary(world, kpis), sections, files)
     return {"figure_chain": figure, "report": render(path, page)}
 
