@@ -221,3 +221,11 @@ def test_each_laundering_typology_is_drawn_once(tmp_path):
     page = outline(tmp_path / "a" / "report.html")
     drawn = {c.removeprefix("pattern-") for c in page.charts if c.startswith("pattern-")}
     assert drawn == set(kpis["laundering"]["by_typology"])
+
+
+def test_a_port_scenario_charts_its_queue_and_each_product(tmp_path):
+    sim("run", str(SCENARIOS / "port_congestion.yaml"), "--out", str(tmp_path / "p"))
+    page = outline(tmp_path / "p" / "report.html")
+    assert {"queues", "products", "service-level", "series-per-node"} <= set(page.charts)
+    captions = [t["caption"] for t in page.tables]
+    assert "Queues" in captions and "Products" in captions

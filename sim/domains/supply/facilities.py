@@ -18,6 +18,7 @@ class Facilities:
         self.queues: dict[str, simpy.Resource] = {}  # made on the timeline's clock when first used
         self.waits: dict[str, list[int]] = {name: [] for name in self.specs}  # steps each shipment queued
         self.pending: dict[int, dict] = {}  # shipments on their way to or through a facility, by id
+        self.lengths: list[list[int]] = []  # per step, shipments waiting at each facility (`sample`)
 
     def __contains__(self, name: str) -> bool:
         return name in self.specs
@@ -65,6 +66,10 @@ class Facilities:
         self.state.pipe[0, lane_index, lane.onward_delay] += shipment["quantity"]
         self.flows.append({**shipment, "end_step": cleared + lane.onward_delay})
         del self.pending[id(shipment)]
+
+    def sample(self) -> None:
+        """Record how many shipments wait at each facility now (the end of a step)."""
+        self.lengths.append([len(self.queues[n].queue) if n in self.queues else 0 for n in self.specs])
 
     def unfinished(self) -> list[dict]:
         """Shipments that had not cleared their facility when the run ended: their arrival is unknown."""

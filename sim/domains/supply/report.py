@@ -50,9 +50,9 @@ def write_report(world, path: Path, kpis: dict) -> dict[str, str]:
     if kpis["disruptions"]:
         sections.append(_disruptions(world, kpis, dates))
     if kpis["facilities"]:
-        sections.append(_facilities(kpis, step))
+        sections.append(_facilities(world, kpis, step, dates))
     if "products" in kpis:
-        sections.append(_products(kpis))
+        sections.append(_products(world, kpis, dates))
     files = {"kpis.json": "kpis.json", "manifest.json": "manifest.json", "events.parquet": "events.parquet",
              "figures/chain.png (static)": figure}  # fmt: skip
     page = Page(world.scenario.name, run_lead(world.scenario), _summary(world, kpis), sections, files)
@@ -103,18 +103,41 @@ def _disruptions(world, kpis: dict, dates: np.ndarray) -> Section:
     return Section("Disruptions", tables=[Table("What customers felt", columns, rows, note)])
 
 
-def _facilities(kpis: dict, step) -> Section:
+def _facilities(world, kpis: dict, step, dates: np.ndarray) -> Section:
+    import plotly.graph_objects as go
+
     rows = [[name, f["shipments"], f["mean_wait"], f["max_wait"]] for name, f in kpis["facilities"].items()]
     columns = ["facility", "shipments", f"mean wait (steps of {step})", "longest wait"]
-    return Section("Ports and production lines", tables=[Table("Queues", columns, rows)])
+    lengths = np.asarray(world.facilities.lengths).reshape(len(dates), -1)
+    fig = go.Figure([go.Scatter(x=dates, y=lengths[:, j], name=name, mode="lines")
+                     for j, name in enumerate(world.facilities.specs)])  # fmt: skip
+    mark_events(fig, world.occurrences, dates)
+    fig.update_layout(height=300, margin={"l": 60, "r": 20, "t": 30, "b": 40}, yaxis_title="waiting",
+                      legend={"orientation": "h", "y": -0.2})  # fmt: skip
+    queue = Figure("Queue length at the end of each step", html=plotly_html(fig, "queues"))
+    return Section("Ports and production lines", tables=[Table("Queues", columns, rows)], figures=[queue])
 
 
-def _products(kpis: dict) -> Section:
+def _products(world, kpis: dict, dates: np.ndarray) -> Section:
+    import plotly.graph_objects as go
+
     totals = {name: p["total"] for name, p in kpis["products"].items()}
     rows = [[name, percent(t["fill_rate"], 1), t["mean_inventory"], t["lost_sales"], t["total_cost"]]
             for name, t in totals.items()]  # fmt: skip
     columns = ["product", "fill rate", "mean inventory", "lost sales", "total cost"]
-    return Section("Per product", tables=[Table("Products", columns, rows)])
+    n = len(world.names)
+    fig = go.Figure()
+    for p, name in enumerate(world.product_names):
+        nodes = slice(p * n, (p + 1) * n)
+        demand = np.cumsum(world.chain.demand[0][:, nodes].sum(axis=1))
+        filled = np.cumsum(world.run.external[0][:, nodes].sum(axis=1))
+        fig.add_scatter(x=dates, y=np.divide(filled, demand, out=np.ones(len(demand)), where=demand > 0),
+                        name=name, mode="lines")  # fmt: skip
+    mark_events(fig, world.occurrences, dates)
+    fig.update_layout(height=300, margin={"l": 60, "r": 20, "t": 30, "b": 40}, yaxis_tickformat=".0%",
+                      legend={"orientation": "h", "y": -0.2})  # fmt: skip
+    chart = Figure("Fill rate to date, per product", html=plotly_html(fig, "products"))
+    return Section("Per product", tables=[Table("Products", columns, rows)], figures=[chart])
 
 
 def _service(world, dates: np.ndarray) -> str:

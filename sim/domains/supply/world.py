@@ -173,6 +173,7 @@ class SupplyWorld(NetworkKpis):
         shared = (self.portion[:, None] * capacity[None, :]).ravel()  # inf stays inf
         self.chain.week(k, shared, lane_extra, np.tile(lost, len(self.product_names)))
         self._log_flows(k, lane_extra, timeline.env)
+        self.facilities.sample()
         r = self.run
         self.steps_run = k + 1
         columns = {
