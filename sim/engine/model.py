@@ -102,7 +102,8 @@ class SimModel(mesa.Model):
             AggregateAgent(self, actor)
         self.batch: pa.RecordBatch | None = None
         self.figures: dict[str, float] = {}  # the last step's (`StepFigures`), what `datacollector` keeps
-        names = self.world.figure_names if isinstance(self.world, StepFigures) else ()
+        self._collects = isinstance(self.world, StepFigures)  # asked once: a protocol check is not free
+        names = self.world.figure_names if self._collects else ()
         self.datacollector = mesa.DataCollector(model_reporters={name: _reporter(name) for name in names})
 
     @property
@@ -113,7 +114,7 @@ class SimModel(mesa.Model):
         k = self.steps - 1  # Mesa has already counted this step
         self.timeline.advance_to(k)
         self.batch = self.world.step(k, self.timeline)
-        if isinstance(self.world, StepFigures):
+        if self._collects:
             self.figures = self.world.figures()
             self.datacollector.collect(self)  # row k: step k's figures
         self.running = self.steps < self.horizon

@@ -101,7 +101,6 @@ class PaymentsWorld:
         self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw-ahead")
         self._drawn: dict[int, Future] = {}
         self.draws: ShardedDraws | None = None  # a sharded run's: step k's draws made on workers
-        self.counts = {"transactions": 0, "declined": 0}
         self.report_tally = ReportTally(h.steps, len(TX_TYPES), len(FRAUD_TYPES), len(AML_TYPOLOGIES),
                                         len(self.accounts.category_names))  # fmt: skip
         self.last: dict[str, float] = {}  # the last step's figures
@@ -141,8 +140,6 @@ class PaymentsWorld:
             "laundering": int(np.count_nonzero(cols["typology"])),
             "amount_settled": float(out[0].sum() - out[0][declined].sum()),
         }
-        self.counts["transactions"] += self.last["transactions"]
-        self.counts["declined"] += self.last["declined"]
         self.report_tally.add(k, cols, out[0], declined)
         return self._batch(k, cols, out)
 
@@ -214,17 +211,15 @@ class PaymentsWorld:
 
     def kpis(self, scale: float) -> dict:
         """Run-level figures: volumes, labels, money conservation and the fit to PaySim's real month."""
-        n = self.counts["transactions"]
-        fraud_rows, laundering_rows = (
-            self.report_tally.fraud.sum(axis=0),
-            self.report_tally.laundering.sum(axis=0),
-        )
+        tally = self.report_tally
+        n, declined = int(tally.rows.sum()), int(tally.declined_by_type.sum())
+        fraud_rows, laundering_rows = tally.fraud.sum(axis=0), tally.laundering.sum(axis=0)
         opening, closing = float(self.accounts.opening.sum()), float(self.balance.sum())
         patterns = self.patterns_table()
         kinds = patterns.group_by(["kind", "typology"]).aggregate([("pattern_id", "count_distinct")])
         out = {
             "transactions": n,
-            "declined": self.counts["declined"],
+            "declined": declined,
             "fraud": {
                 "transactions": int(fraud_rows.sum()),
                 "rate": float(fraud_rows.sum() / n) if n else 0.0,
