@@ -229,3 +229,15 @@ def test_a_port_scenario_charts_its_queue_and_each_product(tmp_path):
     assert {"queues", "products", "service-level", "series-per-node"} <= set(page.charts)
     captions = [t["caption"] for t in page.tables]
     assert "Queues" in captions and "Products" in captions
+
+
+def test_an_hour_of_the_paysim_month_reports_without_a_fit(tmp_path):
+    """Too short a run to compare with the real month: the page says "n/a" instead of failing."""
+    from sim.runner import run_scenario
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIOS / "paysim_month.yaml")
+    scenario = scenario.model_copy(update={"horizon": scenario.horizon.model_copy(update={"steps": 1})})
+    run = run_scenario(scenario, tmp_path / "hour", scale=0.002)
+    text = " ".join(outline(run / "report.html").text)
+    assert "Fit to PaySim's real month" in text and "volume ratio n/a" in text

@@ -49,7 +49,7 @@ def write_report(run: Path, scenario: Scenario, world, kpis: dict) -> dict[str, 
         sections.append(Section(
             "Fit to PaySim's real month",
             "Hourly count and mean amount per type against PaySim's published month (NRMSE: 0 is a perfect "
-            f"fit; volume ratio {fit['volume_ratio']:.3f} at this scale).",
+            f"fit; volume ratio {_figure(fit['volume_ratio'])} at this scale).",
             [Table("NRMSE per type", ["type", "hourly count", "hourly mean amount"], rows)],
             [Figure("Simulated and real, hour by hour", image=figure)],
         ))  # fmt: skip
@@ -243,6 +243,11 @@ def _files() -> dict[str, str]:
             "accounts.parquet": "accounts.parquet", "patterns.parquet": "patterns.parquet"}  # fmt: skip
 
 
+def _figure(value: float | None) -> str:
+    """A fit figure, or "n/a" where the run is too short (or too quiet) to have one."""
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def _fit_figure(series: dict[str, np.ndarray], fit: dict, path: Path) -> None:
     import matplotlib
 
@@ -259,7 +264,7 @@ def _fit_figure(series: dict[str, np.ndarray], fit: dict, path: Path) -> None:
             ax.plot(hours, series[f"real_{key}"][:, t], color="0.5", lw=1, label="real (PaySim month)")
             ax.plot(hours, series[f"sim_{key}"][:, t], color="C0", lw=0.8, label="simulated")
             value = fit[score][name]
-            ax.set_title(f"{name}: {label} (NRMSE {'n/a' if value is None else f'{value:.3f}'})", fontsize=9)
+            ax.set_title(f"{name}: {label} (NRMSE {_figure(value)})", fontsize=9)
     axes[0, 0].legend(fontsize=8)
     for ax in axes[-1]:
         ax.set_xlabel("hour of the run")

@@ -38,8 +38,7 @@ class ReportTally:
         self.amount += np.bincount(cell, weights=amount, minlength=size).reshape(self.amount.shape)
         self.declined_by_type += np.bincount(kind[declined], minlength=self.types)
         self.declined[k] = np.bincount(label[declined], minlength=len(LABELS))
-        with np.errstate(divide="ignore"):
-            decade = np.log10(amount)
+        decade = np.log10(np.where(amount > 0, amount, 1.0))  # bin 0 below: no -inf to cast
         bins = np.clip(np.floor((decade - LOW_DECADE) * BINS_PER_DECADE).astype(np.int64) + 1, 1, BINS - 1)
         bins[amount <= 0] = 0
         self.histogram += np.bincount(cell * BINS + bins, minlength=size * BINS).reshape(self.histogram.shape)

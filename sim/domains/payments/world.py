@@ -103,7 +103,7 @@ class PaymentsWorld:
         self.draws: ShardedDraws | None = None  # a sharded run's: step k's draws made on workers
         self.report_tally = ReportTally(h.steps, len(TX_TYPES), len(FRAUD_TYPES), len(AML_TYPOLOGIES),
                                         len(self.accounts.category_names))  # fmt: skip
-        self.last: dict[str, float] = {}  # the last step's figures
+        self.last = dict.fromkeys(self.figure_names, 0.0)  # the last step's figures (none settled yet)
         self.occurrences: list = []  # the calendar's events seen, for the report
 
     # --- one step -------------------------------------------------------------------------------
