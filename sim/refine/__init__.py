@@ -95,7 +95,7 @@ def refine_run(run: Path, real_path: Path, method: str, out: Path, seed: int = 0
                              "sha256": sha256_of(Path(real_path)) if Path(real_path).is_file() else None}},
     }, force=force)  # fmt: skip
     try:
-        arrow = pa.Table.from_pandas(refined, preserve_index=False)
+        arrow = _arrow(refined)
         pq.write_table(arrow, directory.path / f"{table}.parquet", compression="zstd")
         directory.add_file(table, f"{table}.parquet", rows=len(refined), schema=arrow.schema)
         (directory.path / "evaluation.json").write_text(json.dumps(scores, indent=2, default=float) + "\n")
@@ -108,6 +108,17 @@ def refine_run(run: Path, real_path: Path, method: str, out: Path, seed: int = 0
     except BaseException:
         directory.abandon()
         raise
+
+
+def _arrow(frame: pd.DataFrame) -> pa.Table:
+    """The refined frame as Arrow; a category column with no category (labels no row carries) is written
+    as text categories, as the engine writes it, not as a dictionary of nulls that reads back as text."""
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    for i, field in enumerate(arrow.schema):
+        if pa.types.is_dictionary(field.type) and pa.types.is_null(field.type.value_type):
+            kind = pa.dictionary(field.type.index_type, pa.string())
+            arrow = arrow.set_column(i, field.with_type(kind), arrow.column(i).cast(kind))
+    return arrow
 
 
 def _upsample(refiner: Refiner, sim: pd.DataFrame, real: pd.DataFrame, target: str, share: float,

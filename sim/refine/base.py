@@ -1,5 +1,7 @@
 """The refiners' one contract: `fit(sim, real) -> self`, `transform(sim) -> DataFrame`, `random_state`.
-A refiner moves simulated rows toward a real sample; labels and identifiers survive it unchanged."""
+A refiner moves simulated rows toward a real sample; labels and identifiers survive it unchanged, and
+every column keeps its dtype (`sim.refine.types`). A refiner writes `_transform`; `transform` holds it to
+the types."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import pandas as pd
 
 from sim.errors import InputError
 from sim.evaluation.tables import Columns, as_text, describe, is_identifier, is_label
+from sim.refine.types import conform
 
 
 class Refiner:
@@ -45,6 +48,10 @@ class Refiner:
         raise NotImplementedError
 
     def transform(self, sim: pd.DataFrame) -> pd.DataFrame:
+        """The refined rows, each column in the simulated table's dtype."""
+        return conform(self._transform(sim), sim)
+
+    def _transform(self, sim: pd.DataFrame) -> pd.DataFrame:
         raise NotImplementedError
 
     def fit_transform(self, sim: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:

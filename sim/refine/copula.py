@@ -70,10 +70,9 @@ class GaussianCopula(Refiner):
         self.by_class_ = {key: _Copula(group, numeric, categorical, rng)
                           for key, group in real.groupby(keys) if len(group) >= MIN_ROWS}  # fmt: skip
         self.integer_ = {c for c in numeric if np.allclose(np.nan_to_num(numbers(real, c)) % 1, 0)}
-        self.dtypes_ = real.dtypes
         return self
 
-    def transform(self, sim: pd.DataFrame) -> pd.DataFrame:
+    def _transform(self, sim: pd.DataFrame) -> pd.DataFrame:
         rng = self._rng()
         drawn = {column: np.empty(len(sim), dtype=object) for column in self.features_.used}
         keys = label_keys(sim, self.labels_).to_numpy()
@@ -81,24 +80,10 @@ class GaussianCopula(Refiner):
             rows = np.flatnonzero(keys == key)
             for column, values in self.by_class_.get(key, self.all_).sample(len(rows), rng).items():
                 drawn[column][rows] = values
-        out = sim.copy()
+        out = sim.copy()  # drawn values; `transform` casts them to the simulated dtypes
         for column in self.features_.numeric:
             values = drawn[column].astype(np.float64)
-            if pd.api.types.is_datetime64_any_dtype(sim[column]):
-                out[column] = pd.to_datetime(values, unit="s", utc=sim[column].dt.tz is not None).astype(
-                    sim[column].dtype
-                )
-            elif column in self.integer_:
-                out[column] = np.round(values).astype(sim[column].dtype)
-            else:
-                out[column] = values.astype(
-                    sim[column].dtype if sim[column].dtype.kind == "f" else np.float64
-                )
+            out[column] = np.round(values) if column in self.integer_ else values
         for column in self.features_.categorical:
-            values = pd.Series(drawn[column], index=sim.index).replace(MISSING, None)
-            if isinstance(sim[column].dtype, pd.CategoricalDtype):  # keep the categories, add the new ones
-                known = list(sim[column].cat.categories)
-                extra = sorted(set(values.dropna()) - set(known))
-                values = pd.Categorical(values, categories=known + extra)
-            out[column] = values
+            out[column] = pd.Series(drawn[column], index=sim.index).replace(MISSING, None)
         return out

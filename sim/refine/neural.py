@@ -61,8 +61,7 @@ class _Neural(Refiner):
         x = self.scaler_.inverse_transform(z.detach().numpy().astype(np.float64))
         out = sim.copy()
         for j, column in enumerate(self.numeric_):
-            values = np.round(x[:, j]) if self.integer_[j] else x[:, j]
-            out[column] = values.astype(sim[column].dtype) if self.integer_[j] else values
+            out[column] = np.round(x[:, j]) if self.integer_[j] else x[:, j]  # `transform` casts
         return out
 
 
@@ -112,7 +111,7 @@ class ResidualGAN(_Neural):
                 opt_r.step()
         return self
 
-    def transform(self, sim: pd.DataFrame) -> pd.DataFrame:
+    def _transform(self, sim: pd.DataFrame) -> pd.DataFrame:
         x, y = self._x(sim), self._y(sim)
         with torch.no_grad():
             return self._frame(sim, x + self.refiner_(torch.cat([x, y], 1)))
@@ -150,7 +149,7 @@ class TabularVAE(_Neural):
                 opt.step()
         return self
 
-    def transform(self, sim: pd.DataFrame) -> pd.DataFrame:
+    def _transform(self, sim: pd.DataFrame) -> pd.DataFrame:
         y = self._y(sim)
         with torch.random.fork_rng(), torch.no_grad():
             torch.manual_seed(self.seed_ + 1)

@@ -63,7 +63,7 @@ class Reweight(Refiner):
         odds = p / (1 - p)  # balanced classes: the odds are the density ratio itself
         return np.clip(odds, 1 / self.clip, self.clip)
 
-    def transform(self, sim: pd.DataFrame) -> pd.DataFrame:
+    def _transform(self, sim: pd.DataFrame) -> pd.DataFrame:
         w = self.weights(sim)
         rng = self._rng()
         if self.size is None:
