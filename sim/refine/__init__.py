@@ -22,7 +22,7 @@ from sim.refine.ledger import is_ledger, replay
 from sim.refine.reweight import Reweight
 
 METHODS = {"reweight": Reweight, "copula": GaussianCopula}
-NEURAL = ("residual-gan", "vae")  # need the `neural` extra (torch)
+NEURAL = ("residual-gan", "vae", "diffusion")  # need the `neural` extra (torch)
 # generators whose rare-class rows beat SMOTE in the augmentation test (benchmarks/refine_quality.py):
 # only those are offered for upsampling
 UPSAMPLERS = ("copula",)
