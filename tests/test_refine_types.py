@@ -111,6 +111,8 @@ def test_conform_reads_drawn_values_back_into_their_types():
     out = conform(drawn, like)
     assert out.dtypes[["flag", "when", "count"]].to_dict() == like.dtypes[["flag", "when", "count"]].to_dict()
     assert out.flag.tolist() == [False, True, True]
+    scores = conform(pd.DataFrame({"flag": [0.9, np.nan, 0.1]}), like)  # a generator's numbers for a flag
+    assert scores.flag.dtype == bool and scores.flag.tolist() == [True, False, False]
     assert (out.when - like.when).tolist() == [pd.Timedelta(minutes=1)] * 3
     assert out["count"].tolist() == [2, 32767, 3]
     assert out.kind.tolist()[:2] == ["b", "c"] and pd.isna(out.kind[2])

@@ -40,10 +40,10 @@ def _cast(values: pd.Series, source: pd.Series, want) -> pd.Series:
         return pd.Series(pd.Categorical(drawn, categories=known + extra), index=values.index)
     if pd.api.types.is_bool_dtype(want):
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            flags = pd.Series(np.asarray(values, dtype=np.float64) >= 0.5, index=values.index)
-            flags[values.isna()] = np.nan
-        else:
-            flags = values.map(lambda v: v if pd.isna(v) else str(v).strip().lower() in TRUE)
+            number = np.asarray(values, dtype=np.float64)
+            flags = pd.Series(np.where(np.isnan(number), None, number >= 0.5), index=values.index)
+        else:  # each distinct value read once, not each row
+            flags = values.map({v: str(v).strip().lower() in TRUE for v in values.dropna().unique()})
         return _filled(flags, source).astype(want)
     if pd.api.types.is_datetime64_any_dtype(want):
         if pd.api.types.is_numeric_dtype(values):  # seconds since the epoch (`numbers`)
