@@ -284,8 +284,8 @@ def calibrate(args) -> int:
         if name in cal.at_bounds_:
             line += f"  ON ITS {cal.at_bounds_[name]['bound'].upper()} BOUND: widen the range"
         print(line)
-    for bound in cal.at_bounds_.values():
-        print(bound["advice"], file=sys.stderr)
+    for advice in [*cal.at_bounds_.values(), *cal.noisy_.values()]:
+        print(advice["advice"], file=sys.stderr)
     print(path)
     return EXIT_OK
 

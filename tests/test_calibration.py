@@ -251,6 +251,45 @@ def test_every_candidate_runs_on_the_same_replicate_seeds_and_their_statistics_a
     assert each[0] != each[1] and a["volume"] == pytest.approx(np.mean(each))
 
 
+def test_the_fit_reports_one_runs_spread_and_flags_a_tolerance_a_single_run_would_often_miss(tmp_path):
+    """The replicates' mean can meet a target that one run, which is what a user gets, often misses."""
+    volumes = []
+    for tolerance in ("1", "1e12"):  # far inside, then far outside, one run's spread
+        targets = write(
+            tmp_path,
+            f"""targets_version: 1
+name: spread
+provenance: a test
+statistics:
+  - {{name: volume, value: 2000000, tolerance: {tolerance}}}
+""",
+        )
+        cal = Calibrator({"debit_amount": (0.5, 2.0)}, budget=1, scale=0.002, replicates=3, random_state=1,
+                         polish_share=0.0).fit(ROOT / "scenarios" / "paysim_month.yaml", targets)  # fmt: skip
+        each = [cal.simulator_.statistics(cal.best_params_, seed)["volume"] for seed in cal.simulator_.seeds]
+        assert cal.fit_[0]["run_sd"] == pytest.approx(np.std(each, ddof=1), rel=1e-9)
+        volumes.append(cal.noisy_)
+    tight, loose = volumes
+    assert (
+        tight["volume"]["outside_share"] > 0.99
+        and "calibrate at a larger --scale" in tight["volume"]["advice"]
+    )
+    assert loose == {}
+
+
+def test_the_share_of_single_runs_outside_a_tolerance_is_the_normal_tail():
+    from sim.calibration.calibrator import noisy
+
+    targets = load_targets(ROOT / "calibration" / "targets" / "fraud_ring_difficulty.yaml")  # tolerance 0.05
+    row = {"name": "detector.pr_auc.is_fraud", "real": 0.6, "simulated": 0.6, "run_sd": 0.05}
+    assert noisy([row], targets)["detector.pr_auc.is_fraud"]["outside_share"] == pytest.approx(
+        0.3173, abs=1e-4
+    )
+    off = noisy([{**row, "simulated": 0.65}], targets)["detector.pr_auc.is_fraud"]["outside_share"]
+    assert off == pytest.approx(1 - 0.5 * 0.9545, abs=1e-4)  # a mean on the edge: half beyond it
+    assert noisy([{**row, "run_sd": 0.02}], targets) == {}  # 2.5 sd inside: 1.2 % outside
+
+
 # ---- resume --------------------------------------------------------------------------------------------
 
 

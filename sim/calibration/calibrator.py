@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -186,6 +187,7 @@ class Calibrator:
         self.intervals_ = _intervals(posterior, self.space) if posterior is not None else None
         self.targets_, self.scenario_, self.simulator_, self.seed_ = targets, str(scenario), simulator, seed
         self.at_bounds_ = at_bounds(self.best_params_, self.space)
+        self.noisy_ = noisy(self.fit_, targets)
         self.wall_seconds_ = time.perf_counter() - started
         return self
 
@@ -207,6 +209,41 @@ def at_bounds(best: dict, space: Sequence[Parameter]) -> dict[str, dict]:
                 "if the model allows, and calibrate again"
             )
             out[p.name] = {"bound": side, "value": value, "range": [p.low, p.high], "advice": advice}
+    return out
+
+
+NOISY_SHARE = 0.1  # of single runs outside a target's tolerance, above which the fit says so
+
+
+def noisy(fit: list[dict], targets: TargetsFile) -> dict[str, dict]:
+    """Targets a single run would often miss although the replicates' mean meets them: one run's value
+    strays from the mean by `run_sd` (normal, by the central limit theorem over what the statistic counts).
+    A team that will use one run needs a tolerance wider than about 1.6 sd, or a run holding more of what
+    the statistic counts (a larger scale); the advice says so."""
+    out = {}
+    for row, statistic in zip(fit, targets, strict=True):
+        sd = row.get("run_sd")
+        if not sd or statistic.tolerance is None or statistic.is_series or "simulated" not in row:
+            continue
+        tolerance, off = statistic.scale, row["simulated"] - row["real"]
+        inside = 0.5 * (
+            math.erf((tolerance - off) / (sd * math.sqrt(2)))
+            + math.erf((tolerance + off) / (sd * math.sqrt(2)))
+        )
+        outside = 1.0 - inside
+        if outside > NOISY_SHARE:
+            advice = (
+                f"{row['name']}: one run's value strays from the calibrated mean by {sd:.3g} (sd between "
+                f"seeds), so a single run lands outside the tolerance +-{tolerance:.3g} about "
+                f"{outside:.0%} of the time: calibrate at a larger --scale (more of what the statistic "
+                "counts) or allow a wider tolerance"
+            )
+            out[row["name"]] = {
+                "run_sd": sd,
+                "tolerance": tolerance,
+                "outside_share": outside,
+                "advice": advice,
+            }
     return out
 
 

@@ -62,6 +62,21 @@ def average(replicates: list[dict[str, float | np.ndarray]]) -> dict[str, float 
     return out
 
 
+def run_spread(replicates: list[dict[str, float | np.ndarray]]) -> dict[str, float]:
+    """Each single-number statistic's sd between replicate runs (ddof 1): how far one run's value strays
+    from the mean the calibration fits, which a target's tolerance has to allow for."""
+    if len(replicates) < 2:
+        return {}
+    out = {}
+    for name, value in replicates[0].items():
+        if np.ndim(value) == 0:
+            values = np.array([float(r[name]) for r in replicates])
+            values = values[~np.isnan(values)]
+            if len(values) >= 2:
+                out[name] = float(np.std(values, ddof=1))
+    return out
+
+
 def residuals(targets: TargetsFile, simulated: dict[str, float | np.ndarray]) -> np.ndarray:
     """The loss as a vector whose squares sum to (about) it: each element's error in tolerance units,
     times sqrt(weight / elements), so a least-squares solver can polish a fit. A series element the run

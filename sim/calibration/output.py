@@ -71,6 +71,7 @@ def summary(cal: Calibrator) -> dict:
         "start_loss": cal.start_loss_,
         "intervals": cal.intervals_,
         "at_bounds": cal.at_bounds_,
+        "noisy": cal.noisy_,
         "targets_met": sum(bool(r["met"]) for r in cal.fit_),
         "targets_total": len(cal.fit_),
         "nrmse": nrmse,
@@ -199,10 +200,15 @@ def _report(
         rows.append([f"{name}: {data['start_params'].get(name)} →", shown])
     lead = [f"{source.name} calibrated to {Path(cal.targets_.file).name} with {data['backend']}."]
     lead += [bound["advice"] for bound in cal.at_bounds_.values()]
+    lead += [target["advice"] for target in cal.noisy_.values()]
     start_fit = {r["name"]: r for r in data["start_fit"]}
-    fits = [[r["name"], start_fit.get(r["name"], {}).get("nrmse"), r["nrmse"], r["met"]] for r in data["fit"]]
-    columns = ["statistic", "NRMSE before", "NRMSE calibrated", "within tolerance"]
-    text = "NRMSE of each target statistic (0: exact), at the scenario's values and calibrated."
+    fits = [[r["name"], start_fit.get(r["name"], {}).get("nrmse"), r["nrmse"], r["met"], r.get("run_sd")]
+            for r in data["fit"]]  # fmt: skip
+    columns = ["statistic", "NRMSE before", "NRMSE calibrated", "within tolerance", "one run's sd"]
+    text = (
+        "NRMSE of each target statistic (0: exact), at the scenario's values and calibrated (the mean of "
+        "the replicates); one run's sd: how far a single run's value strays from that mean, between seeds."
+    )
     sections = [Section("Targets", text, [Table("Fit", columns, fits)])]
     if recovery is not None:
         columns = ["parameter", "truth", "estimate", "relative error", "recovered", "identified", "why not"]

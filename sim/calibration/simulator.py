@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from sim.calibration.moments import UnknownStatistic, check_names, moments, needs_table
-from sim.calibration.objective import average, evaluate, residuals
+from sim.calibration.objective import average, evaluate, residuals, run_spread
 from sim.calibration.targets import TargetsFile
 from sim.engine.model import SimModel
 from sim.errors import Problem, ScenarioError
@@ -78,7 +78,7 @@ def parse_space(items: Sequence[str], scenario_path: str | Path) -> list[Paramet
 class Evaluation:
     params: dict[str, float]
     loss: float
-    rows: list[dict]  # per target: distance, nrmse, met
+    rows: list[dict]  # per target: distance, nrmse, met (and run_sd: one run's sd, with replicates)
     simulated: dict  # the statistics, averaged over replicates
     seconds: float
     residuals: np.ndarray  # the loss as a vector, for least-squares polishing
@@ -154,8 +154,13 @@ class Simulator:
         seconds = (time.perf_counter() - started) / max(1, len(candidates))
         out = []
         for i, params in enumerate(candidates):
-            simulated = average(runs[i * len(self.seeds) : (i + 1) * len(self.seeds)])
+            replicates = runs[i * len(self.seeds) : (i + 1) * len(self.seeds)]
+            simulated = average(replicates)
             loss, rows = evaluate(self.targets, simulated)
+            spread = run_spread(replicates)
+            for row in rows:
+                if row["name"] in spread:
+                    row["run_sd"] = spread[row["name"]]
             out.append(
                 Evaluation(dict(params), loss, rows, simulated, seconds, residuals(self.targets, simulated))
             )
