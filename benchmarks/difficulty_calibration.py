@@ -8,9 +8,10 @@ averaged over 3 replicate seeds. At scale 1 the two weeks hold about 500 inciden
 statistic strays about 0.04 from the mean between seeds; at scale 4 about 0.013 at target 0.8, but still
 about 0.046 at 0.4, where the takeovers, the hard typology, are a large share of the fraud and their count
 depends on whether the random wave strikes by day (50-90 incidents) or by night (2-26). A team asks for
-its difficulty at the size it will generate. Each target is then judged on fresh runs of the calibrated scenario, seeds the search never used: the scenario's own seed (the
-data a user gets; the target is met within +-0.05) and five more, whose mean and spread say what the
-calibration promises for any seed. Baseline: the PR-AUC of the shipped scenario as it is, at that scale.
+its difficulty at the size it will generate. Each target is then judged on fresh runs of the calibrated
+scenario, seeds the search never used: the scenario's own seed (the data a user gets; the target is met
+within +-0.05) and five more, whose mean and spread say what the calibration promises for any seed.
+Baseline: the PR-AUC of the shipped scenario as it is, at that scale.
 
 Usage: python benchmarks/difficulty_calibration.py [--quick]   (--quick: a smaller population and budget)
 """
