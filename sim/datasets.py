@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.domains import registry
-from sim.engine.model import SimModel
+from sim.engine.simulation import Simulation
 
 DAYS = 7
 TRANSACTIONS_PER_DAY = 2.0
@@ -91,7 +91,7 @@ def _log(
             },
         }
     )
-    model = SimModel(scenario)
+    model = Simulation(scenario)
     batches, rows = [], 0
     try:
         while model.running and rows < n_samples:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from sim.dataset_card import write_card
 from sim.distributed import Backend, PartitionedWriter
 from sim.domains import registry
-from sim.engine.model import SimModel
+from sim.engine.simulation import Simulation
 from sim.engine.world import Domain, LogsFlows, Shardable
 from sim.errors import InputError, SimError
 from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
@@ -88,7 +88,7 @@ def run_scenario(
     if own_backend:
         backend = Backend("local", 1)
     try:
-        model = SimModel(scenario, domain.world_factory(), scale=scale)
+        model = Simulation(scenario, domain.world_factory(), scale=scale)
     except BaseException:  # nothing half-made stays behind: not the directory, not the backend
         run.abandon()
         if own_backend:
@@ -215,7 +215,7 @@ def non_finite(value, path: str = "") -> list[str]:
     return []
 
 
-def _events_table(model: SimModel) -> pa.Table:
+def _events_table(model: Simulation) -> pa.Table:
     """The calendar's occurrences, then any flows the world logs (a supply chain's orders and
     shipments), in time order."""
     world, horizon = model.world, model.scenario.horizon

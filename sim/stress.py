@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim.engine.model import SimModel
+from sim.engine.simulation import Simulation
 from sim.engine.world import ServiceLevels
 from sim.errors import Problem, ScenarioError
 from sim.journal import Journal
@@ -153,7 +153,7 @@ def run_stress(
 
 def _replicate(scenario, seed: int) -> dict:
     """One seeded run of a strategy: its flattened KPIs and (supply) service level per step."""
-    model = SimModel(scenario.model_copy(update={"seed": seed}))
+    model = Simulation(scenario.model_copy(update={"seed": seed}))
     try:
         while model.running:
             model.step()

@@ -108,3 +108,29 @@ def test_the_solara_page_renders_and_plots_steps():
     for make, _ in viz.components():  # each plot draws the collected step
         _, rc = solara.render(make(model), handle_error=False)
         assert len(rc.find(ipywidgets.Image).widgets) == 1
+
+
+def test_the_facade_writes_what_the_bare_loop_writes_and_a_run_needs_no_mesa(tmp_path):
+    """`SimModel` steps the same `Simulation` the commands drive bare: the same rows, step by step; and
+    `sim run` does not pay for importing Mesa (with pandas' DataFrame machinery, SciPy and networkx)."""
+    import subprocess
+    import sys
+
+    from sim.engine.simulation import Simulation
+
+    scenario = load_scenario(SCENARIOS / "quickstart.yaml", ["customers=300"])
+    bare = Simulation(scenario)
+    batches = []
+    while bare.running:
+        bare.step()
+        batches.append(bare.batch)
+    bare.release()
+    assert run(SimModel(scenario)).equals(pa.Table.from_batches(batches))
+    code = (
+        "import sys; from pathlib import Path; from sim.runner import run_scenario; "
+        "from sim.scenario import load_scenario; "
+        f"run_scenario(load_scenario({str(SCENARIOS / 'quickstart.yaml')!r}, ['customers=300']), "
+        f"Path({str(tmp_path / 'run')!r})); print('mesa' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

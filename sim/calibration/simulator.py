@@ -17,7 +17,7 @@ import pyarrow as pa
 from sim.calibration.moments import UnknownStatistic, check_names, moments, needs_table
 from sim.calibration.objective import average, evaluate, residuals, run_spread
 from sim.calibration.targets import TargetsFile
-from sim.engine.model import SimModel
+from sim.engine.simulation import Simulation
 from sim.errors import Problem, ScenarioError
 from sim.scenario.load import load_scenario, resolve_document
 from sim.scenario.parameters import OVERRIDE_SOURCE
@@ -120,7 +120,7 @@ class Simulator:
 
     def statistics(self, params: dict[str, float], seed: int) -> dict:
         """One run's statistics at `params` with `seed`."""
-        model = SimModel(self.scenario(params, seed), scale=self.scale)
+        model = Simulation(self.scenario(params, seed), scale=self.scale)
         batches: list[pa.RecordBatch] | None = [] if needs_table(self.wanted) else None
         try:
             try:

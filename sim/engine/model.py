@@ -18,9 +18,9 @@ import mesa
 import numpy as np
 import pyarrow as pa
 
-from sim.engine.timeline import Occurrence, Timeline
-from sim.engine.world import Actor, EventHook, HasActors, StepFigures, World, WorldFactory
-from sim.rng import Streams
+from sim.engine.simulation import Simulation
+from sim.engine.timeline import Occurrence
+from sim.engine.world import Actor, HasActors, WorldFactory
 from sim.scenario.schema import Scenario
 
 
@@ -62,7 +62,8 @@ class AggregateAgent(mesa.Agent):
 
 
 class SimModel(mesa.Model):
-    """One run of a scenario. `step()` fires due events, then runs the world's kernels for that step.
+    """One run of a scenario as a Mesa model: `step()` steps its `Simulation` (`sim.engine.simulation`:
+    due events, then the world's kernels for that step) and collects the step's figures.
 
     `scenario` is a validated `Scenario`, or a scenario file's path; with a path, keyword arguments
     override the file's `parameters` (as `--set` does), so `mesa.batch_run(SimModel, {"scenario": path,
@@ -80,46 +81,40 @@ class SimModel(mesa.Model):
         **kwargs: Any,  # the scenario's parameters (Mesa's SolaraViz wants this name)
     ):
         scenario = _scenario(scenario, kwargs, seed if rng is None else rng)
-        if scenario.seed is None:
-            raise ValueError("resolve the scenario's seed before building a model (load_scenario does)")
-        if world is None:
-            from sim.domains import registry  # the one place that names domains, asked at run time
-
-            world = registry.world_factory(scenario.domain)
-        streams = Streams(scenario.seed)
-        mesa_seed = int(streams.seed_sequence("mesa").generate_state(1, np.uint32)[0])
+        simulation = Simulation(scenario, world, scale=scale)
+        mesa_seed = int(simulation.streams.seed_sequence("mesa").generate_state(1, np.uint32)[0])
         super().__init__(rng=mesa_seed)
-        self.scenario = scenario
-        self.streams = streams
-        self.world: World = world(scenario, streams, scale)
-        self.timeline = Timeline(scenario, streams)
+        self.simulation = simulation
+        self.scenario, self.streams, self.world = scenario, simulation.streams, simulation.world
+        self.timeline = simulation.timeline
         self.env = self.timeline.env
-        if isinstance(self.world, EventHook):  # a world with its own discrete-event processes
-            self.timeline.on_start.append(self.world.on_event)
         for event in scenario.events:
             EventActor(self, event.name)
         for actor in self.world.actors() if isinstance(self.world, HasActors) else ():
             AggregateAgent(self, actor)
-        self.batch: pa.RecordBatch | None = None
-        self.figures: dict[str, float] = {}  # the last step's (`StepFigures`), what `datacollector` keeps
-        self._collects = isinstance(self.world, StepFigures)  # asked once: a protocol check is not free
-        names = self.world.figure_names if self._collects else ()
+        names = self.world.figure_names if simulation.collects else ()
         self.datacollector = mesa.DataCollector(model_reporters={name: _reporter(name) for name in names})
 
     @property
     def horizon(self) -> int:
         return self.scenario.horizon.steps
 
+    @property
+    def batch(self) -> pa.RecordBatch | None:
+        """The last step's table rows."""
+        return self.simulation.batch
+
+    @property
+    def figures(self) -> dict[str, float]:
+        """The last step's figures (`StepFigures`), what `datacollector` keeps."""
+        return self.simulation.figures
+
     def step(self) -> None:
-        k = self.steps - 1  # Mesa has already counted this step
-        self.timeline.advance_to(k)
-        self.batch = self.world.step(k, self.timeline)
-        if self._collects:
-            self.figures = self.world.figures()
+        self.simulation.step()  # Mesa has already counted this step: the two counts agree
+        if self.simulation.collects:
             self.datacollector.collect(self)  # row k: step k's figures
-        self.running = self.steps < self.horizon
+        self.running = self.simulation.running
         if not self.running:  # a sweep (`mesa.batch_run`) keeps finished models: let them go
-            self.world.close()
             mesa.Agent._ids.pop(self, None)
 
     def release(self) -> None:

@@ -17,8 +17,6 @@ from functools import cache
 from importlib.resources import files
 
 import numpy as np
-import pandas as pd
-from scipy import special
 
 from sim.domains.payments import profiles
 from sim.domains.payments.customers import TX_TYPES, Customers
@@ -35,6 +33,8 @@ CORRELATION = 0.8
 @cache
 def rate_laws() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per type: (monthly rates, their probabilities) of one of its potential clients."""
+    import pandas as pd  # when the table is read, not when a run starts
+
     with files("sim.domains.payments").joinpath("data", "paysim_client_rates.csv").open() as fh:
         table = pd.read_csv(fh, comment="#")
     return {t: (rows["monthly_rate"].to_numpy(), rows["weight"].to_numpy() / rows["weight"].sum())
@@ -67,6 +67,8 @@ def group_rates(spec: Customers, volume: float, activity: np.ndarray, amount_sca
     shares = volume_shares(spec)
     laws = rate_laws()
     out: dict[str, np.ndarray] = {}
+    from scipy.special import ndtr  # only scenarios that draw clients per type need SciPy
+
     common = rng.standard_normal(customers)  # how busy a customer is, whatever the type
     for t in TX_TYPES:
         rates, weights = laws[t]
@@ -74,7 +76,7 @@ def group_rates(spec: Customers, volume: float, activity: np.ndarray, amount_sca
         u = min(expected / float(rates @ weights), 1.0)
         scale = expected / float(rates @ weights) / u if u > 0 else 0.0
         own = rng.standard_normal(customers)
-        rank = special.ndtr(CORRELATION * common + np.sqrt(1.0 - CORRELATION**2) * own)
+        rank = ndtr(CORRELATION * common + np.sqrt(1.0 - CORRELATION**2) * own)
         client = rank > 1.0 - u  # the busiest u of the customers, each at its rank's rate of the law
         at = np.searchsorted(np.cumsum(weights), (rank - (1.0 - u)) / max(u, 1e-300), side="right")
         drawn = rates[np.minimum(at, len(rates) - 1)] * scale

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import cache
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.dists import LogNormal
 from sim.domains.payments.customers import TX_TYPES, Rhythm
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MONTH_HOURS = 720  # PaySim's real month: 30 days of hourly aggregates, step = day * 24 + hour
 MONTH_DAYS = MONTH_HOURS / 24
@@ -20,6 +23,8 @@ OVERDRAFT_LIMITS = np.array([0.0, 25_000.0, 75_000.0, 150_000.0, 200_000.0])
 
 
 def _read(name: str) -> pd.DataFrame:
+    import pandas as pd  # when a reference table is read, not when a run starts
+
     with files("sim.domains.payments").joinpath("data", name).open() as fh:
         return pd.read_csv(fh, comment="#")
 
