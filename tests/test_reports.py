@@ -239,5 +239,6 @@ def test_an_hour_of_the_paysim_month_reports_without_a_fit(tmp_path):
     scenario = load_scenario(SCENARIOS / "paysim_month.yaml")
     scenario = scenario.model_copy(update={"horizon": scenario.horizon.model_copy(update={"steps": 1})})
     run = run_scenario(scenario, tmp_path / "hour", scale=0.002)
-    text = " ".join(outline(run / "report.html").text)
-    assert "Fit to PaySim's real month" in text and "volume ratio n/a" in text
+    page = outline(run / "report.html")
+    assert "Fit to PaySim's real month" in " ".join(page.text) and "volume ratio n/a" in " ".join(page.text)
+    assert "paysim-fit" in page.charts and not (run / "figures").exists()  # interactive, no image to draw

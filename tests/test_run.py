@@ -33,7 +33,7 @@ def test_same_scenario_and_seed_give_identical_bytes(small, tmp_path, fmt):
     b = run_scenario(load_scenario(small), tmp_path / "b", fmt=fmt)
     assert data_bytes(a) == data_bytes(b)
     tables = {f"{t}.{fmt}" for t in ("transactions", "accounts", "events", "patterns")}
-    assert set(data_bytes(a)) == tables | {"kpis.json", "report.html", "DATASET.md", "figures/paysim_fit.png"}
+    assert set(data_bytes(a)) == tables | {"kpis.json", "report.html", "DATASET.md"}
 
 
 def test_bytes_do_not_depend_on_batch_size_or_numba_threads(small, tmp_path):
@@ -73,7 +73,7 @@ def test_manifest_describes_the_files_exactly(small, tmp_path):
     assert manifest["scenario"]["populations"]["crooks"]["attacks_per_day"] == 4
     assert {"python", "numpy", "mesa", "simpy", "numba", "pyarrow"} <= set(manifest["versions"])
     tables = {"transactions", "accounts", "events", "patterns"}
-    assert set(manifest["files"]) == tables | {"kpis", "report", "dataset_card", "figure_paysim_fit"}
+    assert set(manifest["files"]) == tables | {"kpis", "report", "dataset_card"}
     for name, entry in manifest["files"].items():
         path = run / entry["path"]
         assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]

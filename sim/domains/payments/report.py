@@ -11,7 +11,7 @@ import numpy as np
 
 from sim.domains.payments.accounts import ID_BASE
 from sim.domains.payments.customers import TX_TYPES
-from sim.domains.payments.fit import fit_series
+from sim.domains.payments.fit import HOUR_US, fit_series
 from sim.domains.payments.scenario import AML_TYPOLOGIES, FRAUD_TYPES
 from sim.domains.payments.tally import LABELS
 from sim.report import (
@@ -40,18 +40,15 @@ def write_report(run: Path, scenario: Scenario, world, kpis: dict) -> dict[str, 
     if world.accounts.category_names:
         sections.append(_categories(world))
     if "paysim_fit" in kpis and _paysim_rhythm(scenario):
-        figure = "figures/paysim_fit.png"
-        (run / "figures").mkdir(exist_ok=True)
-        _fit_figure(fit_series(world.tally, world.start_hour), kpis["paysim_fit"], run / figure)
-        written["figure_paysim_fit"] = figure
         fit = kpis["paysim_fit"]
         rows = [[t, fit["nrmse_count"][t], fit["nrmse_mean_amount"][t]] for t in TX_TYPES]
+        chart = _fit_chart(world, fit_series(world.tally, world.start_hour), fit)
         sections.append(Section(
             "Fit to PaySim's real month",
             "Hourly count and mean amount per type against PaySim's published month (NRMSE: 0 is a perfect "
             f"fit; volume ratio {_figure(fit['volume_ratio'])} at this scale).",
             [Table("NRMSE per type", ["type", "hourly count", "hourly mean amount"], rows)],
-            [Figure("Simulated and real, hour by hour", image=figure)],
+            [Figure("Simulated and real, hour by hour", html=chart)],
         ))  # fmt: skip
     page = Page(scenario.name, run_lead(scenario), _summary(world, kpis), sections, _files())
     written["report"] = render(run, page)
@@ -248,26 +245,28 @@ def _figure(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-def _fit_figure(series: dict[str, np.ndarray], fit: dict, path: Path) -> None:
-    import matplotlib
+def _fit_chart(world, series: dict[str, np.ndarray], fit: dict) -> str:
+    """Simulated and real, hour by hour, per type: count and mean amount (interactive: a month is 720
+    hours; a matplotlib image of it cost a small run a third of its CPU)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(len(TX_TYPES), 2, figsize=(14, 2.4 * len(TX_TYPES)), sharex=True)
-    hours = np.arange(len(series["sim_count"]))
-    for t, name in enumerate(TX_TYPES):
-        for col, (key, label, score) in enumerate(
-            (("count", "transactions per hour", "nrmse_count"), ("mean", "mean amount", "nrmse_mean_amount"))
-        ):
-            ax = axes[t, col]
-            ax.plot(hours, series[f"real_{key}"][:, t], color="0.5", lw=1, label="real (PaySim month)")
-            ax.plot(hours, series[f"sim_{key}"][:, t], color="C0", lw=0.8, label="simulated")
-            value = fit[score][name]
-            ax.set_title(f"{name}: {label} (NRMSE {_figure(value)})", fontsize=9)
-    axes[0, 0].legend(fontsize=8)
-    for ax in axes[-1]:
-        ax.set_xlabel("hour of the run")
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    hours = len(series["sim_count"])
+    times = (world.start_us + np.arange(hours) * HOUR_US).astype("datetime64[us]")
+    panels = (("per hour", "count", "nrmse_count"), ("mean amount", "mean", "nrmse_mean_amount"))
+    titles = [f"{name}: {label} (NRMSE {_figure(fit[score][name])})" for name in TX_TYPES
+              for label, _, score in panels]  # fmt: skip
+    fig = make_subplots(rows=len(TX_TYPES), cols=2, shared_xaxes=True, subplot_titles=titles,
+                        vertical_spacing=0.06, horizontal_spacing=0.06)  # fmt: skip
+    lines = (("real", "real (PaySim month)", "#888"), ("sim", "simulated", "#1f77b4"))
+    for t in range(len(TX_TYPES)):
+        for col, (_, key, _) in enumerate(panels, start=1):
+            for side, name, colour in lines:
+                trace = go.Scatter(x=times, y=series[f"{side}_{key}"][:, t], mode="lines", name=name,
+                                   line={"color": colour, "width": 1}, legendgroup=side,
+                                   showlegend=t == 0 and col == 1)  # fmt: skip
+                fig.add_trace(trace, row=t + 1, col=col)
+    fig.update_layout(height=170 * len(TX_TYPES), margin={"l": 60, "r": 20, "t": 40, "b": 40},
+                      legend={"orientation": "h", "y": 1.04})  # fmt: skip
+    fig.update_annotations(font_size=11)
+    return plotly_html(fig, "paysim-fit")
