@@ -46,6 +46,7 @@ def run(args) -> int:
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides, seed=args.seed)
+    _say_if_compiling(scenario.domain)
     backend = make_backend(args)
     if backend is not None and args.shards is None:
         backend.close()
@@ -74,6 +75,18 @@ def run(args) -> int:
     return EXIT_OK
 
 
+def _say_if_compiling(domain: str) -> None:
+    """A first run in a new environment compiles the domain's kernels (10 to 30 s, once): say so."""
+    from sim.domains import registry
+    from sim.engine.kernels import uncompiled_kernels
+
+    registry.world_factory(domain)  # imports the world and its kernels
+    cold = uncompiled_kernels()
+    if cold:
+        print(f"compiling the simulation kernels ({', '.join(cold)}) for this environment, once (10 to "
+              "30 s); later runs reuse them", file=sys.stderr)  # fmt: skip
+
+
 def _summarise_run(path: Path, domain: str) -> None:
     """The run's headline figures (its dataset card's first rows) and where to read more, on stderr."""
     from sim.domains import registry
@@ -98,6 +111,7 @@ def stress(args) -> int:
         else {k: [str(v) for v in vs] for k, vs in scenario.strategies.items()}
     )
     out = args.out or Path("outputs") / f"{scenario.name}-stress" / default_run_dir(scenario).name
+    _say_if_compiling(scenario.domain)
     progress = None if args.quiet else _DelayedProgress(f"{scenario.name} stress", "replicates")
     backend = make_backend(args)
     try:
@@ -234,6 +248,7 @@ def calibrate(args) -> int:
     out = args.out or Path("outputs") / f"{scenario.name}-calibration" / default_run_dir(scenario).name
     if out.exists() and not args.force:
         raise RunExistsError(f"{out} already exists (use --force to replace it)")
+    _say_if_compiling(scenario.domain)
     progress = None if args.quiet else _DelayedProgress(f"{scenario.name} calibration", "simulations")
     journal = out.parent / f".{out.name}.calibration.jsonl"
     cal = Calibrator(

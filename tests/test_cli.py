@@ -131,3 +131,32 @@ def test_progress_bar_appears_only_after_a_second():
     assert progress.bar is not None and progress.bar.console.stderr
     assert progress.bar.tasks[0].completed == 2 and progress.bar.tasks[0].total == 10
     progress.close()
+
+
+def _cold_env(tmp_path) -> dict:
+    import os
+
+    return {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}  # a new environment's cache
+
+
+def test_kernels_never_compiled_in_this_environment_are_found(tmp_path):
+    code = (
+        "import sim.domains.payments.world; from sim.engine.kernels import uncompiled_kernels; "
+        "print(','.join(uncompiled_kernels()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=_cold_env(tmp_path), capture_output=True,
+                         text=True, check=True, cwd=ROOT)  # fmt: skip
+    assert out.stdout.strip().split(",") == ["sim.domains.payments.kernels", "sim.engine.kernels"]
+
+
+@pytest.mark.slow
+def test_a_first_run_says_it_compiles_once_and_the_next_does_not(small, tmp_path):
+    """A fresh install's first run compiles the kernels (10 to 30 s): it says so, and only once."""
+    said = []
+    for i in range(2):
+        out = subprocess.run(
+            [sys.executable, "-m", "sim", "run", str(small), "--quiet", "--out", str(tmp_path / f"r{i}")],
+            env=_cold_env(tmp_path), capture_output=True, text=True, check=True, cwd=ROOT,
+        )  # fmt: skip
+        said.append("compiling" in out.stderr)
+    assert said == [True, False]

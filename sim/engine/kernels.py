@@ -122,3 +122,27 @@ def alias_pick(prob, alias, u):
     x = u * prob.shape[0]
     i = min(int(x), prob.shape[0] - 1)
     return i if x - i < prob[i] else alias[i]
+
+
+def uncompiled_kernels() -> list[str]:
+    """The kernel modules among the `sim` modules loaded so far that this environment has never compiled
+    (none of their cached kernels has an index on disk; a module's kernels are compiled together, by the
+    runs that use them): a first run compiles them, once, which takes 10 to 30 s, and the commands say so
+    before it starts rather than seem to hang."""
+    import os
+    import sys
+
+    from numba.core.caching import FunctionCache
+    from numba.core.registry import CPUDispatcher
+
+    indexes: dict[str, list[str]] = {}  # by the module that defines the kernel (others import it)
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("sim.") or module is None:
+            continue
+        for value in list(vars(module).values()):
+            cache = getattr(value, "_cache", None)
+            if isinstance(value, CPUDispatcher) and isinstance(cache, FunctionCache):
+                path = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+                if path is not None:
+                    indexes.setdefault(value.py_func.__module__, []).append(path)
+    return sorted(m for m, paths in indexes.items() if not any(os.path.exists(p) for p in paths))
