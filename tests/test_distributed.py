@@ -219,3 +219,15 @@ def test_activity_by_type_rows_do_not_depend_on_the_shards(tmp_path):
     with Backend("local", 1) as one:
         sharded = run_scenario(scenario, tmp_path / "four", shards=4, backend=one)
     assert rows_digest(sharded / "transactions") == rows_digest(whole / "transactions.parquet")
+
+
+def test_step_settlement_rows_do_not_depend_on_the_shards_and_the_manifest_records_the_rule(tmp_path):
+    """The clearing-batch rule settles the same rows whole and sharded; the run says which rule it used."""
+    path = tmp_path / "step.yaml"
+    path.write_text(small_scenario(steps=24, customers=5000) + "\nsettlement: step\n")
+    scenario = load_scenario(path)
+    whole = run_scenario(scenario, tmp_path / "whole")
+    with Backend("local", 1) as one:
+        sharded = run_scenario(scenario, tmp_path / "two", shards=2, backend=one)
+    assert rows_digest(sharded / "transactions") == rows_digest(whole / "transactions.parquet")
+    assert manifest(whole)["scenario"]["settlement"] == manifest(sharded)["scenario"]["settlement"] == "step"

@@ -44,21 +44,46 @@ def random_book(seed: int, n_tx: int, n_acc: int):
     return kind, origin, dest, amount, mode, own, balance, overdraft, means
 
 
-def settled(kind, origin, dest, amount, mode, own, balance, overdraft, means, seed=0):
+def settled(kind, origin, dest, amount, mode, own, balance, overdraft, means, seed=0, step_rule=False):
     """Run the kernel on copies: (balance, origin, out)."""
     balance, origin, out = balance.copy(), origin.copy(), np.empty((6, len(kind)))
-    settle(kind, origin, dest, amount, mode, own, balance, overdraft, means, np.random.default_rng(seed), out)
+    pending = np.zeros(len(balance) if step_rule else 0)
+    rng = np.random.default_rng(seed)
+    settle(kind, origin, dest, amount, mode, own, balance, overdraft, means, rng, out, pending)
+    assert not pending.any()  # the step's credits have cleared
     return balance, origin, out
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(0, 400), n_acc=st.integers(1, 30))
-def test_settle_matches_reference_twin(seed, n_tx, n_acc):
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_tx=st.integers(0, 400),
+    n_acc=st.integers(1, 30),
+    step_rule=st.booleans(),
+)
+def test_settle_matches_reference_twin(seed, n_tx, n_acc, step_rule):
     book = random_book(seed, n_tx, n_acc)
-    expected = settle_reference(*book, np.random.default_rng(seed))
-    got = settled(*book, seed=seed)
+    expected = settle_reference(*book, np.random.default_rng(seed), step_rule=step_rule)
+    got = settled(*book, seed=seed, step_rule=step_rule)
     for a, b in zip(got, expected, strict=True):
         assert np.array_equal(a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(1, 400), n_acc=st.integers(2, 30))
+def test_under_the_step_rule_a_payer_spends_only_what_it_held_when_the_step_began(seed, n_tx, n_acc):
+    """Credits of a step clear at its end: every payer's debits in the step stay within its opening
+    balance plus overdraft (less what it already paid), whatever it received meanwhile; money is
+    conserved and the booked balances chain as under the instant rule."""
+    kind, origin, dest, amount, mode, own, balance, overdraft, means = random_book(seed, n_tx, n_acc)
+    after_all, payers, out = settled(kind, origin, dest, amount, mode, own, balance, overdraft, means,
+                                     step_rule=True)  # fmt: skip
+    assert np.isclose(after_all.sum(), balance.sum(), rtol=0, atol=1e-6 * (1 + np.abs(balance).sum()))
+    paid = (out[5] == SETTLED) & (kind != CASH_IN)  # a cash agent's CASH_IN is never checked
+    debits = np.zeros(n_acc)
+    np.add.at(debits, payers[paid], out[0][paid])
+    spenders = np.unique(payers[paid])
+    assert np.all(debits[spenders] <= balance[spenders] + overdraft[spenders] + 1e-6)
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,6 +1,7 @@
 """Behaviour of the payments world that users rely on: conservation, counts, ordering, labels."""
 
 import gc
+import json
 import weakref
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,7 @@ from sim.domains.payments.customers import Rhythm
 from sim.domains.payments.profiles import day_share_per_step, hour_shares
 from sim.engine.model import SimModel
 from sim.scenario import load_scenario
-from tests.conftest import small_scenario
+from tests.conftest import ROOT, small_scenario
 
 
 def run_model(path, **kw):
@@ -265,3 +266,50 @@ def test_activity_by_type_law_reproduces_the_client_profiles():
     seen = counts[counts > 0]
     assert abs(np.mean(seen >= 100) - (0.35864 + 0.08657 + 0.00264 + 0.00009)) < 0.02
     assert abs(np.mean(seen == 1) - 0.07869) < 0.01  # clientsProfiles.csv (PaySim 2.0), CASH_IN rows
+
+
+def _step_spending(tx, accounts) -> tuple[np.ndarray, np.ndarray]:
+    """Per (account, step) in which the account paid: what it paid (settled debits, CASH_IN's cash
+    agents aside) and what it could spend when the step began (its booked balance before its first row
+    of the step, as payer or payee, plus its overdraft)."""
+    import pandas as pd
+
+    sides = [
+        pd.DataFrame(
+            {"account": tx[side], "step": tx.step, "seq": tx.index, "before": tx[f"{side}_balance_before"]}
+        )
+        for side in ("origin", "dest")
+    ]
+    rows = pd.concat(sides).sort_values(["account", "step", "seq"], kind="stable")
+    start = rows.groupby(["account", "step"]).before.first()
+    paid = tx[~tx.declined & (tx.type != "CASH_IN")]
+    spent = paid.groupby(["origin", "step"]).amount.sum()
+    limit = accounts.set_index("account").overdraft_limit.fillna(np.inf)  # none: no limit (employers)
+    keys = spent.index
+    could = start.reindex(keys).to_numpy() + limit.reindex(keys.get_level_values(0)).to_numpy()
+    return spent.to_numpy(), could
+
+
+@pytest.mark.parametrize("scenario", ["fraud_ring_attack", "aml_typologies"])
+def test_under_step_settlement_a_step_spends_only_what_was_there_when_it_began(scenario, tmp_path):
+    """`settlement: step` (a clearing batch per step): no account pays out within a step more than it
+    held at the step's start plus its overdraft, whatever it received in the step; under `instant`
+    money received is spent on at once (mules and laundering hops do), so the same bound fails there.
+    Money is conserved, and mules still cash out and laundering still moves, a step later."""
+    import pandas as pd
+
+    from sim.runner import run_scenario
+
+    text = (ROOT / "scenarios" / f"{scenario}.yaml").read_text()
+    broken = {}
+    for rule in ("instant", "step"):
+        path = tmp_path / f"{rule}.yaml"
+        path.write_text(f"{text}\nsettlement: {rule}\n")
+        out = run_scenario(load_scenario(path), tmp_path / rule, scale=0.2)
+        tx = pd.read_parquet(out / "transactions.parquet").reset_index(drop=True)
+        spent, could = _step_spending(tx, pd.read_parquet(out / "accounts.parquet"))
+        broken[rule] = int(np.sum(spent > could + 1e-6))
+        assert abs(json.loads((out / "kpis.json").read_text())["money"]["difference"]) < 1e-3
+        crime = tx[tx.is_fraud | tx.is_laundering]
+        assert (~crime.declined).mean() > 0.9 and ((crime.type == "CASH_OUT") & ~crime.declined).any()
+    assert broken["step"] == 0 and broken["instant"] > 0

@@ -182,6 +182,9 @@ def schedule_laundering(scenario: Scenario, accounts: Accounts, streams: Streams
             rows = _rows(rng, shape, members, start, spread, accounts, pattern)
             rows = _exit(rng, spec, shape, members, rows, accounts)
             rows["time"] = _in_rhythm(rows["time"], activity)
+            stages = rows.pop("stage")
+            if scenario.settlement == "step":
+                rows["time"] = _after_funding(rows["time"], stages)
             parts.append(rows)
             accounts.label("is_laundering", members)
             membership.add("aml", spec.typology, pattern, members, np.array(shape.roles), -1, start)
@@ -210,6 +213,7 @@ def _rows(rng, shape: Shape, members, start, spread, accounts: Accounts, pattern
         "dest": np.concatenate([agents, members[edge[:, 2].astype(np.int64)]]),
         "amount": np.round(np.concatenate([[a for _, a in shape.placements], edge[:, 3]]), 2),
         "pattern": pattern,
+        "stage": np.concatenate([np.zeros(n_place, np.int64), edge[:, 0].astype(np.int64)]),
     }
 
 
@@ -248,6 +252,23 @@ def _exit(rng, spec: Launderers, shape: Shape, members, rows: dict, accounts: Ac
     out["mode"] = np.r_[np.zeros(len(rows["time"]), np.int8), np.full(n, UP_TO, np.int8)]
     out["category"] = np.r_[np.full(len(rows["time"]), -1), accounts.category[dests]]
     out["pattern"] = rows["pattern"]
+    out["stage"] = np.r_[rows["stage"], np.full(n, rows["stage"].max(initial=0) + 1)]  # the way out: last
+    return out
+
+
+def _after_funding(times: np.ndarray, stages: np.ndarray) -> np.ndarray:
+    """Under the step settlement rule a hop spends money that arrived in an earlier step: each stage's
+    rows falling in or before the step of the previous stage's last row move to the step after it (the
+    same time within the step), so every stage settles after the one that funds it."""
+    out = times.copy()
+    funded = -np.inf  # the step of the previous stage's last row
+    for stage in np.unique(stages):
+        rows = np.flatnonzero(stages == stage)
+        t = out[rows]
+        early = np.floor(t) <= funded
+        t[early] = funded + 1 + (t[early] - np.floor(t[early]))
+        out[rows] = t
+        funded = float(np.floor(t.max()))
     return out
 
 

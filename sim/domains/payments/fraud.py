@@ -128,7 +128,8 @@ class Fraud:
         """Each mule cashes out its `cash_out_share` of the amounts the thief sent it (`received`, as
         asked: a victim who held less gave less, and the mule then pays up to what it holds), or, where
         what arrives is known only at settlement (a share of a balance), of all it holds then. A mule is
-        often an ordinary customer with savings of its own: those stay."""
+        often an ordinary customer with savings of its own: those stay. It cashes out later in the same
+        step, or, under the step settlement rule, in the next (when what it received has cleared)."""
         share = self.scenario.populations[spec.mules].cash_out_share
         agents = self.accounts.merchants.pick(rng, len(mules))
         amount, mode = (
@@ -136,8 +137,13 @@ class Fraud:
             if received is None
             else (np.floor(share * received * 100) / 100, UP_TO)
         )
+        u = rng.random(len(mules))
+        if self.scenario.settlement == "step":  # what arrived is spendable once its step has cleared
+            later = np.floor(after) + 1 + u
+        else:
+            later = after + (np.floor(after) + 1 - after) * u  # later, same step
         return {
-            "time": after + (np.floor(after) + 1 - after) * rng.random(len(mules)),  # later, same step
+            "time": later,
             "kind": CASH_OUT,
             "origin": mules,
             "dest": agents,

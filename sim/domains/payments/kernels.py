@@ -109,8 +109,17 @@ class Means(NamedTuple):
     tries: int
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _spendable(balance, pending, account):
+    """What an account can spend now: its balance, less the credits of this step still clearing
+    (`pending` is empty under the instant rule: every credit is spendable at once)."""
+    if pending.shape[0] == 0:
+        return balance[account]
+    return balance[account] - pending[account]
+
+
 @numba.njit(cache=True, nogil=True)
-def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rng, out):
+def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rng, out, pending):
     """Apply transactions in order to `balance`, recording each one's outcome.
 
     CASH_IN moves money from `dest` (a cash agent) to `origin`; every other kind moves it from `origin`
@@ -119,8 +128,14 @@ def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, mea
     rows: a share amount (rounded down to the cent) that comes to nothing is not made; a payer without
     `amount` within balance + overdraft is declined and nothing moves. `out` rows (one contiguous array
     each, ready to be columns): final amount, origin before/after, dest before/after, outcome (SETTLED,
-    DECLINED or NOT_MADE).
+    DECLINED or NOT_MADE); balances are booked balances, credits included.
+
+    Settlement rule: with an empty `pending`, instant (a credit is spendable by the next row); with one
+    entry per account (zeros), by step: a credit is booked at once but spendable only once the step is
+    over (the step is a clearing batch), so what a payer can spend within the step is its balance at the
+    step's start less its own debits; `pending` is back to zeros when the step is settled.
     """
+    deferred = pending.shape[0] > 0
     for i in range(kind.shape[0]):
         d = dest[i]
         amt = amount[i]
@@ -129,18 +144,19 @@ def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, mea
             payer, payee = d, origin[i]
         else:
             payer, payee = origin[i], d
+            spendable = _spendable(balance, pending, payer)
             if amount_mode[i] != FIXED:
-                amt = _share(amt, balance[payer], overdraft[payer], amount_mode[i])
+                amt = _share(amt, spendable, overdraft[payer], amount_mode[i])
                 if amt <= 0.0:
                     outcome = NOT_MADE
-                elif balance[payer] + overdraft[payer] < amt:
+                elif spendable + overdraft[payer] < amt:
                     outcome = DECLINED
-            elif own[i] and amt > balance[payer]:
+            elif own[i] and amt > spendable:
                 payer, amt, outcome = _short(
-                    kind[i], payer, d, amt, balance, overdraft, means, rng, origin, own
+                    kind[i], payer, d, amt, balance, overdraft, means, rng, origin, own, pending
                 )
                 origin[i] = payer
-            elif not (amt > 0.0 and balance[payer] + overdraft[payer] >= amt):
+            elif not (amt > 0.0 and spendable + overdraft[payer] >= amt):
                 outcome = DECLINED
         o = origin[i]
         ob = balance[o]
@@ -148,26 +164,33 @@ def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, mea
         if outcome == SETTLED:  # balances stay whole cents: sums of cents drift (0.1 + 0.2)
             balance[payer] = _cents(balance[payer] - amt)
             balance[payee] = _cents(balance[payee] + amt)
+            if deferred:
+                pending[payee] += amt
         out[0, i] = amt
         out[1, i] = ob
         out[2, i] = balance[o]
         out[3, i] = db
         out[4, i] = balance[d]
         out[5, i] = outcome
+    if deferred:  # the step's end: its credits clear
+        for i in range(kind.shape[0]):
+            pending[origin[i]] = 0.0
+            pending[dest[i]] = 0.0
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _short(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own):
-    """A customer's payment beyond its balance (see `Means`): (payer, amount, outcome). One uniform
-    draw decides: each choice takes its share of it and passes the rest on, rescaled to [0, 1), and
-    what is left at the end picks where among the step's rows the search for a stand-in starts."""
+def _short(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own, pending):
+    """A customer's payment beyond what it can spend (see `Means`): (payer, amount, outcome). One
+    uniform draw decides: each choice takes its share of it and passes the rest on, rescaled to [0, 1),
+    and what is left at the end picks where among the step's rows the search for a stand-in starts."""
     u = rng.random()
-    held = max(balance[payer], 0.0)
+    spendable = _spendable(balance, pending, payer)
+    held = max(spendable, 0.0)
     if kind in (CASH_OUT, TRANSFER) and held >= means.least * amt and held >= 0.01:
         if u < means.everything:
             return payer, held, SETTLED
         u = (u - means.everything) / (1.0 - means.everything)
-    if balance[payer] + overdraft[payer] >= amt:
+    if spendable + overdraft[payer] >= amt:
         if u < means.credit:
             return payer, amt, SETTLED
         u = (u - means.credit) / (1.0 - means.credit)
@@ -178,23 +201,26 @@ def _short(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own)
     j = min(int(u * n), n - 1)
     for _ in range(min(means.tries, n)):  # consecutive rows: payers drawn independently by activity
         other = origin[j]
-        if own[j] and other != payee and balance[other] >= amt:
+        if own[j] and other != payee and _spendable(balance, pending, other) >= amt:
             return other, amt, SETTLED
         j = j + 1 if j + 1 < n else 0
     return payer, amt, DECLINED
 
 
-def settle_reference(kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rng):
-    """NumPy twin of `settle`: same semantics, written as plainly as possible. Returns (balance, origin,
-    out); `rng` is used in the same order."""
+def settle_reference(kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rng,
+                     step_rule=False):  # fmt: skip
+    """NumPy twin of `settle`: same semantics, written as plainly as possible (`step_rule`: credits
+    spendable once the step is over). Returns (balance, origin, out); `rng` is used in the same order."""
     balance, origin = balance.copy(), origin.copy()
+    pending = np.zeros_like(balance)  # stays zero under the instant rule
     out = np.zeros((6, len(kind)))
     for i in range(len(kind)):
         amt, outcome = amount[i], SETTLED
         payer, payee = (dest[i], origin[i]) if kind[i] == CASH_IN else (origin[i], dest[i])
         if kind[i] != CASH_IN:
+            spendable = balance[payer] - pending[payer] if step_rule else balance[payer]
             if amount_mode[i] != FIXED:
-                limit = balance[payer] + (overdraft[payer] if amount_mode[i] == SHARE_OF_LIMIT else 0.0)
+                limit = spendable + (overdraft[payer] if amount_mode[i] == SHARE_OF_LIMIT else 0.0)
                 available = max(limit, 0.0)
                 if amount_mode[i] == UP_TO:
                     amt = min(amt, available)
@@ -202,30 +228,36 @@ def settle_reference(kind, origin, dest, amount, amount_mode, own, balance, over
                     amt = available if amt >= 1.0 else math.floor(amt * available * 100.0) / 100.0
                 if amt <= 0:
                     outcome = NOT_MADE
-                elif balance[payer] + overdraft[payer] < amt:
+                elif spendable + overdraft[payer] < amt:
                     outcome = DECLINED
-            elif own[i] and amt > balance[payer]:
+            elif own[i] and amt > spendable:
                 payer, amt, outcome = _short_reference(
-                    kind[i], payer, payee, amt, balance, overdraft, means, rng, origin, own
-                )
+                    kind[i], payer, payee, amt, balance, overdraft, means, rng, origin, own,
+                    pending if step_rule else None,
+                )  # fmt: skip
                 origin[i] = payer
-            elif not (amt > 0 and balance[payer] + overdraft[payer] >= amt):
+            elif not (amt > 0 and spendable + overdraft[payer] >= amt):
                 outcome = DECLINED
         before = balance[origin[i]], balance[dest[i]]
         if outcome == SETTLED:
             balance[payer] = math.floor((balance[payer] - amt) * 100.0 + 0.5) / 100.0
             balance[payee] = math.floor((balance[payee] + amt) * 100.0 + 0.5) / 100.0
+            if step_rule:
+                pending[payee] += amt
         out[:, i] = (amt, before[0], balance[origin[i]], before[1], balance[dest[i]], outcome)
     return balance, origin, out
 
 
-def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own):
+def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own, pending):
+    def spendable(account):
+        return balance[account] - (pending[account] if pending is not None else 0.0)
+
     u = rng.random()
-    held = max(balance[payer], 0.0)
+    held = max(spendable(payer), 0.0)
     choices = []  # (eligible, probability, what it returns)
     everything_ok = kind in (CASH_OUT, TRANSFER) and held >= means.least * amt and held >= 0.01
     choices.append((everything_ok, means.everything, (payer, held, SETTLED)))
-    choices.append((balance[payer] + overdraft[payer] >= amt, means.credit, (payer, amt, SETTLED)))
+    choices.append((spendable(payer) + overdraft[payer] >= amt, means.credit, (payer, amt, SETTLED)))
     choices.append((True, means.attempt, (payer, amt, DECLINED)))
     for eligible, probability, result in choices:
         if eligible:
@@ -235,7 +267,7 @@ def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng, or
     start = min(int(u * len(origin)), len(origin) - 1)
     for step in range(min(means.tries, len(origin))):
         j = (start + step) % len(origin)
-        if own[j] and origin[j] != payee and balance[origin[j]] >= amt:
+        if own[j] and origin[j] != payee and spendable(origin[j]) >= amt:
             return origin[j], amt, SETTLED
     return payer, amt, DECLINED
 

@@ -245,10 +245,18 @@ class Outputs(OutputsBase):
 
 
 class PaymentsScenario(ScenarioBase):
+    """A payments world. `settlement` is when a credit becomes spendable: `instant` (by the next
+    transaction, in one time order over the whole world: the shipped calibrations' rule) or `step` (at
+    the end of the step it arrives in, as in a clearing batch: a payer spends within a step only what it
+    held when the step began; a mule cashes out, and a laundering hop passes on, money received in an
+    earlier step). Under `step` what a payer can spend in a step does not depend on what others pay it
+    in that step: the ground for shards that settle their own accounts (issue 17)."""
+
     domain: Literal["payments"]
     populations: dict[Name, Population]
     events: list[Event] = Field(default_factory=list)
     outputs: Outputs = Outputs()
+    settlement: Literal["instant", "step"] = "instant"
 
 
 # --- checks across fields (see sim.scenario.semantics) -----------------------------------------------

@@ -93,6 +93,8 @@ class PaymentsWorld:
         self.overdraft = np.empty(self.accounts.n)
         self.overdraft[self.public] = self.accounts.overdraft  # after the bust-outs got their credit
         self.means = _means(scenario, self.accounts)
+        # the settlement rule (see `kernels.settle`): credits of the step still clearing, per account
+        self.pending = np.zeros(self.accounts.n if scenario.settlement == "step" else 0)
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
         self.start_us, self.step_us = h.start_us, h.step_us
         self.tally = HourlyTally(self.step_us)
@@ -126,7 +128,7 @@ class PaymentsWorld:
         rng = self.streams.generator("payments.settle", k)
         settle(
             cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"], cols["own"],
-            self.balance, self.overdraft, self.means, rng, out,
+            self.balance, self.overdraft, self.means, rng, out, self.pending,
         )  # fmt: skip
         made = out[5] != NOT_MADE
         if not made.all():  # a theft or laundering step with nothing to move is never made
