@@ -19,6 +19,8 @@ from sim.domains.payments.kernels import (
     draw_legitimate,
     interleave,
     settle,
+    settle_by_cells,
+    settle_by_cells_reference,
     settle_reference,
 )
 from sim.engine.kernels import alias_table
@@ -44,14 +46,34 @@ def random_book(seed: int, n_tx: int, n_acc: int):
     return kind, origin, dest, amount, mode, own, balance, overdraft, means
 
 
-def settled(kind, origin, dest, amount, mode, own, balance, overdraft, means, seed=0, step_rule=False):
-    """Run the kernel on copies: (balance, origin, out)."""
+def settled(kind, origin, dest, amount, mode, own, balance, overdraft, means, seed=0, cells=None):
+    """Run the kernel on copies: (balance, origin, out); with `cells` (each row's), the step rule."""
     balance, origin, out = balance.copy(), origin.copy(), np.empty((6, len(kind)))
-    pending = np.zeros(len(balance) if step_rule else 0)
-    rng = np.random.default_rng(seed)
-    settle(kind, origin, dest, amount, mode, own, balance, overdraft, means, rng, out, pending)
-    assert not pending.any()  # the step's credits have cleared
+    if cells is None:
+        settle(
+            kind, origin, dest, amount, mode, own, balance, overdraft, means, np.random.default_rng(seed), out
+        )
+        return balance, origin, out
+    rngs = [np.random.default_rng([seed, c]) for c in range(int(cells.max(initial=0)) + 1)]
+    spent = np.zeros(len(balance))
+    settle_by_cells(cells, kind, origin, dest, amount, mode, own, balance, overdraft, means, rngs, out, spent)
+    assert not spent.any()  # scratch back to zeros for the next step
     return balance, origin, out
+
+
+def cells_of(seed: int, origin: np.ndarray, n_acc: int, cells: int) -> np.ndarray:
+    """Each row's cell: its `origin` account's (the world's rule: a payer's rows are its cell's)."""
+    return np.random.default_rng([seed, 99]).integers(0, cells, n_acc)[origin]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(0, 400), n_acc=st.integers(1, 30))
+def test_settle_matches_reference_twin(seed, n_tx, n_acc):
+    book = random_book(seed, n_tx, n_acc)
+    expected = settle_reference(*book, np.random.default_rng(seed))
+    got = settled(*book, seed=seed)
+    for a, b in zip(got, expected, strict=True):
+        assert np.array_equal(a, b)
 
 
 @settings(max_examples=60, deadline=None)
@@ -59,31 +81,50 @@ def settled(kind, origin, dest, amount, mode, own, balance, overdraft, means, se
     seed=st.integers(0, 2**32 - 1),
     n_tx=st.integers(0, 400),
     n_acc=st.integers(1, 30),
-    step_rule=st.booleans(),
+    n_cells=st.integers(1, 4),
 )
-def test_settle_matches_reference_twin(seed, n_tx, n_acc, step_rule):
+def test_settle_by_cells_matches_reference_twin(seed, n_tx, n_acc, n_cells):
     book = random_book(seed, n_tx, n_acc)
-    expected = settle_reference(*book, np.random.default_rng(seed), step_rule=step_rule)
-    got = settled(*book, seed=seed, step_rule=step_rule)
+    cells = cells_of(seed, book[1], n_acc, n_cells)
+    rngs = [np.random.default_rng([seed, c]) for c in range(int(cells.max(initial=0)) + 1)]
+    expected = settle_by_cells_reference(cells, *book, rngs)
+    got = settled(*book, seed=seed, cells=cells)
     for a, b in zip(got, expected, strict=True):
         assert np.array_equal(a, b)
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(1, 400), n_acc=st.integers(2, 30))
-def test_under_the_step_rule_a_payer_spends_only_what_it_held_when_the_step_began(seed, n_tx, n_acc):
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_tx=st.integers(1, 400),
+    n_acc=st.integers(2, 30),
+    n_cells=st.integers(1, 4),
+)
+def test_under_the_step_rule_a_payer_spends_only_what_it_held_when_the_step_began(seed, n_tx, n_acc, n_cells):
     """Credits of a step clear at its end: every payer's debits in the step stay within its opening
-    balance plus overdraft (less what it already paid), whatever it received meanwhile; money is
-    conserved and the booked balances chain as under the instant rule."""
-    kind, origin, dest, amount, mode, own, balance, overdraft, means = random_book(seed, n_tx, n_acc)
-    after_all, payers, out = settled(kind, origin, dest, amount, mode, own, balance, overdraft, means,
-                                     step_rule=True)  # fmt: skip
+    balance plus overdraft, whatever it received meanwhile; money is conserved and the booked balances
+    chain as under the instant rule. The same bound fails under the instant rule (checked below)."""
+    book = random_book(seed, n_tx, n_acc)
+    kind, balance, overdraft = book[0], book[6], book[7]
+    after_all, payers, out = settled(*book, cells=cells_of(seed, book[1], n_acc, n_cells))
     assert np.isclose(after_all.sum(), balance.sum(), rtol=0, atol=1e-6 * (1 + np.abs(balance).sum()))
     paid = (out[5] == SETTLED) & (kind != CASH_IN)  # a cash agent's CASH_IN is never checked
     debits = np.zeros(n_acc)
     np.add.at(debits, payers[paid], out[0][paid])
     spenders = np.unique(payers[paid])
     assert np.all(debits[spenders] <= balance[spenders] + overdraft[spenders] + 1e-6)
+
+
+def test_the_step_rules_bound_is_one_the_instant_rule_breaks():
+    broken = 0
+    for seed in range(20):
+        kind, origin, dest, amount, mode, own, balance, overdraft, means = random_book(seed, 300, 10)
+        _, payers, out = settled(kind, origin, dest, amount, mode, own, balance, overdraft, means)
+        paid = (out[5] == SETTLED) & (kind != CASH_IN)
+        debits = np.zeros(10)
+        np.add.at(debits, payers[paid], out[0][paid])
+        broken += np.any(debits > balance + overdraft + 1e-6)
+    assert broken > 10
 
 
 @settings(max_examples=60, deadline=None)

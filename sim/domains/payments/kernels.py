@@ -110,17 +110,45 @@ class Means(NamedTuple):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _spendable(balance, pending, account):
-    """What an account can spend now: its balance, less the credits of this step still clearing
-    (`pending` is empty under the instant rule: every credit is spendable at once)."""
-    if pending.shape[0] == 0:
+def _spendable(balance, spent, account):
+    """What an account can spend now: its balance, less `spent` (under the step rule, `balance` is the
+    booked balance when the step began and `spent` the account's debits in the step so far; under the
+    instant rule `spent` is empty and `balance` the live ledger)."""
+    if spent.shape[0] == 0:
         return balance[account]
-    return balance[account] - pending[account]
+    return balance[account] - spent[account]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _decide(i, kind, origin, dest, amount, amount_mode, own, balance, spent, overdraft, means, rng, rows):
+    """Row i's (payer, payee, amount, outcome); a stand-in for a customer short of money is looked for
+    among `rows` (the indexes of the rows settled together)."""
+    d = dest[i]
+    amt = amount[i]
+    if kind[i] == CASH_IN:  # a cash agent pays out: never checked
+        return d, origin[i], amt, SETTLED
+    payer = origin[i]
+    spendable = _spendable(balance, spent, payer)
+    if amount_mode[i] != FIXED:
+        amt = _share(amt, spendable, overdraft[payer], amount_mode[i])
+        if amt <= 0.0:
+            return payer, d, amt, NOT_MADE
+        if spendable + overdraft[payer] < amt:
+            return payer, d, amt, DECLINED
+        return payer, d, amt, SETTLED
+    if own[i] and amt > spendable:
+        payer, amt, outcome = _short(kind[i], payer, d, amt, balance, spent, overdraft, means, rng, origin,
+                                     own, rows)  # fmt: skip
+        return payer, d, amt, outcome
+    if not (amt > 0.0 and spendable + overdraft[payer] >= amt):
+        return payer, d, amt, DECLINED
+    return payer, d, amt, SETTLED
 
 
 @numba.njit(cache=True, nogil=True)
-def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rng, out, pending):
-    """Apply transactions in order to `balance`, recording each one's outcome.
+def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rng, out):
+    """The instant rule: apply transactions in order to `balance`, each deciding on the ledger as the
+    rows before it left it, recording each one's outcome.
 
     CASH_IN moves money from `dest` (a cash agent) to `origin`; every other kind moves it from `origin`
     to `dest`. Rows flagged `own` (customers' own payments) follow `means` (a `Means`; draws from `rng`
@@ -128,63 +156,74 @@ def settle(kind, origin, dest, amount, amount_mode, own, balance, overdraft, mea
     rows: a share amount (rounded down to the cent) that comes to nothing is not made; a payer without
     `amount` within balance + overdraft is declined and nothing moves. `out` rows (one contiguous array
     each, ready to be columns): final amount, origin before/after, dest before/after, outcome (SETTLED,
-    DECLINED or NOT_MADE); balances are booked balances, credits included.
-
-    Settlement rule: with an empty `pending`, instant (a credit is spendable by the next row); with one
-    entry per account (zeros), by step: a credit is booked at once but spendable only once the step is
-    over (the step is a clearing batch), so what a payer can spend within the step is its balance at the
-    step's start less its own debits; `pending` is back to zeros when the step is settled.
+    DECLINED or NOT_MADE).
     """
-    deferred = pending.shape[0] > 0
-    for i in range(kind.shape[0]):
-        d = dest[i]
-        amt = amount[i]
-        outcome = SETTLED
-        if kind[i] == CASH_IN:
-            payer, payee = d, origin[i]
-        else:
-            payer, payee = origin[i], d
-            spendable = _spendable(balance, pending, payer)
-            if amount_mode[i] != FIXED:
-                amt = _share(amt, spendable, overdraft[payer], amount_mode[i])
-                if amt <= 0.0:
-                    outcome = NOT_MADE
-                elif spendable + overdraft[payer] < amt:
-                    outcome = DECLINED
-            elif own[i] and amt > spendable:
-                payer, amt, outcome = _short(
-                    kind[i], payer, d, amt, balance, overdraft, means, rng, origin, own, pending
-                )
-                origin[i] = payer
-            elif not (amt > 0.0 and spendable + overdraft[payer] >= amt):
-                outcome = DECLINED
-        o = origin[i]
-        ob = balance[o]
-        db = balance[d]
-        if outcome == SETTLED:  # balances stay whole cents: sums of cents drift (0.1 + 0.2)
-            balance[payer] = _cents(balance[payer] - amt)
-            balance[payee] = _cents(balance[payee] + amt)
-            if deferred:
-                pending[payee] += amt
+    n = kind.shape[0]
+    rows = np.arange(n)
+    none = np.empty(0)
+    for i in range(n):
+        payer, payee, amt, outcome = _decide(i, kind, origin, dest, amount, amount_mode, own, balance, none,
+                                             overdraft, means, rng, rows)  # fmt: skip
+        if kind[i] != CASH_IN:
+            origin[i] = payer
         out[0, i] = amt
-        out[1, i] = ob
-        out[2, i] = balance[o]
-        out[3, i] = db
-        out[4, i] = balance[d]
         out[5, i] = outcome
-    if deferred:  # the step's end: its credits clear
-        for i in range(kind.shape[0]):
-            pending[origin[i]] = 0.0
-            pending[dest[i]] = 0.0
+        _book_row(i, origin, dest, payer, payee, balance, out)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _short(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own, pending):
+def _book_row(i, origin, dest, payer, payee, balance, out):
+    """Row i's booked balances before and after (out[1:5]); a settled row moves its amount (out[0])."""
+    o = origin[i]
+    d = dest[i]
+    ob = balance[o]
+    db = balance[d]
+    if out[5, i] == SETTLED:  # balances stay whole cents: sums of cents drift (0.1 + 0.2)
+        balance[payer] = _cents(balance[payer] - out[0, i])
+        balance[payee] = _cents(balance[payee] + out[0, i])
+    out[1, i] = ob
+    out[2, i] = balance[o]
+    out[3, i] = db
+    out[4, i] = balance[d]
+
+
+@numba.njit(cache=True, nogil=True)
+def decide(rows, kind, origin, dest, amount, amount_mode, own, balance, spent, overdraft, means, rng, out):
+    """The step rule, for one cell's rows (`rows`: their indexes, in time order): each row's amount
+    (out[0]) and outcome (out[5]), as `settle` decides them, but on what the payer held when the step
+    began (`balance`, not changed here) less its own debits in the step so far (`spent`: zeros in, zeros
+    out): credits received in the step are spendable only when it is over, so no cell's decisions depend
+    on another's. A stand-in payer is looked for among the cell's own rows; `origin` is rewritten."""
+    for r in range(rows.shape[0]):
+        i = rows[r]
+        payer, _, amt, outcome = _decide(i, kind, origin, dest, amount, amount_mode, own, balance, spent,
+                                         overdraft, means, rng, rows)  # fmt: skip
+        if kind[i] != CASH_IN:
+            origin[i] = payer
+            if outcome == SETTLED:
+                spent[payer] += amt
+        out[0, i] = amt
+        out[5, i] = outcome
+    for r in range(rows.shape[0]):
+        spent[origin[rows[r]]] = 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def book(kind, origin, dest, balance, out):
+    """Decided rows (amount out[0], outcome out[5]) applied in time order to the booked balances, each
+    row's before and after recorded (out[1:5])."""
+    for i in range(kind.shape[0]):
+        payer, payee = (dest[i], origin[i]) if kind[i] == CASH_IN else (origin[i], dest[i])
+        _book_row(i, origin, dest, payer, payee, balance, out)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _short(kind, payer, payee, amt, balance, spent, overdraft, means, rng, origin, own, rows):
     """A customer's payment beyond what it can spend (see `Means`): (payer, amount, outcome). One
     uniform draw decides: each choice takes its share of it and passes the rest on, rescaled to [0, 1),
-    and what is left at the end picks where among the step's rows the search for a stand-in starts."""
+    and what is left at the end picks where among `rows` the search for a stand-in starts."""
     u = rng.random()
-    spendable = _spendable(balance, pending, payer)
+    spendable = _spendable(balance, spent, payer)
     held = max(spendable, 0.0)
     if kind in (CASH_OUT, TRANSFER) and held >= means.least * amt and held >= 0.01:
         if u < means.everything:
@@ -197,61 +236,113 @@ def _short(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own,
     if u < means.attempt:
         return payer, amt, DECLINED
     u = (u - means.attempt) / (1.0 - means.attempt)
-    n = origin.shape[0]
+    n = rows.shape[0]
     j = min(int(u * n), n - 1)
     for _ in range(min(means.tries, n)):  # consecutive rows: payers drawn independently by activity
-        other = origin[j]
-        if own[j] and other != payee and _spendable(balance, pending, other) >= amt:
+        other = origin[rows[j]]
+        if own[rows[j]] and other != payee and _spendable(balance, spent, other) >= amt:
             return other, amt, SETTLED
         j = j + 1 if j + 1 < n else 0
     return payer, amt, DECLINED
 
 
-def settle_reference(kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rng,
-                     step_rule=False):  # fmt: skip
-    """NumPy twin of `settle`: same semantics, written as plainly as possible (`step_rule`: credits
-    spendable once the step is over). Returns (balance, origin, out); `rng` is used in the same order."""
+def settle_by_cells(cells, kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rngs, out,
+                    spent):  # fmt: skip
+    """The step rule over a step's rows: each cell's rows decided (`decide`, with that cell's generator
+    from `rngs`), then every row booked in time order (`book`). `cells`: each row's cell."""
+    for cell, rows in enumerate(rows_by_cell(cells, len(rngs))):
+        rng = rngs[cell]
+        decide(rows, kind, origin, dest, amount, amount_mode, own, balance, spent, overdraft, means, rng, out)
+    book(kind, origin, dest, balance, out)
+
+
+def rows_by_cell(cells: np.ndarray, n_cells: int) -> list[np.ndarray]:
+    """Each cell's row indexes, in row (time) order."""
+    order = np.argsort(cells, kind="stable")
+    edges = np.searchsorted(cells[order], np.arange(n_cells + 1))
+    return [order[edges[c] : edges[c + 1]] for c in range(n_cells)]
+
+
+# --- NumPy twins: the same semantics written as plainly as possible --------------------------------------
+
+
+def settle_reference(kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rng):
+    """Twin of `settle` (the instant rule). Returns (balance, origin, out); `rng` is used in the same
+    order."""
     balance, origin = balance.copy(), origin.copy()
-    pending = np.zeros_like(balance)  # stays zero under the instant rule
     out = np.zeros((6, len(kind)))
+    rows = list(range(len(kind)))
     for i in range(len(kind)):
-        amt, outcome = amount[i], SETTLED
-        payer, payee = (dest[i], origin[i]) if kind[i] == CASH_IN else (origin[i], dest[i])
+        payer, payee, amt, outcome = _decide_reference(
+            i, kind, origin, dest, amount, amount_mode, own, balance.__getitem__, overdraft, means, rng, rows
+        )
         if kind[i] != CASH_IN:
-            spendable = balance[payer] - pending[payer] if step_rule else balance[payer]
-            if amount_mode[i] != FIXED:
-                limit = spendable + (overdraft[payer] if amount_mode[i] == SHARE_OF_LIMIT else 0.0)
-                available = max(limit, 0.0)
-                if amount_mode[i] == UP_TO:
-                    amt = min(amt, available)
-                else:
-                    amt = available if amt >= 1.0 else math.floor(amt * available * 100.0) / 100.0
-                if amt <= 0:
-                    outcome = NOT_MADE
-                elif spendable + overdraft[payer] < amt:
-                    outcome = DECLINED
-            elif own[i] and amt > spendable:
-                payer, amt, outcome = _short_reference(
-                    kind[i], payer, payee, amt, balance, overdraft, means, rng, origin, own,
-                    pending if step_rule else None,
-                )  # fmt: skip
-                origin[i] = payer
-            elif not (amt > 0 and spendable + overdraft[payer] >= amt):
-                outcome = DECLINED
+            origin[i] = payer
         before = balance[origin[i]], balance[dest[i]]
         if outcome == SETTLED:
             balance[payer] = math.floor((balance[payer] - amt) * 100.0 + 0.5) / 100.0
             balance[payee] = math.floor((balance[payee] + amt) * 100.0 + 0.5) / 100.0
-            if step_rule:
-                pending[payee] += amt
         out[:, i] = (amt, before[0], balance[origin[i]], before[1], balance[dest[i]], outcome)
     return balance, origin, out
 
 
-def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng, origin, own, pending):
-    def spendable(account):
-        return balance[account] - (pending[account] if pending is not None else 0.0)
+def settle_by_cells_reference(cells, kind, origin, dest, amount, amount_mode, own, balance, overdraft, means,
+                              rngs):  # fmt: skip
+    """Twin of `settle_by_cells` (the step rule). Returns (balance, origin, out)."""
+    balance, origin = balance.copy(), origin.copy()
+    out = np.zeros((6, len(kind)))
+    for cell, rng in enumerate(rngs):
+        rows = [i for i in range(len(kind)) if cells[i] == cell]
+        spent: dict[int, float] = {}
 
+        def spendable(account, spent=spent):
+            return balance[account] - spent.get(account, 0.0)
+
+        for i in rows:
+            payer, _, amt, outcome = _decide_reference(
+                i, kind, origin, dest, amount, amount_mode, own, spendable, overdraft, means, rng, rows
+            )
+            if kind[i] != CASH_IN:
+                origin[i] = payer
+                if outcome == SETTLED:
+                    spent[payer] = spent.get(payer, 0.0) + amt
+            out[0, i], out[5, i] = amt, outcome
+    for i in range(len(kind)):
+        payer, payee = (dest[i], origin[i]) if kind[i] == CASH_IN else (origin[i], dest[i])
+        before = balance[origin[i]], balance[dest[i]]
+        if out[5, i] == SETTLED:
+            balance[payer] = math.floor((balance[payer] - out[0, i]) * 100.0 + 0.5) / 100.0
+            balance[payee] = math.floor((balance[payee] + out[0, i]) * 100.0 + 0.5) / 100.0
+        out[1:5, i] = (before[0], balance[origin[i]], before[1], balance[dest[i]])
+    return balance, origin, out
+
+
+def _decide_reference(
+    i, kind, origin, dest, amount, amount_mode, own, spendable, overdraft, means, rng, rows
+):
+    amt = amount[i]
+    if kind[i] == CASH_IN:
+        return dest[i], origin[i], amt, SETTLED
+    payer, payee = origin[i], dest[i]
+    if amount_mode[i] != FIXED:
+        limit = spendable(payer) + (overdraft[payer] if amount_mode[i] == SHARE_OF_LIMIT else 0.0)
+        available = max(limit, 0.0)
+        if amount_mode[i] == UP_TO:
+            amt = min(amt, available)
+        else:
+            amt = available if amt >= 1.0 else math.floor(amt * available * 100.0) / 100.0
+        if amt <= 0:
+            return payer, payee, amt, NOT_MADE
+        return payer, payee, amt, DECLINED if spendable(payer) + overdraft[payer] < amt else SETTLED
+    if own[i] and amt > spendable(payer):
+        payer, amt, outcome = _short_reference(kind[i], payer, payee, amt, spendable, overdraft, means, rng,
+                                               origin, own, rows)  # fmt: skip
+        return payer, payee, amt, outcome
+    ok = amt > 0 and spendable(payer) + overdraft[payer] >= amt
+    return payer, payee, amt, SETTLED if ok else DECLINED
+
+
+def _short_reference(kind, payer, payee, amt, spendable, overdraft, means, rng, origin, own, rows):
     u = rng.random()
     held = max(spendable(payer), 0.0)
     choices = []  # (eligible, probability, what it returns)
@@ -264,9 +355,9 @@ def _short_reference(kind, payer, payee, amt, balance, overdraft, means, rng, or
             if u < probability:
                 return result
             u = (u - probability) / (1.0 - probability)
-    start = min(int(u * len(origin)), len(origin) - 1)
-    for step in range(min(means.tries, len(origin))):
-        j = (start + step) % len(origin)
+    start = min(int(u * len(rows)), len(rows) - 1)
+    for step in range(min(means.tries, len(rows))):
+        j = rows[(start + step) % len(rows)]
         if own[j] and origin[j] != payee and spendable(origin[j]) >= amt:
             return origin[j], amt, SETTLED
     return payer, amt, DECLINED

@@ -50,6 +50,20 @@ def shard_of_accounts(accounts, bounds: np.ndarray, groups: list[range]) -> np.n
     return by_public
 
 
+def cell_of_accounts(accounts, bounds: np.ndarray) -> np.ndarray:
+    """The cell each account belongs to, indexed by public position: a customer's is its own cell;
+    every other account (merchants, banks, mules' other roles) is spread over the cells round-robin by
+    its place in the population. A function of the population alone, like the cells themselves."""
+    cells = len(bounds) - 1
+    cell = (np.arange(accounts.n) % cells).astype(np.int64)
+    c = accounts.customers
+    for k in range(cells):
+        cell[c.start + bounds[k] : c.start + bounds[k + 1]] = k
+    by_public = np.empty_like(cell)
+    by_public[accounts.public] = cell
+    return by_public
+
+
 _ACTIVITY: dict = {}
 _ACTIVITY_LOCK = threading.Lock()
 

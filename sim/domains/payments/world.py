@@ -26,12 +26,12 @@ from sim.domains.payments.checks import planned_rows, planned_rows_problem, step
 from sim.domains.payments.customers import TX_TYPES
 from sim.domains.payments.fit import HOUR_US, HourlyTally, paysim_fit
 from sim.domains.payments.fraud import Fraud
-from sim.domains.payments.kernels import FIXED, NOT_MADE, Means, interleave, settle
+from sim.domains.payments.kernels import FIXED, NOT_MADE, Means, interleave, settle, settle_by_cells
 from sim.domains.payments.records import TRANSACTIONS
 from sim.domains.payments.report import write_report
 from sim.domains.payments.rows import Agenda, Membership
 from sim.domains.payments.scenario import AML_TYPOLOGIES, FRAUD_TYPES, PaymentsScenario
-from sim.domains.payments.sharding import ShardedDraws, shard_cells, shard_of_accounts
+from sim.domains.payments.sharding import ShardedDraws, cell_of_accounts, shard_cells, shard_of_accounts
 from sim.domains.payments.tally import ReportTally
 from sim.errors import InputError
 from sim.records import TIMESTAMP, record_batch
@@ -93,8 +93,9 @@ class PaymentsWorld:
         self.overdraft = np.empty(self.accounts.n)
         self.overdraft[self.public] = self.accounts.overdraft  # after the bust-outs got their credit
         self.means = _means(scenario, self.accounts)
-        # the settlement rule (see `kernels.settle`): credits of the step still clearing, per account
-        self.pending = np.zeros(self.accounts.n if scenario.settlement == "step" else 0)
+        if scenario.settlement == "step":  # each cell's payers decided apart (`kernels.settle_by_cells`)
+            self.cell_of = cell_of_accounts(self.accounts, self.activity.bounds)
+            self.spent = np.zeros(self.accounts.n)  # scratch: a payer's debits within the step
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
         self.start_us, self.step_us = h.start_us, h.step_us
         self.tally = HourlyTally(self.step_us)
@@ -125,11 +126,13 @@ class PaymentsWorld:
         special["dest"] = self.public[special["dest"]]
         cols = _merge(legit, special, k)
         out = np.empty((6, len(cols["kind"])))
-        rng = self.streams.generator("payments.settle", k)
-        settle(
-            cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"], cols["own"],
-            self.balance, self.overdraft, self.means, rng, out, self.pending,
-        )  # fmt: skip
+        book = (cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"], cols["own"],
+                self.balance, self.overdraft, self.means)  # fmt: skip
+        if self.scenario.settlement == "step":
+            rngs = [self.streams.generator("payments.settle", k, c) for c in range(self.activity.cells)]
+            settle_by_cells(self.cell_of[cols["origin"]], *book, rngs, out, self.spent)
+        else:
+            settle(*book, self.streams.generator("payments.settle", k), out)
         made = out[5] != NOT_MADE
         if not made.all():  # a theft or laundering step with nothing to move is never made
             cols, out = {name: values[made] for name, values in cols.items()}, out[:, made]
