@@ -163,6 +163,9 @@ def payments_log(methods: list[str], customers: int) -> None:
               f"{'ledger breaks':>15} {'negative':>9}")  # fmt: skip
         print(f"{'':13} {'':>8} {'before -> after':>17} {'before -> after':>17} {'median, worst after':>22} "
               f"{'(3 checks)':>15} {f'bank {negative_share(real):.1%}':>9}")  # fmt: skip
+        print(
+            f"{'':13} (rows/s: rows refined per second of `sim refine`, which also scores before and after)"
+        )
         for method in methods:
             started = time.perf_counter()
             try:
