@@ -231,3 +231,11 @@ def test_step_settlement_rows_do_not_depend_on_the_shards_and_the_manifest_recor
         sharded = run_scenario(scenario, tmp_path / "two", shards=2, backend=one)
     assert rows_digest(sharded / "transactions") == rows_digest(whole / "transactions.parquet")
     assert manifest(whole)["scenario"]["settlement"] == manifest(sharded)["scenario"]["settlement"] == "step"
+
+
+def test_work_goes_to_the_workers_in_batches_and_comes_back_in_order():
+    items = [(i, 2) for i in range(50)]
+    with Backend("local", 2) as two:
+        for batch in (None, 1, 7, 50, 64):
+            assert list(two.map_ordered(pow, items, batch=batch)) == [i**2 for i in range(50)]
+        assert list(two.map_ordered(pow, [])) == []
