@@ -6,14 +6,22 @@ exactly the unsharded rows (a checksum of the sorted table). On a machine with a
 throughput (this one: 2 vCPUs) the ratios show the coordination cost, not the speed-up a cluster gives
 (the coordinator settles in time order; drawing and Parquet encoding run on the workers).
 
-Usage: python benchmarks/sharded.py [--scale 0.25] [--shards 4] [--workers 2]
+Then a sweep (issue 17): `scenarios/hurricane.yaml` stressed with `--sweep` replicates of each strategy,
+in process and on `--workers` local workers and Dask workers: wall seconds, split into the workers'
+start-up (the pool or cluster, imports, the Numba cache: until one replicate has run on each) and the
+sweep's own work after it; the CPU-seconds of every process (this one and its workers) against the
+in-process sweep's; and whether the summary is the same bytes.
+
+Usage: python benchmarks/sharded.py [--scale 0.25] [--shards 4] [--workers 2] [--sweep 256]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -29,6 +37,43 @@ sys.path.insert(0, str(ROOT))
 from sim.distributed import Backend  # noqa: E402
 from sim.runner import run_scenario  # noqa: E402
 from sim.scenario import load_scenario  # noqa: E402
+from sim.stress import _replicate, run_stress  # noqa: E402
+
+HURRICANE = ROOT / "scenarios" / "hurricane.yaml"
+
+
+def cpu_seconds() -> float:
+    """CPU-seconds of this process and of its children that have ended (the workers, once closed)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def sweep(replicates: int, workers: int, folder: Path) -> None:
+    """The hurricane sweep in process, then on local and Dask workers; see the module's docstring."""
+    base = load_scenario(HURRICANE)
+    vary = {k: [str(v) for v in vs] for k, vs in base.strategies.items()}
+    runs = replicates * len(list(itertools.product(*vary.values())))
+    figures = {}
+    cpu, started = cpu_seconds(), time.perf_counter()
+    serial = run_stress(HURRICANE, replicates, vary, folder / "serial")
+    figures["in process"] = (0.0, time.perf_counter() - started, cpu_seconds() - cpu, serial)
+    for kind in ("local", "dask"):
+        cpu, started = cpu_seconds(), time.perf_counter()
+        with Backend(kind, workers) as backend:
+            list(backend.map_ordered(_replicate, [(base, 1)] * workers, batch=1))  # every worker ready
+            ready = time.perf_counter()
+            out = run_stress(HURRICANE, replicates, vary, folder / kind, backend=backend)
+            work = time.perf_counter() - ready
+        figures[f"{workers} {kind} workers"] = (ready - started, work, cpu_seconds() - cpu, out)
+    print(f"\nhurricane sweep: {replicates} replicates of each strategy ({runs} runs)")
+    _, serial_work, serial_cpu, _ = figures["in process"]
+    summary = (serial / "summary.json").read_bytes()
+    for name, (startup, work, spent, out) in figures.items():
+        same = "same summary" if (out / "summary.json").read_bytes() == summary else "DIFFERENT SUMMARY"
+        print(
+            f"{name:16} start-up {startup:5.1f} s, sweep {work:6.1f} s (x{serial_work / work:4.2f} "
+            f"of in process); CPU {spent:6.1f} s, {spent / serial_cpu:4.2f} x in process  {same}"
+        )
 
 
 def rows_digest(path: Path) -> str:
@@ -52,6 +97,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.25)
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--sweep", type=int, default=256, help="hurricane replicates (0: no sweep)")
     args = parser.parse_args()
     scenario = load_scenario(ROOT / "scenarios" / "paysim_month.yaml")
     results = {}
@@ -73,6 +119,9 @@ def main() -> None:
         same = "same rows" if digest == results["whole"][1] else "DIFFERENT ROWS"
         rate = rows / seconds / 1e6
         print(f"{name:6} {seconds:7.1f} s = {rate:5.2f} M tx/s  ratio to whole {base / seconds:5.2f}  {same}")
+    if args.sweep:
+        with tempfile.TemporaryDirectory() as tmp:
+            sweep(args.sweep, args.workers, Path(tmp))
     if any(d != results["whole"][1] for _, d in results.values()):
         sys.exit(1)
 

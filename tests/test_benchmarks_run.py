@@ -16,7 +16,7 @@ SCRIPTS = {
     "scale.py": ["--small", "300000", "--large", "600000"],
     "calibration_quality.py": ["--quick"],
     "difficulty_calibration.py": ["--quick"],
-    "sharded.py": ["--scale", "0.02", "--shards", "2"],
+    "sharded.py": ["--scale", "0.02", "--shards", "2", "--sweep", "4"],
     "evaluate_speed.py": ["--rows", "30000"],
     "payments_realism.py": ["--only", "banksim", "--scale", "0.3", "--audit"],
     "against_commit.py": ["--rounds", "1", "--scale", "0.002", "--replicates", "500", "--nodes", "30",
