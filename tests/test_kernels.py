@@ -7,17 +7,19 @@ from hypothesis import strategies as st
 
 from sim.domains.payments.kernels import (
     CASH_IN,
-    DECLINED,
     FIXED,
-    NOT_MADE,
-    SETTLED,
     SHARE_OF_AVAILABLE,
     SHARE_OF_LIMIT,
     Channels,
     Draw,
-    Means,
     draw_legitimate,
     interleave,
+)
+from sim.domains.payments.settlement import (
+    DECLINED,
+    NOT_MADE,
+    SETTLED,
+    Means,
     settle,
     settle_by_cells,
     settle_by_cells_reference,

@@ -26,11 +26,12 @@ from sim.domains.payments.checks import planned_rows, planned_rows_problem, step
 from sim.domains.payments.customers import TX_TYPES
 from sim.domains.payments.fit import HOUR_US, HourlyTally, paysim_fit
 from sim.domains.payments.fraud import Fraud
-from sim.domains.payments.kernels import FIXED, NOT_MADE, Means, interleave, settle, settle_by_cells
+from sim.domains.payments.kernels import FIXED, interleave
 from sim.domains.payments.records import TRANSACTIONS
 from sim.domains.payments.report import write_report
 from sim.domains.payments.rows import Agenda, Membership
 from sim.domains.payments.scenario import AML_TYPOLOGIES, FRAUD_TYPES, PaymentsScenario
+from sim.domains.payments.settlement import NOT_MADE, Means, settle, settle_by_cells
 from sim.domains.payments.sharding import ShardedDraws, cell_of_accounts, shard_cells, shard_of_accounts
 from sim.domains.payments.tally import ReportTally
 from sim.errors import InputError
@@ -93,7 +94,7 @@ class PaymentsWorld:
         self.overdraft = np.empty(self.accounts.n)
         self.overdraft[self.public] = self.accounts.overdraft  # after the bust-outs got their credit
         self.means = _means(scenario, self.accounts)
-        if scenario.settlement == "step":  # each cell's payers decided apart (`kernels.settle_by_cells`)
+        if scenario.settlement == "step":  # each cell's payers decided apart (`settlement.settle_by_cells`)
             self.cell_of = cell_of_accounts(self.accounts, self.activity.bounds)
             self.spent = np.zeros(self.accounts.n)  # scratch: a payer's debits within the step
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
@@ -271,7 +272,7 @@ class PaymentsWorld:
 
 
 def _means(scenario: PaymentsScenario, accounts) -> Means:
-    """The customers' `spending` rule as the kernel reads it (see `kernels.Means`)."""
+    """The customers' `spending` rule as the kernel reads it (see `settlement.Means`)."""
     spending = scenario.populations[accounts.customers.name].spending
     return Means(everything=spending.everything, least=spending.least, credit=spending.credit,
                  attempt=spending.attempt, tries=spending.tries)  # fmt: skip
