@@ -266,7 +266,7 @@ def _fit_chart(world, series: dict[str, np.ndarray], fit: dict) -> str:
                                    line={"color": colour, "width": 1}, legendgroup=side,
                                    showlegend=t == 0 and col == 1)  # fmt: skip
                 fig.add_trace(trace, row=t + 1, col=col)
-    fig.update_layout(height=170 * len(TX_TYPES), margin={"l": 60, "r": 20, "t": 40, "b": 40},
-                      legend={"orientation": "h", "y": 1.04})  # fmt: skip
+    fig.update_layout(height=170 * len(TX_TYPES), margin={"l": 60, "r": 20, "t": 80, "b": 40},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.05, "x": 0})  # fmt: skip
     fig.update_annotations(font_size=11)
     return plotly_html(fig, "paysim-fit")
