@@ -4,7 +4,7 @@ The loop every command drives (run, stress, calibrate): the world's arrays and R
 timeline firing the calendar's events, and one record batch per step. `SimModel` (`sim.engine.model`)
 is the Mesa facade over this same loop; the commands drive it bare, so a run does not import Mesa and
 what Mesa imports (SciPy's spatial module, networkx, its visualisation and batch modules): about 0.5
-CPU-s of a quickstart run's 4.6 before it, with the PaySim fit's matplotlib figure the larger part.
+CPU-s of a warm quickstart run.
 """
 
 from __future__ import annotations
