@@ -127,13 +127,13 @@ class PaymentsWorld:
         special["dest"] = self.public[special["dest"]]
         cols = _merge(legit, special, k)
         out = np.empty((6, len(cols["kind"])))
-        book = (cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"], cols["own"],
+        rows = (cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"], cols["own"],
                 self.balance, self.overdraft, self.means)  # fmt: skip
         if self.scenario.settlement == "step":
             rngs = [self.streams.generator("payments.settle", k, c) for c in range(self.activity.cells)]
-            settle_by_cells(self.cell_of[cols["origin"]], *book, rngs, out, self.spent)
+            settle_by_cells(self.cell_of[cols["origin"]], *rows, rngs, out, self.spent)
         else:
-            settle(*book, self.streams.generator("payments.settle", k), out)
+            settle(*rows, self.streams.generator("payments.settle", k), out)
         made = out[5] != NOT_MADE
         if not made.all():  # a theft or laundering step with nothing to move is never made
             cols, out = {name: values[made] for name, values in cols.items()}, out[:, made]
