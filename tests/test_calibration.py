@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sim.calibration import Calibrator, check_recovery, load_targets
 from sim.calibration.moments import moments
 from sim.calibration.objective import compare, evaluate, residuals
-from sim.calibration.output import calibrated_text
+from sim.calibration.output import calibrated_text, write_calibration
 from sim.calibration.recovery import AWAY, draw_truth
 from sim.calibration.simulator import Parameter
 from sim.calibration.targets import Statistic
@@ -275,6 +275,10 @@ statistics:
         and "calibrate at a larger --scale" in tight["volume"]["advice"]
     )
     assert loose == {}
+    page = (write_calibration(cal, tmp_path / "cal") / "report.html").read_text()  # the loose fit's
+    assert "one run&#39;s sd" in page or "one run's sd" in page
+    data = json.loads((tmp_path / "cal" / "calibration.json").read_text())
+    assert data["fit"][0]["run_sd"] == pytest.approx(np.std(each, ddof=1), rel=1e-9) and data["noisy"] == {}
 
 
 def test_the_share_of_single_runs_outside_a_tolerance_is_the_normal_tail():
