@@ -38,18 +38,6 @@ def shard_cells(cells: int, shards: int, name: str) -> list[range]:
     return [range(lo, hi) for lo, hi in itertools.pairwise(edges)]
 
 
-def shard_of_accounts(accounts, bounds: np.ndarray, groups: list[range]) -> np.ndarray:
-    """The shard owning each account, indexed by public position: a customer's is its cell's; every
-    other account (merchants, banks, mules) is spread round-robin."""
-    owner = np.arange(accounts.n, dtype=np.int16) % len(groups)
-    c = accounts.customers
-    for shard, cells in enumerate(groups):
-        owner[c.start + bounds[cells.start] : c.start + bounds[cells.stop]] = shard
-    by_public = np.empty_like(owner)
-    by_public[accounts.public] = owner
-    return by_public
-
-
 def cell_of_accounts(accounts, bounds: np.ndarray) -> np.ndarray:
     """The cell each account belongs to, indexed by public position: a customer's is its own cell;
     every other account (merchants, banks, mules' other roles) is spread over the cells round-robin by
@@ -62,6 +50,14 @@ def cell_of_accounts(accounts, bounds: np.ndarray) -> np.ndarray:
     by_public = np.empty_like(cell)
     by_public[accounts.public] = cell
     return by_public
+
+
+def shard_of_accounts(accounts, bounds: np.ndarray, groups: list[range]) -> np.ndarray:
+    """The shard owning each account, indexed by public position: the shard of the account's cell."""
+    shard_of_cell = np.empty(len(bounds) - 1, dtype=np.int16)
+    for shard, cells in enumerate(groups):
+        shard_of_cell[cells.start : cells.stop] = shard
+    return shard_of_cell[cell_of_accounts(accounts, bounds)]
 
 
 _ACTIVITY: dict = {}
