@@ -24,6 +24,7 @@ class Table:
     columns: list[str]
     rows: list[list[Any]]
     note: str = ""
+    words: bool = False  # cells of text (lists of names): left-aligned and wrapped, not one long line
 
     @property
     def cells(self) -> list[list[str]]:

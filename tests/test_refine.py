@@ -212,7 +212,7 @@ def _ledger_holds(tx: pd.DataFrame) -> None:
 def test_a_generated_payments_log_is_replayed_into_a_ledger(tmp_path):
     """The copula draws amounts and balances row by row; the replay makes the log a ledger again (and
     leaves a log that already is one unchanged)."""
-    from sim.refine.ledger import replay
+    from sim.refine.ledger import checks, replay
     from sim.runner import run_scenario
     from sim.scenario import load_scenario
     from tests.conftest import ROOT
@@ -232,6 +232,27 @@ def test_a_generated_payments_log_is_replayed_into_a_ledger(tmp_path):
     _ledger_holds(ledger)
     assert ledger.timestamp.is_monotonic_increasing and len(ledger) == len(drawn)
     assert sorted(ledger.amount) == sorted(drawn.amount)  # the drawn amounts are kept, only balances move
+    breaks = ("unchained", "approved_not_moving", "declined_moving")  # what the report's ledger table shows
+    assert [checks(sim)[k] for k in breaks] == [checks(ledger)[k] for k in breaks] == [0.0] * 3
+    assert checks(drawn)["unchained"] > 0.5
+    assert checks(ledger)["negative"] > checks(sim)["negative"]  # drawn amounts the payers could not pay
+
+
+def test_ledger_checks_count_the_rows_that_break_it():
+    from sim.refine.ledger import checks
+
+    log = pd.DataFrame({  # a pays b 10, b's 5 to c is declined yet moves, c's cash-in leaves c negative
+        "type": ["TRANSFER", "TRANSFER", "CASH_IN", "PAYMENT"], "amount": [10.0, 5.0, 1.0, 30.0],
+        "origin": [1, 2, 3, 3], "dest": [2, 3, 9, 8], "declined": [False, True, False, False],
+        "origin_balance_before": [10.0, 10.0, 5.0, 6.0], "origin_balance_after": [0.0, 5.0, 6.0, -24.0],
+        "dest_balance_before": [0.0, 0.0, 1.0, 0.0], "dest_balance_after": [10.0, 5.0, 0.0, 30.0],
+    })  # fmt: skip
+    found = checks(log)
+    # consecutive legs: account 2's 0 -> 10 then 10 -> 5; account 3's 0 -> 5, 5 -> 6, 6 -> -24: 3 links
+    assert found == {"unchained": 0.0, "approved_not_moving": 0.0, "declined_moving": 1.0, "negative": 0.5}
+    log.loc[2, "origin_balance_before"] = 4.0  # breaks the chain of account 3 and the cash-in's move
+    found = checks(log)
+    assert found["unchained"] == pytest.approx(1 / 3) and found["approved_not_moving"] == pytest.approx(1 / 3)
 
 
 def test_the_copula_upsamples_the_rare_class_and_only_generators_that_beat_smote_are_offered(tmp_path):

@@ -88,7 +88,9 @@ def reports(tmp_path_factory) -> dict[str, Path]:
         "--out",
         str(out / "evaluate"),
     )
-    return {name: out / name for name in ("payments", "supply", "stress", "calibrate", "evaluate")}
+    sim("refine", str(out / "payments"), "--real", str(out / "other" / "transactions.parquet"),
+        "--method", "copula", "--target", "is_fraud", "--out", str(out / "refine"))  # fmt: skip
+    return {name: out / name for name in ("payments", "supply", "stress", "calibrate", "evaluate", "refine")}
 
 
 SUMMARIES = {  # what each reader came for, in the summary table
@@ -97,8 +99,9 @@ SUMMARIES = {  # what each reader came for, in the summary table
     "stress": ("fill rate", "total cost"),
     "calibrate": ("Targets within tolerance", "Loss"),
     "evaluate": ("fidelity", "detection AUC"),
+    "refine": ("detection_auc", "tstr_auc"),
 }
-CHARTS = {"payments": 1, "supply": 2, "stress": 3, "calibrate": 0, "evaluate": 0}
+CHARTS = {"payments": 1, "supply": 2, "stress": 3, "calibrate": 0, "evaluate": 0, "refine": 0}
 
 
 @pytest.mark.parametrize("kind", list(SUMMARIES))
@@ -125,6 +128,16 @@ def test_payments_report_shows_labels_by_typology_and_events(reports):
     assert "account_takeover" in labelled and "app_scam" in labelled
     html = (reports["payments"] / "report.html").read_text()
     assert "saturday_wave" in html  # the calendar's event is named on the chart
+
+
+def test_a_refined_log_reports_its_behaviour_and_ledger_before_and_after(reports):
+    page = outline(reports["refine"] / "report.html")
+    captions = [t["caption"] for t in page.tables]
+    assert {"Degradation ratios", "Shares of rows"} <= set(captions)
+    ledger = page.tables[captions.index("Shares of rows")]["cells"]
+    declined_moving = ledger[ledger.index("declined rows that move money") + 1 :][:3]
+    assert declined_moving == ["0.00 %"] * 3  # the real sample, the run, the replayed refined log
+    assert "A detector tells it from the real sample" in " ".join(page.text)
 
 
 def test_stress_ranks_strategies_and_prints_the_ranking(tmp_path):

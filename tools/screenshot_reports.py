@@ -1,7 +1,8 @@
 """Screenshots of every kind of report, in headless Chromium, to look at what a reader sees.
 
-Runs the shipped examples into a folder (a payments run, a supply run, a stress sweep, a calibration and
-an evaluation), then takes a full-width PNG of each `report.html` beside it (`<folder>/<name>.png`).
+Runs the shipped examples into a folder (a payments run, a supply run, a stress sweep, a calibration, an
+evaluation and a refinement), then takes a full-width PNG of each `report.html` beside it
+(`<folder>/<name>.png`).
 
 Usage: python tools/screenshot_reports.py [FOLDER] [--chromium PATH]   (default folder: outputs/screenshots)
 Chromium: Debian's package `chromium` (or any Chromium/Chrome binary given with --chromium).
@@ -62,9 +63,11 @@ def make_reports(folder: Path) -> dict[str, Path]:
         "--force", "--set", "customers=5000")  # fmt: skip
     sim("evaluate", str(folder / "other"), str(folder / "payments"), "--target", "is_fraud",
         "--out", str(folder / "evaluate"), "--force")  # fmt: skip
+    sim("refine", str(folder / "payments"), "--real", str(folder / "other" / "transactions.parquet"),
+        "--method", "copula", "--target", "is_fraud", "--out", str(folder / "refine"), "--force")  # fmt: skip
     return {
         name: folder / name / "report.html"
-        for name in ("payments", "supply", "stress", "calibrate", "evaluate")
+        for name in ("payments", "supply", "stress", "calibrate", "evaluate", "refine")
     }
 
 

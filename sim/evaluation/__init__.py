@@ -236,7 +236,9 @@ def write_evaluation(result: dict, out: Path, real: pd.DataFrame, synthetic: pd.
                    ["left out as labels", ", ".join(used["left_out_as_labels"]) or "none"],
                    ["left out as identifiers", ", ".join(used["left_out_as_identifiers"]) or "none"],
                    ["dropped", ", ".join(used["dropped"]) or "none"]]  # fmt: skip
-        sections = [Section("Columns", tables=[Table("What the scores read", ["", "columns"], columns)])]
+        sections = [
+            Section("Columns", tables=[Table("What the scores read", ["", "columns"], columns, words=True)])
+        ]
         if "behaviour" in result:
             metrics = result["behaviour"]["metrics"]
             behaviour = [[name, m["ratio"]] for name, m in metrics.items()]
@@ -261,7 +263,8 @@ def write_evaluation(result: dict, out: Path, real: pd.DataFrame, synthetic: pd.
 
 
 def _figures(folder: Path, result: dict, real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, str]:
-    """The scores, and the real and synthetic distributions of the five least alike columns."""
+    """The scores, and the real and synthetic distributions of the five least alike columns (numbers as
+    cumulative distributions, which show point masses and heavy tails that a histogram hides)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -286,12 +289,7 @@ def _figures(folder: Path, result: dict, real: pd.DataFrame, synthetic: pd.DataF
         fig, axes = plt.subplots(1, len(worst), figsize=(3.2 * len(worst), 2.8), squeeze=False)
         for ax, column in zip(axes[0], worst, strict=True):
             if column in columns.numeric:
-                x, y = numbers(real, column), numbers(synthetic, column)
-                both = np.concatenate([x, y])
-                edges = np.unique(np.nanquantile(both, np.linspace(0, 1, 31)))
-                if len(edges) > 1:
-                    ax.hist(x, edges, density=True, alpha=0.5, label="real")
-                    ax.hist(y, edges, density=True, alpha=0.5, label="synthetic")
+                _cdfs(ax, numbers(real, column), numbers(synthetic, column))
             else:
                 p = as_text(real[column]).value_counts(normalize=True).head(10)
                 q = as_text(synthetic[column]).value_counts(normalize=True).reindex(p.index, fill_value=0)
@@ -305,3 +303,21 @@ def _figures(folder: Path, result: dict, real: pd.DataFrame, synthetic: pd.DataF
         plt.close(fig)
         figures["The least alike columns"] = "figures/worst_columns.png"
     return figures
+
+
+def _cdfs(ax, real: np.ndarray, synthetic: np.ndarray, points: int = 512) -> None:
+    """Real and synthetic cumulative distributions, on a symmetric-log axis where the values span more than
+    two orders of magnitude (balances and amounts)."""
+    levels = np.linspace(0, 1, points)
+    values = []
+    for x, label in ((real, "real"), (synthetic, "synthetic")):
+        x = x[np.isfinite(x)]
+        if len(x):
+            ax.step(np.quantile(x, levels), levels, where="post", label=label)
+            values.append(np.abs(x))
+    if values:
+        both = np.concatenate(values)
+        typical = np.median(both[both > 0]) if (both > 0).any() else 0.0
+        if typical > 0 and both.max() > 100 * typical:
+            ax.set_xscale("symlog", linthresh=typical / 10)
+    ax.set_ylim(0, 1)

@@ -43,3 +43,40 @@ def replay(frame: pd.DataFrame) -> pd.DataFrame:
     out["origin_balance_before"], out["origin_balance_after"] = before[0::2], after[0::2]
     out["dest_balance_before"], out["dest_balance_after"] = before[1::2], after[1::2]
     return out
+
+
+CENT = 0.011  # amounts and balances are written to the cent: a leg moves or chains within this
+
+
+def checks(frame: pd.DataFrame) -> dict[str, float]:
+    """Shares of rows breaking the ledger: balances that do not chain from the account's previous row
+    (`unchained`, of the links between an account's consecutive legs), approved rows that do not move
+    their amount from payer to payee (`approved_not_moving`), declined rows that move money
+    (`declined_moving`); and the approved payments (not CASH_IN) that leave their payer below zero
+    (`negative`). A log the engine wrote has the first three at 0."""
+    amount = frame["amount"].to_numpy(np.float64)
+    n = len(frame)
+    declined = frame["declined"].to_numpy(bool) if "declined" in frame.columns else np.zeros(n, bool)
+    cash_in = (as_text(frame["type"]) == "CASH_IN").to_numpy()
+    before = np.r_[
+        frame["origin_balance_before"].to_numpy(np.float64), frame["dest_balance_before"].to_numpy(np.float64)
+    ]
+    after = np.r_[
+        frame["origin_balance_after"].to_numpy(np.float64), frame["dest_balance_after"].to_numpy(np.float64)
+    ]
+    expected = np.where(cash_in, amount, -amount)
+    move = after - before
+    moves = np.isclose(move[:n], expected, atol=CENT) & np.isclose(move[n:], -expected, atol=CENT)
+    still = np.isclose(move[:n], 0, atol=CENT) & np.isclose(move[n:], 0, atol=CENT)
+    account = np.r_[frame["origin"].to_numpy(), frame["dest"].to_numpy()]
+    rows = np.r_[np.arange(n), np.arange(n)]
+    leg = np.lexsort((np.r_[np.zeros(n), np.ones(n)], rows, account))  # each account's legs, row by row
+    same = account[leg][1:] == account[leg][:-1]
+    chained = np.isclose(before[leg][1:][same], after[leg][:-1][same], atol=CENT)
+    paying = ~declined & ~cash_in
+    return {
+        "unchained": float(1 - chained.mean()) if same.any() else 0.0,
+        "approved_not_moving": float((~moves[~declined]).mean()) if (~declined).any() else 0.0,
+        "declined_moving": float((~still[declined]).mean()) if declined.any() else 0.0,
+        "negative": float((after[:n][paying] < 0).mean()) if paying.any() else 0.0,
+    }
