@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.errors import InputError, RunExistsError, ScenarioError, SimError
+from sim.storage import local_out, out_argument
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -81,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and write a run directory")
     run.add_argument("scenario", type=Path)
-    run.add_argument("--out", type=Path, help="run directory (default outputs/<name>/<run_id>)")
+    run.add_argument("--out", type=out_argument,
+                     help="run directory, or an object-storage URI such as s3://bucket/prefix "
+                          "(default outputs/<name>/<run_id>)")  # fmt: skip
     run.add_argument("--seed", type=_seed, help="override the scenario's seed")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                      help="override a declared parameter (repeatable)")  # fmt: skip
@@ -101,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     stress.add_argument("--vary", action="append", default=[], metavar="NAME=V1,V2,...",
                         help="values of a parameter to compare (repeatable; all combinations)")  # fmt: skip
     stress.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE")
-    stress.add_argument("--out", type=Path, help="stress directory (default outputs/<name>-stress/<time>)")
+    stress.add_argument(
+        "--out", type=local_out, help="stress directory (default outputs/<name>-stress/<time>)"
+    )
     stress.add_argument("--force", action="store_true", help="replace an existing stress directory")
     stress.add_argument("--quiet", action="store_true", help="no progress bar")
     _backend_options(stress)
@@ -121,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--augment", action="store_true",
                           help="add augmentation: real, + synthetic, + SMOTE rows")  # fmt: skip
     evaluate.add_argument("--seed", type=_seed, default=0, help="seed of the splits and models (default 0)")
-    evaluate.add_argument("--out", type=Path, help="evaluation directory (default outputs/evaluation/<time>)")
+    evaluate.add_argument(
+        "--out", type=local_out, help="evaluation directory (default outputs/evaluation/<time>)"
+    )
     evaluate.add_argument("--force", action="store_true", help="replace an existing evaluation directory")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -132,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     tells.add_argument("--drop", action="append", default=[], metavar="COLUMN",
                        help="leave a column out of the features (repeatable)")  # fmt: skip
     tells.add_argument("--seed", type=_seed, default=0, help="seed of the splits and models (default 0)")
-    tells.add_argument("--out", type=Path, help="also write the audit as JSON to this file")
+    tells.add_argument("--out", type=local_out, help="also write the audit as JSON to this file")
 
     refine = sub.add_parser("refine", help="refine a run's table toward a real sample")
     refine.add_argument("run", type=Path, help="a run directory, or a Parquet or CSV file")
@@ -145,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     refine.add_argument("--seed", type=_seed, default=0, help="random_state of the refiner (default 0)")
     refine.add_argument("--upsample", type=float, default=0.0, metavar="SHARE",
                         help="append SHARE x rows of --target's rare class, drawn by the copula")  # fmt: skip
-    refine.add_argument("--out", type=Path, help="refined run directory (default outputs/refined/<time>)")
+    refine.add_argument(
+        "--out", type=local_out, help="refined run directory (default outputs/refined/<time>)"
+    )
     refine.add_argument("--force", action="store_true", help="replace an existing directory")
     refine.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -197,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and from the scenario's own values, where the search starts)",
     )
     cal.add_argument(
-        "--out", type=Path, help="calibration directory (default outputs/<name>-calibration/<time>)"
+        "--out", type=local_out, help="calibration directory (default outputs/<name>-calibration/<time>)"
     )
     cal.add_argument("--force", action="store_true", help="replace an existing calibration directory")
     cal.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -87,15 +87,18 @@ def _say_if_compiling(domain: str) -> None:
               "30 s); later runs reuse them", file=sys.stderr)  # fmt: skip
 
 
-def _summarise_run(path: Path, domain: str) -> None:
+def _summarise_run(path: Path | str, domain: str) -> None:
     """The run's headline figures (its dataset card's first rows) and where to read more, on stderr."""
     from sim.domains import registry
+    from sim.storage import Store, is_uri
 
     card = registry.domain(domain).card
     if card is not None:
-        figures = card.figures(json.loads((path / "kpis.json").read_text()))[:5]
+        kpis = Store(path).read_text("kpis.json") if is_uri(path) else (path / "kpis.json").read_text()
+        figures = card.figures(json.loads(kpis))[:5]
         print("; ".join(f"{name}: {value}" for name, value in figures), file=sys.stderr)
-    print(f"report: {path / 'report.html'} (dataset card: DATASET.md)", file=sys.stderr)
+    report = f"{path}/report.html" if is_uri(path) else path / "report.html"
+    print(f"report: {report} (dataset card: DATASET.md)", file=sys.stderr)
 
 
 def stress(args) -> int:

@@ -27,6 +27,7 @@ import pyarrow as pa
 from sim.errors import InputError, SimError
 from sim.outputs import sha256_of
 from sim.records import TableWriter
+from sim.storage import upload_part
 
 BACKENDS = ("local", "dask")
 
@@ -144,15 +145,22 @@ def write_part(path: str, table: pa.Table, compression: str, batch_rows: int) ->
     return rows, final.stat().st_size, sha256_of(final)
 
 
+def write_part_to_store(uri: str, relative: str, table: pa.Table, compression: str,
+                        batch_rows: int) -> tuple[int, int, str]:  # fmt: skip
+    """One part file written on the worker and uploaded by it to the store at `uri` (runs on a worker)."""
+    return upload_part(uri, relative, lambda tmp: write_part(tmp, table, compression, batch_rows))
+
+
 class PartitionedWriter:
     """A table as a Parquet dataset: `<directory>/part-<shard>-<sequence>.parquet`, each shard's rows (by
-    `owner(batch)`, each row's shard) in the order written, written by the backend's workers. pandas,
-    DuckDB and Polars read the directory as one table."""
+    `owner(batch)`, each row's shard) in the order written, written by the backend's workers (to the
+    store at `store`, a URI, when the run goes to object storage: the parts never pass through here).
+    pandas, DuckDB and Polars read the directory as one table."""
 
     def __init__(self, backend: Backend, directory: Path, schema: pa.Schema,
                  owner: Callable[[pa.RecordBatch], np.ndarray], shards: int, part_rows: int, batch_rows: int,
-                 compression: str):  # fmt: skip
-        self.backend, self.path, self.schema = backend, directory, schema
+                 compression: str, store: str | None = None):  # fmt: skip
+        self.backend, self.path, self.schema, self.store = backend, directory, schema, store
         self.written_schema = schema
         self.owner, self.shards = owner, shards
         self.part_rows, self.batch_rows, self.compression = part_rows, batch_rows, compression
@@ -182,9 +190,13 @@ class PartitionedWriter:
         name = f"part-{s:03d}-{self.sequence[s]:05d}.parquet"
         self.sequence[s] += 1
         self.buffers[s], self.buffered[s] = [], 0
-        future = self.backend.submit(
-            write_part, str(self.path / name), table, self.compression, self.batch_rows
-        )
+        if self.store is not None:
+            future = self.backend.submit(write_part_to_store, self.store, f"{self.path.name}/{name}", table,
+                                         self.compression, self.batch_rows)  # fmt: skip
+        else:
+            future = self.backend.submit(
+                write_part, str(self.path / name), table, self.compression, self.batch_rows
+            )
         self.inflight.append((name, future))
         while len(self.inflight) > 2 * self.backend.workers:  # bounded memory: wait for the oldest part
             self._collect()

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from sim.errors import RunExistsError, SimError
 
-MANIFEST = "manifest.json"
+MANIFEST = "manifest.json"  # sim.storage keeps the same name
 KEY_PACKAGES = ("sim", "mesa", "simpy", "numba", "numpy", "pandas", "pyarrow", "pydantic")
 
 

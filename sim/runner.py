@@ -6,6 +6,8 @@ import gc
 import hashlib
 import json
 import math
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +26,7 @@ from sim.errors import InputError, SimError
 from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
 from sim.records import EVENTS, EXTENSIONS, TableWriter
 from sim.scenario.schema import PLAIN_FORMATS, SCHEMA_VERSION, Scenario
+from sim.storage import Store, is_uri
 
 Progress = Callable[..., None]  # (done, total) per step; (total, total, "writing outputs") after the last
 
@@ -47,7 +50,7 @@ def default_run_dir(scenario: Scenario, root: Path = Path("outputs")) -> Path:
 
 def run_scenario(
     scenario: Scenario,
-    out: Path | None = None,
+    out: Path | str | None = None,
     *,
     fmt: str | None = None,
     scale: float = 1.0,
@@ -55,8 +58,9 @@ def run_scenario(
     progress: Progress | None = None,
     shards: int | None = None,
     backend: Backend | None = None,
-) -> Path:
-    """Simulate the whole horizon, streaming each table; return the published run directory.
+) -> Path | str:
+    """Simulate the whole horizon, streaming each table; return the published run directory (or, for
+    `out` an object-storage URI, the URI: see `sim.storage`).
 
     With `shards` (a `Shardable` world), the world's draws run on the `backend`'s workers (a local
     process pool of one by default) and its table of record is written by them as a partitioned Parquet
@@ -66,7 +70,9 @@ def run_scenario(
     domain = registry.domain(scenario.domain)
     fmt = fmt or scenario.outputs.format
     _check_format(scenario, domain, fmt, shards)
-    out = Path(out) if out is not None else default_run_dir(scenario)
+    store = Store(out) if is_uri(out) else None  # object storage: staged here, published there
+    staging = Path(tempfile.mkdtemp(prefix="sim-run-")) if store else None
+    out = staging / "run" if store else Path(out) if out is not None else default_run_dir(scenario)
     started = time.perf_counter()
     run = RunDirectory(
         out,
@@ -87,12 +93,19 @@ def run_scenario(
     own_backend = shards is not None and backend is None
     if own_backend:
         backend = Backend("local", 1)
+    model = None
     try:
         model = Simulation(scenario, domain.world_factory(), scale=scale)
+        if store:  # only now, with the run ready to write: a complete run there is refused or cleared
+            store.claim(force)
     except BaseException:  # nothing half-made stays behind: not the directory, not the backend
+        if model is not None:
+            model.release()
         run.abandon()
         if own_backend:
             backend.close()
+        if staging:
+            shutil.rmtree(staging, ignore_errors=True)
         raise
     world = model.world
     tables = scenario.outputs.tables
@@ -109,7 +122,7 @@ def run_scenario(
                 files[stream] = PartitionedWriter(
                     backend, run.path / stream, world.schema, owner, shards,
                     part_rows=max(out.batch_rows // shards, min(out.batch_rows, 100_000)),
-                    batch_rows=out.batch_rows, compression=out.compression,
+                    batch_rows=out.batch_rows, compression=out.compression, store=store and store.uri,
                 )  # fmt: skip
         elif stream in tables:
             own = domain.formats.get(fmt)
@@ -151,11 +164,15 @@ def run_scenario(
         run.add_file(
             "dataset_card", write_card(run.path, scenario, domain, run.manifest["files"], kpis, scale)
         )
-        return run.finish(
+        finished = run.finish(
             finished=now_iso(),
             steps=model.steps,
             wall_seconds=round(time.perf_counter() - started, 3),
         )
+        if store is None:
+            return finished
+        parts = {p["path"] for w in files.values() if isinstance(w, PartitionedWriter) for p in w.parts}
+        return store.publish(finished, uploaded=parts)
     except BaseException:
         for writer in files.values():
             writer.abort()
@@ -166,6 +183,8 @@ def run_scenario(
         model.release()
         if own_backend:
             backend.close()
+        if staging:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _check_format(scenario: Scenario, domain: Domain, fmt: str, shards: int | None) -> None:
