@@ -321,3 +321,4 @@ def _cdfs(ax, real: np.ndarray, synthetic: np.ndarray, points: int = 512) -> Non
         if typical > 0 and both.max() > 100 * typical:
             ax.set_xscale("symlog", linthresh=typical / 10)
     ax.set_ylim(0, 1)
+    ax.tick_params(labelsize=7)
