@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.datasets import load_breast_cancer
 
 from sim.errors import InputError
@@ -143,29 +145,35 @@ def _reweighted_quickstart(tmp_path, scale: float) -> tuple[list, Path, dict]:
     return runs, out, manifest["headline"]
 
 
-def test_reweighting_a_payments_run_keeps_rows_whole_and_the_rare_class(tmp_path):
-    """Reweighting keeps whole rows (so balances still reconcile), thins each label class by its own
-    largest weight (so the rare class keeps what its weights ask, not a share of the common class's
-    largest) and makes the runs harder to tell apart."""
+def test_reweighting_a_payments_log_keeps_whole_payers_and_a_ledger(tmp_path):
+    """A log is thinned by payer, not by row: every payer kept keeps every row it paid (as simulated, but
+    for the balances, replayed), each class of payers is thinned by its own largest weight (so victims
+    keep what their weights ask), and the kept log is a ledger with no balance below what was granted."""
     from sim.evaluation import read_table
     from sim.refine import make_refiner
+    from sim.refine.ledger import checks, floors
 
-    runs, out, headline = _reweighted_quickstart(tmp_path, 1.0)
-    assert headline["detection_auc"]["after"] < headline["detection_auc"]["before"] - 0.1
+    runs, out, _ = _reweighted_quickstart(tmp_path, 1.0)
     refined = pd.read_parquet(out / "transactions.parquet")
     sim = pd.read_parquet(runs[0] / "transactions.parquet")
-    whole = set(pd.util.hash_pandas_object(sim, index=False))  # every refined row is a simulated row
-    assert set(pd.util.hash_pandas_object(refined, index=False)) <= whole and refined.shape[1] == sim.shape[1]
+    balances = [c for c in sim.columns if "_balance_" in c]
+    kept_payers = refined.origin.unique()
+    replayed = [*balances, "declined"]
+    whole = sim[sim.origin.isin(kept_payers)].drop(columns=replayed).reset_index(drop=True)
+    pd.testing.assert_frame_equal(refined.drop(columns=replayed), whole)
+    assert 0.05 < len(kept_payers) / sim.origin.nunique() < 0.95  # thinned, not emptied
+    assert [v for k, v in checks(refined).items() if k != "negative"] == [0.0] * 3
+    floor = floors(sim).reindex(refined.origin).to_numpy()
+    assert (refined.origin_balance_after.to_numpy() >= floor - 0.005).all()
     refiner = make_refiner("reweight", 0, None).fit(
         read_table(runs[0]), read_table(runs[1] / "transactions.parquet")
     )
-    w = refiner.weights(refiner.reference_[0])
-    for fraud in (True, False):  # each class: the kept count is a sum of Bernoulli(w / its class's largest w)
-        p = w[sim.is_fraud.to_numpy() == fraud] / w[sim.is_fraud.to_numpy() == fraud].max()
-        kept = int((refined.is_fraud == fraud).sum())
-        assert abs(kept - p.sum()) <= 4 * np.sqrt((p * (1 - p)).sum()) + 1, (fraud, kept, p.sum())
-        if fraud:  # thinned by the whole table's largest weight instead, the rare class would keep fewer
-            assert p.sum() >= (w[sim.is_fraud.to_numpy()] / w.max()).sum() and kept > 0
+    w = pd.Series(np.log(refiner.weights(refiner.reference_[0]))).groupby(sim.origin.to_numpy()).mean()
+    victim = sim.groupby("origin").is_fraud.any()
+    for cls in (True, False):  # kept payers of a class: a sum of Bernoulli(w / the class's largest w)
+        p = np.exp(w[victim == cls] - w[victim == cls].max())
+        kept = int(np.isin(p.index, kept_payers).sum())
+        assert abs(kept - p.sum()) <= 4 * np.sqrt((p * (1 - p)).sum()) + 1, (cls, kept, p.sum())
 
 
 @pytest.mark.slow
@@ -212,7 +220,7 @@ def _ledger_holds(tx: pd.DataFrame) -> None:
 def test_a_generated_payments_log_is_replayed_into_a_ledger(tmp_path):
     """The copula draws amounts and balances row by row; the replay makes the log a ledger again (and
     leaves a log that already is one unchanged)."""
-    from sim.refine.ledger import checks, replay
+    from sim.refine.ledger import checks, floors, replay
     from sim.runner import run_scenario
     from sim.scenario import load_scenario
     from tests.conftest import ROOT
@@ -225,6 +233,10 @@ def test_a_generated_payments_log_is_replayed_into_a_ledger(tmp_path):
     sim, real = runs
     _ledger_holds(sim)
     pd.testing.assert_frame_equal(replay(sim), sim.reset_index(drop=True), check_exact=False, atol=1e-6)
+    # declines decided again on the replayed balances: the engine's own log replays to itself
+    pd.testing.assert_frame_equal(
+        replay(sim, floors(sim)), sim.reset_index(drop=True), check_exact=False, atol=1e-6
+    )
     drawn = make_refiner("copula", random_state=0).fit(sim, real).transform(sim)
     with pytest.raises(AssertionError):
         _ledger_holds(drawn)
@@ -236,6 +248,35 @@ def test_a_generated_payments_log_is_replayed_into_a_ledger(tmp_path):
     assert [checks(sim)[k] for k in breaks] == [checks(ledger)[k] for k in breaks] == [0.0] * 3
     assert checks(drawn)["unchained"] > 0.5
     assert checks(ledger)["negative"] > checks(sim)["negative"]  # drawn amounts the payers could not pay
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rows=st.integers(0, 300),
+    accounts=st.integers(1, 20),
+    decide=st.booleans(),
+)
+def test_the_replay_kernel_matches_its_twin_bit_for_bit(seed, rows, accounts, decide):
+    from sim.refine.ledger import book, book_twin
+
+    rng = np.random.default_rng(seed)
+    args = [rng.integers(0, accounts, rows), rng.integers(0, accounts, rows),
+            np.round(rng.lognormal(4, 2, rows), 2), rng.random(rows) < 0.2]  # fmt: skip
+    balance, floor = np.round(rng.normal(200, 300, accounts), 2), -np.round(rng.exponential(100, accounts), 2)
+    declined = rng.random(rows) < 0.1
+    outs = []
+    for kernel in (book, book_twin):
+        state = (balance.copy(), declined.copy(), np.empty((2, rows)))
+        kernel(*args, state[0], floor, decide, state[1], state[2])
+        outs.append(state)
+    for a, b in zip(*outs, strict=True):
+        assert a.tobytes() == b.tobytes()
+    if decide:  # a made payment never takes its payer below its floor
+        payer = np.where(args[3], args[1], args[0])
+        paid = ~outs[0][1]
+        before = np.where(args[3], outs[0][2][1], outs[0][2][0])
+        assert (before[paid] - args[2][paid] >= floor[payer[paid]] - 0.005).all()
 
 
 def test_ledger_checks_count_the_rows_that_break_it():

@@ -18,7 +18,7 @@ from sim.evaluation import HEADLINE, MIN_ROWS, check_options, check_target, eval
 from sim.outputs import RunDirectory, now_iso, sha256_of, versions
 from sim.refine.base import Refiner
 from sim.refine.copula import GaussianCopula
-from sim.refine.ledger import checks, is_ledger, replay
+from sim.refine.ledger import checks, floors, is_ledger, replay
 from sim.refine.reweight import Reweight
 
 METHODS = {"reweight": Reweight, "copula": GaussianCopula}
@@ -78,8 +78,8 @@ def refine_run(run: Path, real_path: Path, method: str, out: Path, seed: int = 0
     upsampled = _upsample(refiner, sim, real, target, upsample, seed) if upsample else None
     if upsampled is not None:
         refined = pd.concat([refined, upsampled["rows"]], ignore_index=True)
-    if method != "reweight" and is_ledger(refined):  # drawn rows: make the log a ledger again
-        refined = replay(refined)
+    if method != "reweight" and is_ledger(refined):  # drawn rows: a ledger again, within what was granted
+        refined = replay(refined, floors(sim))
     stage("scoring before and after")
     scores = {
         "before": evaluate(sim, real, target=target, seed=seed, augment=False),

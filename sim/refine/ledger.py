@@ -2,14 +2,21 @@
 
 A generator (copula, VAE) draws each row's amount and balances from learned laws, one row at a time, so a
 refined log no longer says that an account's balance after one transaction is its balance before the next,
-or that money moves. `replay` restores both: rows in time order, each account opening at the balance its
-first row shows, then every transaction that is not declined moves its amount from payer to payee (for
-CASH_IN the cash agent, `dest`, pays the customer, as the engine logs it) and the before/after columns are
-recomputed. Money is conserved by construction.
+or that money moves; a log thinned by payer (reweighting) loses credits its payees had counted on.
+`replay` restores the ledger: rows in time order, each account opening at the balance its first row shows,
+then every transaction that is not declined moves its amount from payer to payee (for CASH_IN the cash
+agent, `dest`, pays the customer, as the engine logs it) and the before/after columns are recomputed, one
+row after another as the engine books them. Money is conserved by construction. Given each account's
+`floors` (the lowest balance it was granted: minus its overdraft), declines follow the replayed balances:
+a made payment its payer can no longer cover down to the floor is declined and moves nothing, and a
+declined one its payer's own money now covers is made (the engine pays those, and declines or pays on
+credit the rest by its customers' habits, which the log keeps), so no balance ends below what was granted
+and a log the engine wrote replays to itself.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -23,26 +30,85 @@ def is_ledger(frame: pd.DataFrame) -> bool:
     return all(c in frame.columns for c in LEDGER)
 
 
-def replay(frame: pd.DataFrame) -> pd.DataFrame:
-    """The log with consistent balances, in time order (by `timestamp`, else `step`, else as given)."""
+def floors(frame: pd.DataFrame) -> pd.Series:
+    """Each account's lowest balance in a log the engine wrote (0 where it never went below zero): what it
+    was granted, since the engine declines whatever would take a payer further."""
+    accounts = np.r_[frame["origin"].to_numpy(), frame["dest"].to_numpy()]
+    sides = ("origin", "dest")
+    balances = np.concatenate([frame[f"{side}_balance_{when}"].to_numpy(np.float64)
+                               for when in ("before", "after") for side in sides])  # fmt: skip
+    lowest = pd.Series(balances).groupby(np.tile(accounts, 2)).min()
+    return lowest.clip(upper=0.0)
+
+
+def replay(frame: pd.DataFrame, floor: pd.Series | None = None) -> pd.DataFrame:
+    """The log with consistent balances, in time order (by `timestamp`, else `step`, else as given); with
+    `floor` (see `floors`) and a `declined` column, its declines decided again on the replayed balances."""
     order = next((c for c in ("timestamp", "step") if c in frame.columns), None)
     out = (frame.sort_values(order, kind="stable") if order else frame).reset_index(drop=True)
     n = len(out)
-    amount = out["amount"].to_numpy(np.float64)
-    moved = ~out["declined"].to_numpy(bool) if "declined" in out.columns else np.ones(n, bool)
+    has_declines = "declined" in out.columns
+    declined = out["declined"].to_numpy(bool).copy() if has_declines else np.zeros(n, bool)
     cash_in = (as_text(out["type"]) == "CASH_IN").to_numpy()
-    origin_delta = np.where(moved, np.where(cash_in, amount, -amount), 0.0)
-    legs = 2 * n  # the origin's leg, then the destination's, row by row
-    account, delta, shown = np.empty(legs, np.int64), np.empty(legs), np.empty(legs)
-    account[0::2], account[1::2] = out["origin"].to_numpy(), out["dest"].to_numpy()
-    delta[0::2], delta[1::2] = origin_delta, -origin_delta
-    shown[0::2], shown[1::2] = out["origin_balance_before"].to_numpy(), out["dest_balance_before"].to_numpy()
-    _, first, code = np.unique(account, return_index=True, return_inverse=True)
-    after = shown[first][code] + pd.Series(delta).groupby(code).cumsum().to_numpy()
-    before = after - delta
-    out["origin_balance_before"], out["origin_balance_after"] = before[0::2], after[0::2]
-    out["dest_balance_before"], out["dest_balance_after"] = before[1::2], after[1::2]
+    ids = np.r_[out["origin"].to_numpy(), out["dest"].to_numpy()]
+    shown = np.r_[
+        out["origin_balance_before"].to_numpy(np.float64), out["dest_balance_before"].to_numpy(np.float64)
+    ]
+    legs = np.empty(2 * n, np.int64)  # each row's origin leg, then its destination leg, row by row
+    legs[0::2], legs[1::2] = np.arange(n), np.arange(n, 2 * n)
+    accounts, first, code = np.unique(ids[legs], return_index=True, return_inverse=True)
+    balance = shown[legs][first]  # each account opens at the balance its first row shows
+    lowest = (
+        np.zeros(len(accounts)) if floor is None else floor.reindex(accounts, fill_value=0.0).to_numpy(float)
+    )
+    before = np.empty((2, n))
+    book(code[0::2], code[1::2], out["amount"].to_numpy(np.float64), cash_in, balance, lowest,
+         floor is not None and has_declines, declined, before)  # fmt: skip
+    delta = np.where(declined, 0.0, np.where(cash_in, 1.0, -1.0) * out["amount"].to_numpy(np.float64))
+    out["origin_balance_before"], out["origin_balance_after"] = before[0], before[0] + delta
+    out["dest_balance_before"], out["dest_balance_after"] = before[1], before[1] - delta
+    if has_declines:
+        out["declined"] = pd.Series(declined, dtype=out["declined"].dtype)
     return out
+
+
+HALF_CENT = 0.005  # a payment within half a cent of the floor is covered (amounts are whole cents)
+
+
+@numba.njit(cache=True, nogil=True)
+def book(origin, dest, amount, cash_in, balance, floor, decide, declined, before):
+    """Book rows in order: each row's origin leg, then its destination's. The payer (the origin; for
+    CASH_IN the agent, `dest`) pays if the row is not declined; with `decide`, declines are decided again
+    first (see the module). Fills `before` (origin, destination), updates `balance` and, with `decide`,
+    `declined`."""
+    for i in range(len(amount)):
+        o, d = origin[i], dest[i]
+        payer = d if cash_in[i] else o
+        if decide and declined[i]:  # a payment its own money covers is paid (as the engine pays it)
+            declined[i] = balance[payer] < amount[i] - HALF_CENT
+        elif decide:  # one that cannot be covered down to the floor is declined
+            declined[i] = balance[payer] - amount[i] < floor[payer] - HALF_CENT
+        delta = 0.0 if declined[i] else (amount[i] if cash_in[i] else -amount[i])
+        before[0, i] = balance[o]
+        balance[o] += delta
+        before[1, i] = balance[d]
+        balance[d] -= delta
+
+
+def book_twin(origin, dest, amount, cash_in, balance, floor, decide, declined, before):
+    """`book` in plain Python, held to it bit for bit (tests/test_refine.py)."""
+    for i in range(len(amount)):
+        o, d = origin[i], dest[i]
+        payer = d if cash_in[i] else o
+        if decide and declined[i]:  # a payment its own money covers is paid (as the engine pays it)
+            declined[i] = balance[payer] < amount[i] - HALF_CENT
+        elif decide:  # one that cannot be covered down to the floor is declined
+            declined[i] = balance[payer] - amount[i] < floor[payer] - HALF_CENT
+        delta = 0.0 if declined[i] else (amount[i] if cash_in[i] else -amount[i])
+        before[0, i] = balance[o]
+        balance[o] += delta
+        before[1, i] = balance[d]
+        balance[d] -= delta
 
 
 CENT = 0.011  # amounts and balances are written to the cent: a leg moves or chains within this

@@ -5,7 +5,8 @@ over. Rows are then thinned within each label class: row i is kept with probabil
 weight of its class), so the rows kept are an exact sample of the reweighted distribution of each class,
 none repeated, and a rare class is thinned no more than its own weights ask (label rates may shift
 toward it). About 1 in `clip` rows survive: simulate that many times the rows you need. Given `size`,
-that many rows are drawn without replacement in proportion to w."""
+that many rows are drawn without replacement in proportion to w. A transaction log is thinned by payer
+instead (`_accounts_kept`), so each kept payer's history stays whole, and its balances are replayed."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from sim.evaluation.tables import Columns, categorical_mask, encode
 from sim.refine.base import Refiner, label_keys
+from sim.refine.ledger import floors, is_ledger, replay
 
 
 class Reweight(Refiner):
@@ -66,6 +68,9 @@ class Reweight(Refiner):
     def _transform(self, sim: pd.DataFrame) -> pd.DataFrame:
         w = self.weights(sim)
         rng = self._rng()
+        if self.size is None and is_ledger(sim):
+            kept = sim.iloc[self._accounts_kept(sim, w, rng)].reset_index(drop=True)
+            return replay(kept, floors(sim))
         if self.size is None:
             keys = label_keys(sim, self.labels_)
             top = pd.Series(w, index=sim.index).groupby(keys).transform("max").to_numpy()
@@ -73,3 +78,19 @@ class Reweight(Refiner):
         else:
             rows = np.sort(rng.choice(len(sim), size=min(self.size, len(sim)), replace=False, p=w / w.sum()))
         return sim.iloc[rows].reset_index(drop=True)
+
+    def _accounts_kept(self, sim: pd.DataFrame, w: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The rows of the payers kept. A transaction log is thinned by account, not by row: each payer's
+        weight is the geometric mean of its rows' (its history's average density ratio), and a payer is
+        kept, with every row it paid, with probability weight / the largest weight of its class (the set of
+        label combinations its rows carry: victims apart from payers of plain rows only), so each kept
+        payer's history (timing, velocity, counterparties) is whole. Balances are replayed after: the
+        payees of payers left out lose those credits."""
+        payer = pd.factorize(sim["origin"])[0]
+        log_w = np.bincount(payer, np.log(w)) / np.bincount(payer)
+        codes = pd.factorize(label_keys(sim, self.labels_))[0]  # few: the label combinations present
+        classes = np.zeros(len(log_w), np.uint64)  # a payer's class: the set of combinations its rows have
+        np.bitwise_or.at(classes, payer, np.left_shift(np.uint64(1), (codes % 64).astype(np.uint64)))
+        top = pd.Series(log_w).groupby(classes).transform("max").to_numpy()
+        kept = rng.random(len(log_w)) < np.exp(log_w - top)
+        return np.flatnonzero(kept[payer])
