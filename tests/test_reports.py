@@ -128,6 +128,10 @@ def test_payments_report_shows_labels_by_typology_and_events(reports):
     assert "account_takeover" in labelled and "app_scam" in labelled
     html = (reports["payments"] / "report.html").read_text()
     assert "saturday_wave" in html  # the calendar's event is named on the chart
+    # it takes PaySim's hours, not its month: compared as such, not "fitted" to a month it does not follow
+    assert "Rhythm" in captions and "Fit to PaySim's real month" not in html
+    rhythm = page.tables[captions.index("Rhythm")]["cells"]
+    assert float(rhythm[1]) < 0.05  # total variation of the hour-of-day shares
 
 
 def test_a_refined_log_reports_its_behaviour_and_ledger_before_and_after(reports):

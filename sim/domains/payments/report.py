@@ -1,7 +1,8 @@
 """A payments run's `report.html`: what a fraud or AML analyst looks for first (volumes, declines, fraud
 and laundering by typology, money conserved), then fraud and laundering over time with the calendar's
-events marked, amounts by label, merchant categories, and (for PaySim-rhythm scenarios) the fit to
-PaySim's real month (`figures/paysim_fit.png`, kept as a PNG for notebooks and the README)."""
+events marked, amounts by label, merchant categories, and what the scenario takes from PaySim against
+PaySim: the fit to its real month, hour by hour, for a scenario on that month; the hour-of-day shape for
+one on its hours only."""
 
 from __future__ import annotations
 
@@ -39,7 +40,10 @@ def write_report(run: Path, scenario: Scenario, world, kpis: dict) -> dict[str, 
         sections.append(_patterns(world))
     if world.accounts.category_names:
         sections.append(_categories(world))
-    if "paysim_fit" in kpis and _paysim_rhythm(scenario):
+    rhythm = _paysim_rhythm(scenario)
+    if "paysim_fit" in kpis and rhythm == "hours":
+        sections.append(_hour_of_day(world))
+    if "paysim_fit" in kpis and rhythm == "month":
         fit = kpis["paysim_fit"]
         rows = [[t, fit["nrmse_count"][t], fit["nrmse_mean_amount"][t]] for t in TX_TYPES]
         chart = _fit_chart(world, fit_series(world.tally, world.start_hour), fit)
@@ -55,14 +59,43 @@ def write_report(run: Path, scenario: Scenario, world, kpis: dict) -> dict[str, 
     return written
 
 
-def _paysim_rhythm(scenario: Scenario) -> bool:
-    """Mobile money on PaySim's real month, hour by hour (what the fit compares with)."""
+def _paysim_rhythm(scenario: Scenario) -> str | None:
+    """What of PaySim's real data a mobile-money scenario follows: "month" (each hour's volume, type mix
+    and amounts: the fit compares with it), "hours" (only the hour-of-day shape: compared as such; its
+    amounts and days are its own) or None."""
     customers = next(s for s in scenario.populations.values() if s.role == "customer")
     merchants = next((s for s in scenario.populations.values() if s.role == "merchant"), None)
+    if getattr(merchants, "categories", None):
+        return None
     rhythm = customers.rhythm
-    return (rhythm.month == "paysim" or rhythm.hours == "paysim") and not getattr(
-        merchants, "categories", None
-    )
+    return "month" if rhythm.month == "paysim" else "hours" if rhythm.hours == "paysim" else None
+
+
+def _hour_of_day(world) -> Section:
+    """The share of transactions in each hour of the day against PaySim's (what an hours-only scenario
+    takes from it)."""
+    import plotly.graph_objects as go
+
+    from sim.domains.payments.profiles import hour_shares
+
+    counts = world.tally.count.sum(axis=1)
+    hour = (world.start_hour + np.arange(len(counts))) % 24
+    simulated = np.bincount(hour, weights=counts, minlength=24)
+    simulated = simulated / simulated.sum() if simulated.sum() else simulated
+    real = hour_shares()
+    distance = 0.5 * float(np.abs(simulated - real).sum())
+    worst = int(np.argmax(np.abs(simulated - real)))
+    rows = [["total variation distance (0: the same shape)", distance],
+            [f"largest difference (hour {worst:02d})", percent(simulated[worst] - real[worst])]]  # fmt: skip
+    fig = go.Figure()
+    for values, name, colour in ((real, "PaySim's month", "#888"), (simulated, "simulated", "#1f77b4")):
+        fig.add_scatter(x=np.arange(24), y=values, mode="lines+markers", name=name, line={"color": colour})
+    fig.update_layout(height=300, margin={"l": 60, "r": 20, "t": 20, "b": 40}, xaxis_title="hour of day",
+                      yaxis={"title": "share of the day's transactions", "tickformat": ".0%"})  # fmt: skip
+    text = ("This scenario follows PaySim's hour-of-day rhythm (its volumes, days and amounts are its own): "
+            "the share of transactions in each hour of the day, against PaySim's real month.")  # fmt: skip
+    chart = Figure("Share of transactions by hour of day", html=plotly_html(fig, "hour-of-day"))
+    return Section("Hour of day against PaySim's", text, [Table("Rhythm", ["", "value"], rows)], [chart])
 
 
 def _summary(world, kpis: dict) -> Table:
