@@ -18,7 +18,8 @@ customers each: the stand-in for a bank's sample), through `sim.refine.refine_ru
 after (gradient boosting, the evaluation's detector), TSTR / TRTR on `is_fraud`, the behaviour
 degradation ratios (median and worst), the ledger checks (every account's balances chain, every
 approved row moves its amount, no declined row moves money; money is conserved by the replay), the
-share of approved payments that leave their payer negative (the bank's own share beside it), rows/s.
+share of approved payments that leave their payer negative and the share of rows declined (the bank's own
+shares beside them), rows/s.
 
 Usage: python benchmarks/refine_quality.py [--rows 100000] [--methods reweight,copula,residual-gan,vae]
                                           [--log-customers 3000] [--no-log]
@@ -124,11 +125,12 @@ def payments_log(methods: list[str], customers: int) -> None:
         print(f"\ntransaction log: quickstart ({customers:,} customers, seed 1, "
               f"{len(read_table(sim_run)):,} rows) refined toward the 'bank' (seed 2, 40 % more "
               f"transactions, 50 % more attacks, {len(real):,} rows)")  # fmt: skip
-        bank_negative = ledger_checks(real)["negative"]
+        bank = ledger_checks(real)
+        bank_negative, bank_declined = (f"bank {bank[k]:.1%}" for k in ("negative", "declined"))
         print(f"{'method':13} {'rows/s':>8} {'detection':>17} {'TSTR/TRTR':>17} {'behaviour':>22} "
-              f"{'ledger breaks':>15} {'negative':>9}")  # fmt: skip
+              f"{'ledger breaks':>15} {'negative':>9} {'declined':>9}")  # fmt: skip
         print(f"{'':13} {'':>8} {'before -> after':>17} {'before -> after':>17} {'median, worst after':>22} "
-              f"{'(3 checks)':>15} {f'bank {bank_negative:.1%}':>9}")  # fmt: skip
+              f"{'(3 checks)':>15} {bank_negative:>9} {bank_declined:>9}")  # fmt: skip
         print(
             f"{'':13} (rows/s: rows refined per second of `sim refine`, which also scores before and after)"
         )
@@ -147,14 +149,14 @@ def payments_log(methods: list[str], customers: int) -> None:
             ratio = [s["tstr_auc"] / s["trtr_auc"] for s in (before, after)]
             b = after.get("behaviour") or {}
             checks = ledger_checks(refined)
-            negative = checks.pop("negative")
+            negative, declined = checks.pop("negative"), checks.pop("declined")
             breaks = sum(v > 0 for v in checks.values())
             print(f"{method:13} {len(refined) / seconds:8,.0f} "
                   f"{before['detection_auc']:7.3f} -> {after['detection_auc']:.3f} "
                   f"{ratio[0]:7.3f} -> {ratio[1]:.3f} "
                   f"{b.get('median_ratio', float('nan')):10.2f}, {b.get('max_ratio', float('nan')):5.2f} "
                   f"({b.get('worst', '-')}) "
-                  f"{breaks:>3} of 3 {negative:9.1%}")  # fmt: skip
+                  f"{breaks:>3} of 3 {negative:9.1%} {declined:9.1%}")  # fmt: skip
             if breaks:
                 print(f"{'':13} ledger: {', '.join(f'{k} {v:.2%}' for k, v in checks.items())}")
 

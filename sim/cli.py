@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     refine.add_argument("run", type=Path, help="a run directory, or a Parquet or CSV file")
     refine.add_argument("--real", type=Path, required=True, help="the real sample (Parquet or CSV)")
     refine.add_argument("--method", default="reweight",
-                        help="reweight, copula; residual-gan, vae, diffusion need torch")  # fmt: skip
+                        help="reweight, copula; residual-gan, vae, diffusion, attention (torch)")  # fmt: skip
     refine.add_argument("--target", help="binary label column for the before/after utility scores")
     refine.add_argument("--label", dest="labels", action="append", metavar="COLUMN",
                         help="a label column kept and conditioned on (repeatable)")  # fmt: skip

@@ -162,7 +162,7 @@ def test_reweighting_a_payments_log_keeps_whole_payers_and_a_ledger(tmp_path):
     whole = sim[sim.origin.isin(kept_payers)].drop(columns=replayed).reset_index(drop=True)
     pd.testing.assert_frame_equal(refined.drop(columns=replayed), whole)
     assert 0.05 < len(kept_payers) / sim.origin.nunique() < 0.95  # thinned, not emptied
-    assert [v for k, v in checks(refined).items() if k != "negative"] == [0.0] * 3
+    assert [v for k, v in checks(refined).items() if k not in ("negative", "declined")] == [0.0] * 3
     floor = floors(sim).reindex(refined.origin).to_numpy()
     assert (refined.origin_balance_after.to_numpy() >= floor - 0.005).all()
     refiner = make_refiner("reweight", 0, None).fit(
@@ -290,7 +290,8 @@ def test_ledger_checks_count_the_rows_that_break_it():
     })  # fmt: skip
     found = checks(log)
     # consecutive legs: account 2's 0 -> 10 then 10 -> 5; account 3's 0 -> 5, 5 -> 6, 6 -> -24: 3 links
-    assert found == {"unchained": 0.0, "approved_not_moving": 0.0, "declined_moving": 1.0, "negative": 0.5}
+    assert found == {"unchained": 0.0, "approved_not_moving": 0.0, "declined_moving": 1.0, "negative": 0.5,
+                     "declined": 0.25}  # fmt: skip
     log.loc[2, "origin_balance_before"] = 4.0  # breaks the chain of account 3 and the cash-in's move
     found = checks(log)
     assert found["unchained"] == pytest.approx(1 / 3) and found["approved_not_moving"] == pytest.approx(1 / 3)
@@ -340,3 +341,22 @@ def test_refining_too_few_rows_is_an_error_not_a_traceback(tmp_path, capsys, row
         in err
     )
     assert "Traceback" not in err and not out.exists()
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="needs torch (the neural extra)")
+def test_the_attention_refiner_reads_each_payers_own_earlier_rows():
+    import torch
+
+    from sim.refine.neural import Attention
+
+    log = pd.DataFrame(
+        {"origin": [7, 8, 7, 7, 8], "step": [3, 1, 1, 2, 5], "amount": [30.0, 10.0, 11.0, 20.0, 50.0]}
+    )
+    x = torch.tensor(log[["amount"]].to_numpy(), dtype=torch.float32)
+    earlier, missing = Attention(history=2)._context(log, x)
+    # payer 7 in time order: rows 2 (step 1), 3 (step 2), 0 (step 3); payer 8: rows 1, 4
+    assert earlier[0, :, 0].tolist() == [20.0, 11.0] and missing[0].tolist() == [False, False]
+    assert earlier[3, 0, 0].item() == 11.0 and missing[3].tolist() == [False, True]
+    assert earlier[4, 0, 0].item() == 10.0 and missing[4].tolist() == [False, True]
+    assert missing[1].tolist() == missing[2].tolist() == [True, True]  # their payers' first rows
+    assert Attention()._context(log.drop(columns="origin"), x) is None  # a plain table: the row alone

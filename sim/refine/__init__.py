@@ -22,7 +22,7 @@ from sim.refine.ledger import checks, floors, is_ledger, replay
 from sim.refine.reweight import Reweight
 
 METHODS = {"reweight": Reweight, "copula": GaussianCopula}
-NEURAL = ("residual-gan", "vae", "diffusion")  # need the `neural` extra (torch)
+NEURAL = ("residual-gan", "vae", "diffusion", "attention")  # need the `neural` extra (torch)
 # generators whose rare-class rows beat SMOTE in the augmentation test (benchmarks/refine_quality.py):
 # only those are offered for upsampling
 UPSAMPLERS = ("copula",)
@@ -181,7 +181,8 @@ def _report(folder: Path, method: str, headline: dict, scores: dict) -> None:
         names = {"unchained": "balances that do not chain from the account's previous row",
                  "approved_not_moving": "approved rows that do not move their amount",
                  "declined_moving": "declined rows that move money",
-                 "negative": "approved payments leaving the payer below zero"}  # fmt: skip
+                 "negative": "approved payments leaving the payer below zero",
+                 "declined": "rows declined"}  # fmt: skip
         ledger = scores["ledger"]
         real = ledger["real"] or {}
         ledger_rows = [[label, percent(real.get(key)), percent(ledger["before"][key]),

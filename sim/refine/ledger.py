@@ -119,7 +119,7 @@ def checks(frame: pd.DataFrame) -> dict[str, float]:
     (`unchained`, of the links between an account's consecutive legs), approved rows that do not move
     their amount from payer to payee (`approved_not_moving`), declined rows that move money
     (`declined_moving`); and the approved payments (not CASH_IN) that leave their payer below zero
-    (`negative`). A log the engine wrote has the first three at 0."""
+    (`negative`) and the rows declined (`declined`). A log the engine wrote has the first three at 0."""
     amount = frame["amount"].to_numpy(np.float64)
     n = len(frame)
     declined = frame["declined"].to_numpy(bool) if "declined" in frame.columns else np.zeros(n, bool)
@@ -145,4 +145,5 @@ def checks(frame: pd.DataFrame) -> dict[str, float]:
         "approved_not_moving": float((~moves[~declined]).mean()) if (~declined).any() else 0.0,
         "declined_moving": float((~still[declined]).mean()) if declined.any() else 0.0,
         "negative": float((after[:n][paying] < 0).mean()) if paying.any() else 0.0,
+        "declined": float(declined.mean()) if n else 0.0,
     }

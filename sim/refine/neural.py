@@ -1,7 +1,8 @@
-"""Neural refiners on CPU torch (the `neural` extra): a SimGAN-style residual refiner and a conditional
-tabular VAE. Numbers are mapped to normal scores by the real data's quantiles first, labels are one-hot
-conditions; torch's global random state is left as it was (every draw is inside a forked, seeded state).
-`random_state=None` draws a fresh seed from the operating system (recorded as `seed_`), never a fixed one.
+"""Neural refiners on torch (the `neural` extra): a SimGAN-style residual refiner, a conditional tabular
+VAE, a diffusion refiner and its self-attention version over each account's sequence. Numbers are mapped
+to normal scores by the real data's quantiles first, labels are one-hot conditions; torch's global random
+state is left as it was (every draw is inside a forked, seeded state). `random_state=None` draws a fresh
+seed from the operating system (recorded as `seed_`), never a fixed one.
 """
 
 from __future__ import annotations
@@ -193,7 +194,8 @@ class Diffusion(_Neural):
         self.alpha_bar_ = self._schedule()
         with torch.random.fork_rng():
             torch.manual_seed(self.seed_)
-            self.denoiser_ = _mlp(k + c + 16, k, width=256)
+            self.denoiser_ = self._denoiser(k, c)
+            context = self._context(real, xr)
             opt = torch.optim.Adam(self.denoiser_.parameters(), lr=1e-3)
             for _ in range(self.steps):
                 i = torch.randint(len(xr), (self.batch,))
@@ -201,15 +203,26 @@ class Diffusion(_Neural):
                 noise = torch.randn(self.batch, k)
                 a = self.alpha_bar_[t][:, None]
                 noisy = a.sqrt() * xr[i] + (1 - a).sqrt() * noise
-                guess = self.denoiser_(torch.cat([noisy, yr[i], self._embed(t)], 1))
-                loss = (guess - noise).pow(2).mean()
+                loss = (self._noise(noisy, yr[i], t, context, i) - noise).pow(2).mean()
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
         return self
 
+    def _denoiser(self, k: int, c: int) -> nn.Module:
+        return _mlp(k + c + 16, k, width=256)
+
+    def _context(self, frame: pd.DataFrame, x: torch.Tensor):
+        """What a row's denoising may look at besides the row: nothing here (see `Attention`)."""
+        return None
+
+    def _noise(self, noisy: torch.Tensor, y: torch.Tensor, t: torch.Tensor, context, rows) -> torch.Tensor:
+        """The denoiser's guess of the noise in `noisy` (rows `rows` of the table `context` came from)."""
+        return self.denoiser_(torch.cat([noisy, y, self._embed(t)], 1))
+
     def _transform(self, sim: pd.DataFrame) -> pd.DataFrame:
         x, y = self._x(sim), self._y(sim)
+        context, rows = self._context(sim, x), torch.arange(len(x))
         start = max(1, round(self.strength * self.levels))
         a = self.alpha_bar_
         with torch.random.fork_rng(), torch.no_grad():
@@ -217,7 +230,7 @@ class Diffusion(_Neural):
             x = a[start].sqrt() * x + (1 - a[start]).sqrt() * torch.randn_like(x)
             for t in range(start, 0, -1):  # DDPM's ancestral steps back to the data
                 step = torch.full((len(x),), t)
-                noise = self.denoiser_(torch.cat([x, y, self._embed(step)], 1))
+                noise = self._noise(x, y, step, context, rows)
                 alpha = a[t] / a[t - 1]
                 x = (x - (1 - alpha) / (1 - a[t]).sqrt() * noise) / alpha.sqrt()
                 if t > 1:
@@ -226,4 +239,70 @@ class Diffusion(_Neural):
             return self._frame(sim, x)
 
 
-METHODS = {"residual-gan": ResidualGAN, "vae": TabularVAE, "diffusion": Diffusion}
+class _Encoder(nn.Module):
+    """A transformer encoder over tokens: one per number of the row (its value times a learned vector,
+    plus the column's own embedding), one for the labels, one for the noise level, and one per earlier row
+    of the same account (its numbers projected, plus its distance back). Each number's noise is read off
+    its own token."""
+
+    def __init__(self, k: int, c: int, history: int, width: int = 64, heads: int = 4, layers: int = 2):
+        super().__init__()
+        self.value, self.column = nn.Linear(1, width), nn.Parameter(torch.randn(k, width) * 0.1)
+        self.label, self.level = nn.Linear(c, width), nn.Linear(16, width)
+        self.earlier, self.back = nn.Linear(k, width), nn.Parameter(torch.randn(max(history, 1), width) * 0.1)
+        layer = nn.TransformerEncoderLayer(width, heads, 2 * width, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.head = nn.Linear(width, 1)
+
+    def forward(self, x, y, level, earlier, missing):
+        k = x.shape[1]
+        tokens = [self.value(x[:, :, None]) + self.column, self.label(y)[:, None], self.level(level)[:, None]]
+        mask = [torch.zeros(len(x), k + 2, dtype=torch.bool)]
+        if earlier is not None:
+            tokens.append(self.earlier(earlier) + self.back[: earlier.shape[1]])
+            mask.append(missing)
+        out = self.encoder(torch.cat(tokens, 1), src_key_padding_mask=torch.cat(mask, 1))
+        return self.head(out[:, :k]).squeeze(-1)
+
+
+class Attention(Diffusion):
+    """The diffusion refiner with a self-attention denoiser (`_Encoder`): a row's numbers attend to each
+    other, to its labels and, in a transaction log (a table with `origin` and a time), to the payer's
+    `history` previous rows, so what a row becomes depends on the account's own sequence (previous
+    amounts, balances, timing), as the rows of one account do in life. Training reads the real sample's
+    sequences; refining, the simulated ones (the earlier rows as simulated, so rows refine in parallel)."""
+
+    name = "attention"
+    steps = 2000
+
+    def __init__(self, random_state: int | None = None, labels: list[str] | None = None,
+                 steps: int | None = None, strength: float = 0.8, history: int = 4):  # fmt: skip
+        super().__init__(random_state, labels, steps, strength)
+        self.history = history
+
+    def _denoiser(self, k: int, c: int) -> nn.Module:
+        return _Encoder(k, c, self.history)
+
+    def _context(self, frame: pd.DataFrame, x: torch.Tensor):
+        """Each row's payer's previous `history` rows (their numbers) and which of them are missing, or
+        None for a table without accounts and times."""
+        time = next((c for c in ("timestamp", "step") if c in frame.columns), None)
+        if self.history == 0 or time is None or "origin" not in frame.columns:
+            return None
+        payer = pd.factorize(frame["origin"])[0]
+        order = np.lexsort((np.arange(len(frame)), numbers(frame, time), payer))
+        place = np.empty(len(frame), np.int64)
+        place[order] = np.arange(len(frame))
+        back = np.arange(1, self.history + 1)
+        earlier = place[:, None] - back[None, :]  # positions in payer-time order
+        valid = earlier >= 0
+        earlier_rows = order[np.where(valid, earlier, 0)]
+        valid &= payer[earlier_rows] == payer[:, None]
+        return x[torch.tensor(earlier_rows)], torch.tensor(~valid)
+
+    def _noise(self, noisy, y, t, context, rows):
+        earlier, missing = (None, None) if context is None else (context[0][rows], context[1][rows])
+        return self.denoiser_(noisy, y, self._embed(t), earlier, missing)
+
+
+METHODS = {"residual-gan": ResidualGAN, "vae": TabularVAE, "diffusion": Diffusion, "attention": Attention}
