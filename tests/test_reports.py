@@ -172,7 +172,7 @@ def chromium() -> str | None:
 
 
 @pytest.mark.skipif(chromium() is None, reason="needs Chromium (CI installs Debian's chromium)")
-@pytest.mark.parametrize("kind", ["payments", "supply", "stress"])
+@pytest.mark.parametrize("kind", list(SUMMARIES))
 def test_chromium_renders_the_charts_offline(reports, kind):
     sys.path.insert(0, str(ROOT / "tools"))
     from screenshot_reports import dom
