@@ -23,7 +23,7 @@ from sim.domains import registry
 from sim.engine.simulation import Simulation
 from sim.engine.world import Domain, LogsFlows, Shardable
 from sim.errors import InputError, SimError
-from sim.outputs import RunDirectory, now_iso, versions, write_json_atomic
+from sim.outputs import MANIFEST, RunDirectory, now_iso, versions, write_json_atomic
 from sim.records import EVENTS, EXTENSIONS, TableWriter
 from sim.scenario.schema import PLAIN_FORMATS, SCHEMA_VERSION, Scenario
 from sim.storage import Store, is_uri
@@ -97,7 +97,7 @@ def run_scenario(
     try:
         model = Simulation(scenario, domain.world_factory(), scale=scale)
         if store:  # only now, with the run ready to write: a complete run there is refused or cleared
-            store.claim(force)
+            store.claim(force, run.path / MANIFEST)
     except BaseException:  # nothing half-made stays behind: not the directory, not the backend
         if model is not None:
             model.release()

@@ -7,7 +7,8 @@ parts of a partitioned table go straight from the workers that write them to the
 and file is uploaded and its size checked against what was checksummed, `manifest.json` (status
 `complete`) goes up, last. A run killed before that leaves objects under the prefix but no complete
 manifest; replacing a run (`--force`) first deletes the old manifest, so no moment shows the new files
-under the old mark.
+under the old mark. A run's prefix holds a manifest from its start (status `running`), so a rerun knows a
+dead run's leftovers from objects that are not a run, which it never deletes.
 
 Credentials and endpoints are pyarrow's: the usual `AWS_*` variables (`AWS_ENDPOINT_URL` for an
 S3-compatible store such as MinIO), or options in the URI (`s3://bucket/prefix?endpoint_override=
@@ -87,22 +88,28 @@ class Store:
         except json.JSONDecodeError:
             return False
 
-    def claim(self, force: bool) -> None:
-        """Make the prefix ready for a new run: refused over a complete run without `force`; with it, the
-        old manifest goes first (the prefix is no longer marked complete), then the rest."""
+    def claim(self, force: bool, manifest: Path) -> None:
+        """Make the prefix the new run's: refused over a complete run without `force` (with it, the old
+        manifest goes first, so the prefix is no longer marked complete, then the rest), and refused, never
+        cleared, over objects that are not a run (no manifest). A run's leftovers (a manifest that says
+        `running`: a run that died) are cleared. Then the new run's `manifest` (status `running`) goes up."""
         from pyarrow import fs
 
-        if self.is_complete_run() and not force:
-            raise RunExistsError(f"{self.uri} already holds a complete run (use --force to replace it)")
         info = self._call("listing", self.fs.get_file_info, self.root)
-        if info.type == fs.FileType.NotFound:
-            self._call("creating", self.fs.create_dir, self.root)
-            return
         if info.type == fs.FileType.File:
             raise InputError(f"--out {self.uri} is an object, not a prefix for a run")
-        if self.read_text(MANIFEST) is not None:
+        if info.type == fs.FileType.NotFound:
+            self._call("creating", self.fs.create_dir, self.root)
+        elif self.read_text(MANIFEST) is None:
+            if self._call("listing", self.fs.get_file_info, fs.FileSelector(self.root)):
+                raise InputError(f"--out {self.uri} holds objects that are not a run (no {MANIFEST}): "
+                                 "choose an empty prefix")  # fmt: skip
+        else:
+            if self.is_complete_run() and not force:
+                raise RunExistsError(f"{self.uri} already holds a complete run (use --force to replace it)")
             self._call("deleting the old manifest", self.fs.delete_file, self.path(MANIFEST))
-        self._call("clearing", lambda: self.fs.delete_dir_contents(self.root, missing_dir_ok=True))
+            self._call("clearing", lambda: self.fs.delete_dir_contents(self.root, missing_dir_ok=True))
+        self.upload(manifest, MANIFEST)
 
     def upload(self, local: Path, relative: str) -> None:
         """Copy a local file to `relative` and check that the store holds all of it."""

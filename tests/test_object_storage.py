@@ -123,8 +123,8 @@ def test_a_run_that_fails_while_publishing_is_not_marked_complete_and_reruns(s3,
     with pytest.raises(OSError):
         run_scenario(scenario(), uri, force=True)
     monkeypatch.setattr(Store, "upload", real_upload)
-    held = objects(Store(uri))
-    assert "manifest.json" not in held and len(held) == 2  # the old run cleared, the new one not marked
+    held = objects(Store(uri))  # the old run cleared; of the new one, its running manifest and one file
+    assert json.loads(held.pop("manifest.json"))["status"] == "running" and len(held) == 1
     again = run_scenario(scenario(), uri)  # nothing complete there: no --force needed
     assert checked(Store(again))["files"]["transactions"]["sha256"] == expected
 
@@ -138,6 +138,11 @@ def test_the_cli_publishes_to_a_uri_and_other_commands_refuse_one(s3, tmp_path):
     refused = subprocess.run([sys.executable, "-m", "sim", "stress", str(QUICKSTART), "--out", f"{s3}/x"],
                              capture_output=True, text=True)  # fmt: skip
     assert refused.returncode == 2 and "object storage is written by `sim run` only" in refused.stderr
+    Store(f"{s3}/other").fs.open_output_stream(Store(f"{s3}/other").path("theirs.csv")).close()
+    foreign = subprocess.run([sys.executable, "-m", "sim", "run", str(QUICKSTART), "--out", f"{s3}/other",
+                              "--force"], capture_output=True, text=True)  # fmt: skip
+    assert foreign.returncode == 2 and "holds objects that are not a run" in foreign.stderr
+    assert "theirs.csv" in objects(Store(f"{s3}/other"))  # never deleted, even with --force
     bad = subprocess.run([sys.executable, "-m", "sim", "run", str(QUICKSTART), "--out", "nosuch://b/x"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "--out nosuch://b/x: cannot open it as a filesystem" in bad.stderr
@@ -154,7 +159,8 @@ def test_a_killed_sharded_run_on_s3_leaves_nothing_complete_and_reruns_to_the_sa
     store = Store(f"{s3}/r")
     proc = subprocess.Popen([*base, "--out", store.uri], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _kill_when(proc, lambda: any(name.startswith("transactions/") for name in objects(store)))
-    assert "manifest.json" not in objects(store)  # parts are there, nothing says complete
+    held = objects(store)  # parts are there, nothing says complete
+    assert json.loads(held["manifest.json"])["status"] == "running" and len(held) > 1
     subprocess.run([*base, "--out", store.uri], check=True)  # no --force: nothing complete was there
     parts = checked(store)["files"]["transactions"]["parts"]
     assert (
