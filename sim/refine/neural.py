@@ -283,11 +283,20 @@ class Attention(Diffusion):
     def _denoiser(self, k: int, c: int) -> nn.Module:
         return _Encoder(k, c, self.history)
 
+    def fit(self, sim: pd.DataFrame, real: pd.DataFrame) -> Attention:
+        self.reads_history_ = self._time(real) is not None  # refining reads history only if training did
+        return super().fit(sim, real)
+
+    def _time(self, frame: pd.DataFrame) -> str | None:
+        """The time column of a table whose rows have payers and times (a log), else None."""
+        time = next((c for c in ("timestamp", "step") if c in frame.columns), None)
+        return time if self.history and "origin" in frame.columns else None
+
     def _context(self, frame: pd.DataFrame, x: torch.Tensor):
         """Each row's payer's previous `history` rows (their numbers) and which of them are missing, or
-        None for a table without accounts and times."""
-        time = next((c for c in ("timestamp", "step") if c in frame.columns), None)
-        if self.history == 0 or time is None or "origin" not in frame.columns:
+        None for a table without payers and times, or for a model trained without them."""
+        time = self._time(frame)
+        if time is None or not getattr(self, "reads_history_", True):
             return None
         payer = pd.factorize(frame["origin"])[0]
         order = np.lexsort((np.arange(len(frame)), numbers(frame, time), payer))
