@@ -83,7 +83,9 @@ def test_a_run_on_s3_holds_the_bytes_of_the_run_on_disk(s3, tmp_path):
         assert manifest["files"][name]["sha256"] == on_disk["files"][name]["sha256"]
 
 
-@pytest.mark.parametrize("kind", ["local", "dask"])
+@pytest.mark.parametrize(
+    "kind", ["local", pytest.param("dask", marks=pytest.mark.slow)]
+)  # Dask: a cluster start
 def test_a_sharded_run_writes_its_parts_from_the_workers_to_the_store(s3, tmp_path, kind):
     from sim.distributed import Backend
 
