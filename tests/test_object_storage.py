@@ -169,3 +169,10 @@ def test_a_killed_sharded_run_on_s3_leaves_nothing_complete_and_reruns_to_the_sa
         len(parts) > 3
         and parts == json.loads((full / "manifest.json").read_text())["files"]["transactions"]["parts"]
     )
+
+
+def test_the_store_names_the_manifest_as_the_disk_does():
+    """`sim.storage` keeps its own copy of the name (the CLI loads it before pyarrow): the two agree."""
+    from sim import outputs, storage
+
+    assert storage.MANIFEST == outputs.MANIFEST
