@@ -5,20 +5,25 @@ runs on `local` (a process pool on this machine, nothing extra to install) or `d
 or the cluster whose scheduler address is given). What runs where never changes a result: work is cut
 into pieces that depend only on the scenario and seed, and results are put together in a fixed order.
 
-A `PartitionedWriter` writes a table as Parquet part files on the workers, each row to the part of the
-shard an `owner(batch)` function names. What a shard is belongs to the world that declares itself
-`Shardable` (`sim.engine.world`); this module knows no domain.
+A `PartWriter` writes a table as Parquet part files (`Parts` says where), each row to the part of the
+shard a `shard_of_row(batch)` function names; a `Mailbox` carries messages between tasks that run at once.
+What a shard is belongs to the world that declares itself `Shardable` (`sim.engine.world`); this module
+knows no domain.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import pickle
+import shutil
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +32,7 @@ import pyarrow as pa
 from sim.errors import InputError, SimError
 from sim.outputs import sha256_of
 from sim.records import TableWriter
-from sim.storage import upload_part
+from sim.storage import is_uri, upload_part
 
 BACKENDS = ("local", "dask")
 
@@ -76,6 +81,17 @@ class Backend:
         # data (a part's rows) goes straight to a worker, not through the scheduler's task graph
         args = [self._client.scatter(a, direct=True) if isinstance(a, pa.Table) else a for a in args]
         return self._client.submit(fn, *args, pure=False)
+
+    def submit_together(self, fn: Callable, items: list[tuple]) -> list:
+        """`fn(*item)` for each item, all running at once, each on a worker of its own (tasks that wait on
+        one another, such as the hosts of a sharded run, need this): at most `workers` items."""
+        if len(items) > self.workers:
+            raise InputError(f"{len(items)} tasks must run at once on {self.workers} worker(s)")
+        if self._pool is not None:
+            return [self._pool.submit(fn, *item) for item in items]
+        addresses = sorted(self._client.scheduler_info()["workers"])
+        return [self._client.submit(fn, *item, pure=False, workers=[address], allow_other_workers=False)
+                for item, address in zip(items, addresses, strict=False)]  # fmt: skip
 
     def map_ordered(self, fn: Callable, items: list, window: int | None = None, batch: int | None = None):
         """Yield `fn(*item)` for each item, in order, with at most `window` tasks in flight. Items go to
@@ -151,74 +167,217 @@ def write_part_to_store(uri: str, relative: str, table: pa.Table, compression: s
     return upload_part(uri, relative, lambda tmp: write_part(tmp, table, compression, batch_rows))
 
 
-class PartitionedWriter:
-    """A table as a Parquet dataset: `<directory>/part-<shard>-<sequence>.parquet`, each shard's rows (by
-    `owner(batch)`, each row's shard) in the order written, written by the backend's workers (to the
-    store at `store`, a URI, when the run goes to object storage: the parts never pass through here).
-    pandas, DuckDB and Polars read the directory as one table."""
+@dataclass(frozen=True)
+class Parts:
+    """Where and how a sharded run's table is written: part files under `directory` (on the store at
+    `store`, a URI, when the run goes to object storage)."""
 
-    def __init__(self, backend: Backend, directory: Path, schema: pa.Schema,
-                 owner: Callable[[pa.RecordBatch], np.ndarray], shards: int, part_rows: int, batch_rows: int,
-                 compression: str, store: str | None = None):  # fmt: skip
-        self.backend, self.path, self.schema, self.store = backend, directory, schema, store
-        self.written_schema = schema
-        self.owner, self.shards = owner, shards
-        self.part_rows, self.batch_rows, self.compression = part_rows, batch_rows, compression
-        self.path.mkdir()
-        self.buffers: list[list[pa.RecordBatch]] = [[] for _ in range(shards)]
-        self.buffered = [0] * shards
-        self.sequence = [0] * shards
-        self.inflight: deque = deque()
-        self.parts: list[dict] = []
-        self.rows = 0
+    directory: Path
+    store: str | None
+    part_rows: int
+    batch_rows: int
+    compression: str
+
+
+class PartWriter:
+    """A host's rows as its shards' part files (`part-<shard>-<sequence>.parquet`), written on a thread
+    of the host (Parquet encoding releases the GIL) while it settles the next steps."""
+
+    def __init__(self, parts: Parts, schema: pa.Schema, shards: range, shard_of_row):
+        self.parts, self.schema, self.shards, self.shard_of_row = parts, schema, shards, shard_of_row
+        self.buffers = {s: [] for s in shards}
+        self.buffered = dict.fromkeys(shards, 0)
+        self.sequence = dict.fromkeys(shards, 0)
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parts")
+        self.inflight: list = []
+        self.written: list[dict] = []
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
-        self.rows += batch.num_rows
-        shard = self.owner(batch)
-        for s in range(self.shards):
+        shard = self.shard_of_row(batch)
+        for s in self.shards:
             rows = np.flatnonzero(shard == s)
             if len(rows):
                 self.buffers[s].append(batch.take(pa.array(rows)) if len(rows) < batch.num_rows else batch)
                 self.buffered[s] += len(rows)
-                if self.buffered[s] >= self.part_rows:
+                if self.buffered[s] >= self.parts.part_rows:
                     self._flush(s)
 
     def _flush(self, s: int) -> None:
         table = pa.Table.from_batches(self.buffers[s], self.schema)
+        self.buffers[s], self.buffered[s] = [], 0
         name = f"part-{s:03d}-{self.sequence[s]:05d}.parquet"
         self.sequence[s] += 1
-        self.buffers[s], self.buffered[s] = [], 0
-        if self.store is not None:
-            future = self.backend.submit(write_part_to_store, self.store, f"{self.path.name}/{name}", table,
-                                         self.compression, self.batch_rows)  # fmt: skip
-        else:
-            future = self.backend.submit(
-                write_part, str(self.path / name), table, self.compression, self.batch_rows
-            )
-        self.inflight.append((name, future))
-        while len(self.inflight) > 2 * self.backend.workers:  # bounded memory: wait for the oldest part
+        self.inflight.append((name, self.pool.submit(_write, self.parts, name, table)))
+        while len(self.inflight) > 2:  # bounded memory: wait for the oldest part
             self._collect()
 
     def _collect(self) -> None:
-        name, future = self.inflight.popleft()
-        try:
-            rows, size, digest = future.result()
-        except OSError as exc:
-            raise SimError(f"writing {self.path.name}/{name} failed: {exc}") from exc
-        self.parts.append({"path": f"{self.path.name}/{name}", "rows": rows, "bytes": size, "sha256": digest})
+        _, future = self.inflight.pop(0)
+        self.written.append(future.result())
 
-    def close(self) -> int:
-        for s in range(self.shards):
-            if self.buffered[s] or (s == 0 and not self.rows):  # an empty table still has one (empty) part
+    def close(self) -> list[dict]:
+        for s in self.shards:
+            if self.buffered[s]:
                 self._flush(s)
         while self.inflight:
             self._collect()
-        self.parts.sort(key=lambda part: part["path"])
-        return self.rows
+        self.pool.shutdown()
+        return self.written
 
-    def abort(self) -> None:
-        for _, future in self.inflight:
-            future.cancel()
-        self.inflight.clear()
+
+def _write(parts: Parts, name: str, table: pa.Table) -> dict:
+    """One part file, to the run's folder or its store: its manifest entry."""
+    relative = f"{parts.directory.name}/{name}"
+    if parts.store is not None:
+        rows, size, digest = write_part_to_store(parts.store, relative, table, parts.compression,
+                                                 parts.batch_rows)  # fmt: skip
+    else:
+        rows, size, digest = write_part(str(parts.directory / name), table, parts.compression,
+                                        parts.batch_rows)  # fmt: skip
+    return {"path": relative, "rows": rows, "bytes": size, "sha256": digest}
+
+
+def empty_part(parts: Parts, schema: pa.Schema) -> dict:
+    """The one part of a table with no rows."""
+    return _write(parts, "part-000-00000.parquet", schema.empty_table())
+
+
+# --- messages between the tasks of one job -------------------------------------------------------------
+
+
+class Mailbox:
+    """Messages between tasks that run at once (the hosts of a sharded run), through a folder every one of
+    them reaches: a local folder for a local pool or a LocalCluster on this machine, the run's object store
+    (a URI) for a cluster. The driver never reads it, so nothing the tasks exchange passes through the
+    driver. `send(topic, to, value)` posts a picklable value; `receive(topic, sender)` waits for it, reads
+    it once and deletes it. `abort(why)` makes every task waiting on the folder raise instead of waiting.
+    """
+
+    ABORT = "abort"
+    PATIENCE_S = 900.0  # a peer silent this long is taken for dead
+
+    def __init__(self, root: str, me: int = -1):
+        self.root, self.me = root.rstrip("/"), me
+        self._fs = None
+        if is_uri(root):
+            from pyarrow import fs
+
+            self._fs, self._path = fs.FileSystem.from_uri(self.root)
+        else:
+            self._path = self.root
+            os.makedirs(self.root, exist_ok=True)
+
+    def as_task(self, me: int) -> Mailbox:
+        """The same folder, seen by task `me`."""
+        return Mailbox(self.root, me)
+
+    def _name(self, topic: str, sender: int, to: int) -> str:
+        return f"{self._path}/{topic}.{sender}-{to}"
+
+    def send(self, topic: str, to: int, value) -> None:
+        data = pickle.dumps(value, protocol=5)
+        path = self._name(topic, self.me, to)
+        if self._fs is None:  # written beside, then renamed: a reader never sees half a message
+            tmp = f"{self._path}/.{topic}.{self.me}-{to}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+            return
+        with self._fs.open_output_stream(path) as f:  # an object appears whole when its upload ends
+            f.write(data)
+
+    def receive(self, topic: str, sender: int):
+        path = self._name(topic, sender, self.me)
+        waited, deadline = 0, time.monotonic() + self.PATIENCE_S
+        pause, longest = (5e-5, 0.005) if self._fs is None else (0.002, 0.05)  # a store's requests cost more
+        while True:
+            data = self._read(path)
+            if data is not None:
+                return pickle.loads(data)
+            waited += 1
+            if waited % 16 == 0:
+                why = self._read(f"{self._path}/{self.ABORT}", delete=False)
+                if why is not None:
+                    raise SimError(f"a sharded run stopped: {why.decode()}")
+                if time.monotonic() > deadline:
+                    raise SimError(f"host {sender} sent nothing for {self.PATIENCE_S:.0f} s ({topic})")
+            time.sleep(pause)
+            pause = min(pause * 2, longest)
+
+    def _read(self, path: str, delete: bool = True) -> bytes | None:
+        try:
+            if self._fs is None:
+                with open(path, "rb") as f:
+                    data = f.read()
+                if delete:
+                    os.unlink(path)
+                return data
+            with self._fs.open_input_stream(path) as f:
+                data = f.read()
+            if delete:
+                self._fs.delete_file(path)
+            return data
+        except FileNotFoundError:
+            return None
+        except OSError:
+            if self._fs is not None and self._fs.get_file_info(path).type.name == "NotFound":
+                return None
+            raise
+
+    def post(self, name: str, value) -> None:
+        """A small value anyone may `peek` at (a host's progress), replaced by each post."""
+        data = pickle.dumps(value)
+        path = f"{self._path}/{name}"
+        if self._fs is None:
+            tmp = f"{self._path}/.{name}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        else:
+            with self._fs.open_output_stream(path) as f:
+                f.write(data)
+
+    @property
+    def remote(self) -> bool:
+        """Whether the folder is on a store (each look costs a request)."""
+        return self._fs is not None
+
+    def peek(self, name: str):
+        data = self._read(f"{self._path}/{name}", delete=False)
+        return None if data is None else pickle.loads(data)
+
+    def claim(self, name: str) -> bool:
+        """Mark `name` taken; False if it already was (a task that was started twice)."""
+        path = f"{self._path}/{name}"
+        if self._fs is None:
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+                return True
+            except FileExistsError:
+                return False
+        if self._fs.get_file_info(path).type.name != "NotFound":
+            return False
+        with self._fs.open_output_stream(path) as f:
+            f.write(b"")
+        return True
+
+    def abort(self, why: str) -> None:
+        """Stop every task waiting on this folder (they raise, naming `why`)."""
+        path = f"{self._path}/{self.ABORT}"
+        try:
+            if self._fs is None:
+                Path(path).write_text(why)
+            else:
+                with self._fs.open_output_stream(path) as f:
+                    f.write(why.encode())
+        except OSError:
+            pass  # a folder already gone: nobody is waiting on it
+
+    def clear(self) -> None:
+        if self._fs is None:
+            shutil.rmtree(self._path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                self._fs.delete_dir(self._path)

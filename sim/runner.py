@@ -18,10 +18,10 @@ import numpy as np
 import pyarrow as pa
 
 from sim.dataset_card import write_card
-from sim.distributed import Backend, PartitionedWriter
+from sim.distributed import Backend, Parts
 from sim.domains import registry
 from sim.engine.simulation import Simulation
-from sim.engine.world import Domain, LogsFlows, Shardable
+from sim.engine.world import Domain, LogsFlows, Shardable, ShardedTable
 from sim.errors import InputError, SimError
 from sim.outputs import MANIFEST, RunDirectory, now_iso, versions, write_json_atomic
 from sim.records import EVENTS, EXTENSIONS, TableWriter
@@ -62,9 +62,10 @@ def run_scenario(
     """Simulate the whole horizon, streaming each table; return the published run directory (or, for
     `out` an object-storage URI, the URI: see `sim.storage`).
 
-    With `shards` (a `Shardable` world), the world's draws run on the `backend`'s workers (a local
-    process pool of one by default) and its table of record is written by them as a partitioned Parquet
-    dataset; the rows are those of an unsharded run, whatever the shard count, worker count or backend."""
+    With `shards` (a `Shardable` world), the run is settled by hosts on the `backend`'s workers (a local
+    process pool of one by default), each writing its shards' rows of the table of record as part files
+    of a partitioned Parquet dataset; the rows are those of an unsharded run, whatever the shard count,
+    worker count or backend."""
     if scale <= 0:
         raise ValueError("scale must be positive")
     domain = registry.domain(scenario.domain)
@@ -112,18 +113,18 @@ def run_scenario(
     base = domain.formats[fmt].base if fmt in domain.formats else fmt  # how the format is written
     gc.collect()
     gc.freeze()  # the long-lived arrays need no scanning; keeps collection pauses out of the loop
-    files: dict[str, TableWriter | PartitionedWriter] = {}
+    files: dict[str, TableWriter | ShardedTable] = {}
+    sharded: ShardedTable | None = None
     try:
         stream = domain.table  # the table of record, a batch of it each step
-        if shards is not None:
-            owner = world.shard(backend, shards)
+        if shards is not None:  # the hosts make and write the rows; the driver follows
+            out = scenario.outputs
+            parts = Parts(run.path / stream, store and store.uri,
+                          part_rows=max(out.batch_rows // shards, min(out.batch_rows, 100_000)),
+                          batch_rows=out.batch_rows, compression=out.compression)  # fmt: skip
+            sharded = world.shard(backend, shards, parts if stream in tables else None)
             if stream in tables:
-                out = scenario.outputs
-                files[stream] = PartitionedWriter(
-                    backend, run.path / stream, world.schema, owner, shards,
-                    part_rows=max(out.batch_rows // shards, min(out.batch_rows, 100_000)),
-                    batch_rows=out.batch_rows, compression=out.compression, store=store and store.uri,
-                )  # fmt: skip
+                files[stream] = sharded
         elif stream in tables:
             own = domain.formats.get(fmt)
             files[stream] = TableWriter(
@@ -138,6 +139,8 @@ def run_scenario(
                 files[stream].write(model.batch)
             if progress:
                 progress(model.steps, total)
+        if sharded is not None:
+            sharded.finish()
         if progress:
             progress(total, total, "writing outputs")
         extra = {**world.tables(), "events": lambda: _events_table(model)}
@@ -154,7 +157,7 @@ def run_scenario(
         with ThreadPoolExecutor(max_workers=1) as pool:  # checksums (no GIL) overlap the report
             report = pool.submit(_kpis_and_report, run.path, world, scale)
             for name, writer in files.items():
-                if isinstance(writer, PartitionedWriter):
+                if writer is sharded:
                     run.add_dataset(name, writer.path.name, rows[name], writer.parts, writer.written_schema)
                 else:
                     run.add_file(name, writer.path.name, rows[name], writer.written_schema)
@@ -171,11 +174,13 @@ def run_scenario(
         )
         if store is None:
             return finished
-        parts = {p["path"] for w in files.values() if isinstance(w, PartitionedWriter) for p in w.parts}
+        parts = {p["path"] for p in sharded.parts} if sharded is not None and stream in tables else set()
         return store.publish(finished, uploaded=parts)
     except BaseException:
         for writer in files.values():
             writer.abort()
+        if sharded is not None and stream not in files:
+            sharded.abort()
         run.abandon()
         raise
     finally:
@@ -196,6 +201,8 @@ def _check_format(scenario: Scenario, domain: Domain, fmt: str, shards: int | No
         if not _shardable(domain):
             shardable = " and ".join(d.name for d in registry.domains().values() if _shardable(d)) or "no"
             problems.append(f"only {shardable} worlds are sharded: run this {domain.name} scenario whole")
+        elif problem := domain.world_factory().shard_problem(scenario):
+            problems.append(problem)
         if fmt != "parquet":
             problems.append(
                 f"a sharded run writes a Parquet dataset; --format {fmt} is not available with --shards"

@@ -68,6 +68,16 @@ def small_scenario(steps: int = 24, customers: int = 300) -> str:
     return SMALL.format(steps=steps, customers=customers)
 
 
+def long_sharded_scenario() -> str:
+    """A scenario long enough to kill part-way on 3 shards (parts of 100,000 rows: several per shard)."""
+    return small_scenario(steps=400, customers=20000) + "outputs:\n  batch_rows: 100000\nsettlement: step\n"
+
+
+def stepwise(scenario):
+    """A payments scenario under `settlement: step`, the rule a sharded run needs."""
+    return scenario.model_copy(update={"settlement": "step"})
+
+
 @pytest.fixture
 def write(tmp_path):
     """Write text to a file in tmp_path and return its path."""

@@ -4,6 +4,7 @@ output place that cannot be written gives a clear error and nothing that looks c
 
 import errno
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 from sim.errors import SimError
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
-from tests.conftest import ROOT, small_scenario
+from tests.conftest import ROOT, long_sharded_scenario, small_scenario
 
 
 def _kill_when(proc: subprocess.Popen, ready, timeout: float = 120) -> None:
@@ -78,7 +79,7 @@ def test_a_killed_run_reruns_to_the_same_bytes(write, tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_sharded_run_reruns_to_the_same_parts(write, tmp_path):
-    path = write(small_scenario(steps=400, customers=20000) + "outputs:\n  batch_rows: 100000\n", "long.yaml")
+    path = write(long_sharded_scenario(), "long.yaml")
     base = [sys.executable, "-m", "sim", "run", str(path), "--quiet", "--shards", "3", "--workers", "2"]
     full, killed = tmp_path / "full", tmp_path / "runs" / "r"
     subprocess.run([*base, "--out", str(full)], check=True)
@@ -95,6 +96,33 @@ def test_a_killed_sharded_run_reruns_to_the_same_parts(write, tmp_path):
     first, second = (json.loads((run / "manifest.json").read_text())["files"] for run in (full, killed))
     assert len(first["transactions"]["parts"]) > 3
     assert first["transactions"]["parts"] == second["transactions"]["parts"]
+    assert _data_files(killed) == _data_files(full)
+
+
+@pytest.mark.slow
+def test_a_sharded_run_whose_worker_is_killed_fails_clearly_and_reruns_to_the_same_parts(write, tmp_path):
+    """A host's worker killed part-way (its machine lost): the run stops with a clear error, nothing says
+    complete, and the rerun writes the parts an uninterrupted run writes."""
+    path = write(long_sharded_scenario(), "long.yaml")
+    base = [sys.executable, "-m", "sim", "run", str(path), "--quiet", "--shards", "3", "--workers", "2"]
+    full, killed = tmp_path / "full", tmp_path / "runs" / "r"
+    subprocess.run([*base, "--out", str(full)], check=True)
+    proc = subprocess.Popen([*base, "--out", str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not any((tmp_path / "runs").glob(".r.partial-*/transactions/part-*.parquet")):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    workers = [p for p in Path("/proc").glob("[0-9]*")
+               if _parent_of(p) == proc.pid and _spawned_by(p, proc.pid)]  # fmt: skip
+    assert workers
+    os.kill(int(workers[0].name), signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "a host of the sharded run failed" in stderr and "Traceback" not in stderr
+    assert not killed.exists()
+    assert not list((tmp_path / "runs").glob(".*/manifest.json"))  # an abandoned run leaves no manifest
+    _assert_no_orphans(proc.pid)
+    subprocess.run([*base, "--out", str(killed)], check=True)
     assert _data_files(killed) == _data_files(full)
 
 

@@ -20,7 +20,7 @@ from sim.errors import InputError
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
 from sim.stress import run_stress
-from tests.conftest import ROOT, small_scenario
+from tests.conftest import ROOT, small_scenario, stepwise
 
 AML = ROOT / "scenarios" / "aml_typologies.yaml"
 
@@ -41,7 +41,7 @@ def runs(tmp_path_factory):
     """A fraud scenario (4 customer cells) run whole, and sharded on several backends."""
     root = tmp_path_factory.mktemp("sharded")
     path = root / "small.yaml"
-    path.write_text(small_scenario(steps=36, customers=5000))
+    path.write_text(small_scenario(steps=36, customers=5000) + "\nsettlement: step\n")
     scenario = load_scenario(path)
     out = {"whole": run_scenario(scenario, root / "whole")}
     with Backend("local", 1) as one:
@@ -49,8 +49,10 @@ def runs(tmp_path_factory):
         out["4 shards, 1 local worker"] = run_scenario(scenario, root / "l1x4", shards=4, backend=one)
     with Backend("local", 2) as two:
         out["2 shards, 2 local workers"] = run_scenario(scenario, root / "l2", shards=2, backend=two)
+        out["4 shards, 2 local workers"] = run_scenario(scenario, root / "l2x4", shards=4, backend=two)
     with Backend("dask", 2) as dask:
         out["2 shards, Dask LocalCluster"] = run_scenario(scenario, root / "d2", shards=2, backend=dask)
+        out["4 shards, Dask LocalCluster"] = run_scenario(scenario, root / "d2x4", shards=4, backend=dask)
     out["1 shard, default backend"] = run_scenario(scenario, root / "s1", shards=1)
     return out
 
@@ -130,7 +132,7 @@ def test_the_dataset_reads_as_one_table_in_pandas_duckdb_and_polars(runs):
 
 
 def test_a_large_scenario_shards_its_laundering_too(tmp_path):
-    scenario = load_scenario(AML, ["patterns=2"])
+    scenario = stepwise(load_scenario(AML, ["patterns=2"]))
     whole = run_scenario(scenario, tmp_path / "whole", scale=0.15)
     with Backend("local", 2) as two:
         sharded = run_scenario(scenario, tmp_path / "sharded", scale=0.15, shards=2, backend=two)
@@ -153,7 +155,7 @@ def _sim(*args: str) -> subprocess.CompletedProcess:
     ("args", "message"),
     [
         (["scenarios/beer_game.yaml", "--shards", "2"], "only payments worlds are sharded"),
-        (["scenarios/quickstart.yaml", "--shards", "9"], "at most 2 shard(s)"),
+        (["scenarios/quickstart.yaml", "--shards", "2"], "--shards needs `settlement: step`"),
         (["scenarios/quickstart.yaml", "--shards", "2", "--format", "csv"], "--format csv is not available"),
         (["scenarios/quickstart.yaml", "--workers", "2"], "need --shards N"),
         (
@@ -213,7 +215,8 @@ def test_activity_by_type_rows_do_not_depend_on_the_shards(tmp_path):
     run still writes the whole run's rows."""
     path = tmp_path / "by_type.yaml"
     by_type = "    role: customer\n    activity_by_type: paysim\n    income_share: 0.5\n"
-    path.write_text(small_scenario(steps=24, customers=5000).replace("    role: customer\n", by_type))
+    path.write_text(small_scenario(steps=24, customers=5000).replace("    role: customer\n", by_type)
+                    + "\nsettlement: step\n")  # fmt: skip
     scenario = load_scenario(path)
     whole = run_scenario(scenario, tmp_path / "whole")
     with Backend("local", 1) as one:

@@ -14,12 +14,15 @@ from sim.domains.payments.kernels import (
     Draw,
     draw_legitimate,
     interleave,
+    rank_within,
 )
 from sim.domains.payments.settlement import (
     DECLINED,
     NOT_MADE,
     SETTLED,
     Means,
+    book_legs,
+    book_legs_reference,
     settle,
     settle_by_cells,
     settle_by_cells_reference,
@@ -115,6 +118,61 @@ def test_under_the_step_rule_a_payer_spends_only_what_it_held_when_the_step_bega
     np.add.at(debits, payers[paid], out[0][paid])
     spenders = np.unique(payers[paid])
     assert np.all(debits[spenders] <= balance[spenders] + overdraft[spenders] + 1e-6)
+
+
+def legs_of(kind, origin, dest, out, rows):
+    """The two legs of each of `rows` (decided rows of a step; times are row indexes): (offset, tiebreak,
+    account, delta, moves, payer-first role, row, is-dest)."""
+    cash_in = kind[rows] == CASH_IN
+    amount = out[0, rows]
+    d_origin = np.where(cash_in, amount, -amount)
+    moves = out[5, rows] == SETTLED
+    first = np.where(cash_in, 1, 0)
+    row = np.concatenate([rows, rows])
+    account = np.concatenate([origin[rows], dest[rows]])
+    delta, role = np.concatenate([d_origin, -d_origin]), np.concatenate([first, 1 - first])
+    side = np.repeat([0, 1], len(rows))
+    return row.astype(float), np.zeros(len(row), np.int64), account, delta, np.tile(moves, 2), role, row, side
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(0, 300), n_acc=st.integers(1, 20))
+def test_book_legs_matches_reference_twin(seed, n_tx, n_acc):
+    kind, origin, dest, amount, mode, own, balance, overdraft, means = random_book(seed, max(n_tx, 1), n_acc)
+    _, origin, out = settled(kind, origin, dest, amount, mode, own, balance, overdraft, means, seed=seed,
+                             cells=np.zeros(len(kind), np.int64))  # fmt: skip
+    offset, tiebreak, account, delta, moves, role, _, _ = legs_of(kind, origin, dest, out, np.arange(n_tx))
+    order = np.lexsort((role, tiebreak, offset))
+    got_balance, before, after = balance.copy(), np.empty(len(order)), np.empty(len(order))
+    book_legs(order, offset, tiebreak, account, delta, moves, got_balance, before, after)
+    expected = book_legs_reference(order, offset, tiebreak, account, delta, moves, balance)
+    for a, b in zip((got_balance, before, after), expected, strict=True):
+        assert np.array_equal(a, b)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(1, 300), n_acc=st.integers(1, 20),
+       hosts=st.integers(1, 4))  # fmt: skip
+def test_hosts_booking_their_own_accounts_legs_book_what_one_ledger_books(seed, n_tx, n_acc, hosts):
+    """A sharded run's booking: the accounts split among hosts at random, each host books the legs of its
+    own accounts in the step's time order on its own copy of the ledger; the rows' balances before and
+    after, put together, are what `book` gives on one ledger, bit for bit (payments to oneself too)."""
+    kind, origin, dest, amount, mode, own, balance, overdraft, means = random_book(seed, n_tx, n_acc)
+    dest[np.random.default_rng(seed).random(n_tx) < 0.05] = origin[:1]  # a few payments to oneself
+    whole_balance, origin, out = settled(kind, origin, dest, amount, mode, own, balance, overdraft, means,
+                                         seed=seed, cells=np.zeros(n_tx, np.int64))  # fmt: skip
+    owner = np.random.default_rng([seed, 1]).integers(0, hosts, n_acc)
+    legs = legs_of(kind, origin, dest, out, np.arange(n_tx))
+    offset, tiebreak, account, delta, moves, role, row, side = legs
+    got, closing = np.full((4, n_tx), np.nan), np.full(n_acc, np.nan)
+    for host in range(hosts):
+        mine = np.flatnonzero(owner[account] == host)
+        order = mine[np.lexsort((role[mine], tiebreak[mine], offset[mine]))]
+        ledger, before, after = balance.copy(), np.empty(len(row)), np.empty(len(row))
+        book_legs(order, offset, tiebreak, account, delta, moves, ledger, before, after)
+        got[2 * side[mine], row[mine]], got[2 * side[mine] + 1, row[mine]] = before[mine], after[mine]
+        closing[owner == host] = ledger[owner == host]
+    assert np.array_equal(got, out[1:5]) and np.array_equal(closing, whole_balance)
 
 
 def test_the_step_rules_bound_is_one_the_instant_rule_breaks():
@@ -294,3 +352,11 @@ def test_alias_table_gives_each_index_its_weight(weights):
     np.add.at(mass, alias, 1.0 - prob)
     expected = len(w) * w / w.sum() if w.sum() > 0 else np.ones(len(w))
     assert np.allclose(mass, expected, atol=1e-9 * len(w))
+
+
+@settings(max_examples=40, deadline=None)
+@given(groups=st.lists(st.integers(0, 6), max_size=200))
+def test_rank_within_counts_each_rows_earlier_rows_of_its_group(groups):
+    group = np.array(groups, dtype=np.int64)
+    expected = [groups[:i].count(g) for i, g in enumerate(groups)]
+    assert rank_within(group, 7).tolist() == expected

@@ -17,7 +17,7 @@ from sim.errors import RunExistsError
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
 from sim.storage import Store
-from tests.conftest import ROOT
+from tests.conftest import ROOT, stepwise
 
 moto_server = pytest.importorskip("moto.server", reason="needs moto[server] (the test extra)")
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
@@ -46,12 +46,13 @@ def s3(endpoint, monkeypatch, request):
 
 
 def objects(store: Store) -> dict[str, bytes]:
+    """The run's objects (not the messages its hosts exchange while it runs, read once and deleted)."""
     from pyarrow import fs
 
     found = store.fs.get_file_info(fs.FileSelector(store.root, recursive=True, allow_not_found=True))
     out = {}
     for info in found:
-        if info.type == fs.FileType.File:
+        if info.type == fs.FileType.File and "/_exchange/" not in info.path:
             with store.fs.open_input_stream(info.path) as stream:
                 out[info.path.removeprefix(store.root + "/")] = stream.read()
     return out
@@ -70,7 +71,7 @@ def checked(store: Store) -> dict:
 
 
 def scenario(customers: int = 2500):
-    return load_scenario(QUICKSTART, [f"customers={customers}"])
+    return stepwise(load_scenario(QUICKSTART, [f"customers={customers}"]))  # shardable
 
 
 def test_a_run_on_s3_holds_the_bytes_of_the_run_on_disk(s3, tmp_path):
@@ -152,10 +153,10 @@ def test_the_cli_publishes_to_a_uri_and_other_commands_refuse_one(s3, tmp_path):
 
 @pytest.mark.slow
 def test_a_killed_sharded_run_on_s3_leaves_nothing_complete_and_reruns_to_the_same_parts(s3, write, tmp_path):
-    from tests.conftest import small_scenario
+    from tests.conftest import long_sharded_scenario
     from tests.test_crash_safety import _kill_when
 
-    path = write(small_scenario(steps=400, customers=20000) + "outputs:\n  batch_rows: 100000\n", "long.yaml")
+    path = write(long_sharded_scenario(), "long.yaml")
     base = [sys.executable, "-m", "sim", "run", str(path), "--quiet", "--shards", "3", "--workers", "2"]
     full = run_scenario(load_scenario(path), tmp_path / "full", shards=3)
     store = Store(f"{s3}/r")

@@ -20,7 +20,7 @@ import pyarrow as pa
 if TYPE_CHECKING:
     import simpy
 
-    from sim.distributed import Backend
+    from sim.distributed import Backend, Parts
     from sim.engine.timeline import Occurrence, Timeline
     from sim.rng import Streams
     from sim.scenario.schema import Scenario
@@ -89,13 +89,37 @@ class ServiceLevels(Protocol):
 
 @runtime_checkable
 class Shardable(Protocol):
-    """A world whose per-step draws can run on a backend's workers, in shards, with the same rows."""
+    """A world whose run can be cut into shards settled by hosts on a backend's workers, with the same
+    rows whatever the shard count, worker count and backend."""
 
-    def shard(self, backend: Backend, shards: int) -> Callable[[pa.RecordBatch], np.ndarray]:
-        """Draw in `shards` shards on `backend` from now on; returns each row's shard for a batch of the
-        table of record (which part file it goes to). Raises `InputError` when the world cannot be cut
-        into that many shards."""
+    @staticmethod
+    def shard_problem(scenario: Scenario) -> str | None:
+        """Why this scenario cannot run sharded (a field it would need), or None."""
         ...
+
+    def shard(self, backend: Backend, shards: int, parts: Parts | None) -> ShardedTable:
+        """Hand the run to `shards` shards on `backend` from now on: `step` follows the hosts and returns
+        no rows; the hosts write the table of record as part files where `parts` says (when it is
+        written). Raises `InputError` when the world cannot be cut into that many shards."""
+        ...
+
+
+class ShardedTable(Protocol):
+    """A table written by a sharded run's hosts, as the runner sees it: it stands where a writer stands."""
+
+    path: Path | None
+    parts: list[dict]
+    written_schema: pa.Schema
+
+    def write(self, batch: pa.RecordBatch) -> None: ...
+
+    def finish(self) -> None:
+        """Wait for the hosts and fold their results into the world."""
+        ...
+
+    def close(self) -> int: ...
+
+    def abort(self) -> None: ...
 
 
 @runtime_checkable

@@ -11,51 +11,68 @@ import numpy as np
 
 from sim.domains.payments import profiles
 from sim.domains.payments.customers import TX_TYPES
+from sim.domains.payments.sums import add_cents, add_squared_cents, as_float
 
 HOUR_US = 3_600_000_000
 
 
 class HourlyTally:
-    """Logged transactions, their amounts and squared amounts per (hour since the start, type)."""
+    """Logged transactions, their amounts and squared amounts per (hour since the start, type), summed
+    exactly (in cents: `sim.domains.payments.sums`), so tallies of disjoint rows `merge` into the figures
+    of all of them whatever the order."""
 
     def __init__(self, step_us: int):
         self.step_us = step_us
         self.hours = 0
-        self._count = np.zeros((64, len(TX_TYPES)))
-        self._total = np.zeros((64, len(TX_TYPES)))
-        self._square = np.zeros((64, len(TX_TYPES)))  # sums of squared amounts: the hourly spread
+        self._count = np.zeros((64, len(TX_TYPES)), dtype=np.int64)
+        self._total = np.zeros((64, len(TX_TYPES)), dtype=np.int64)  # cents
+        self._high = np.zeros((64, len(TX_TYPES)), dtype=np.uint64)  # squared cents, 128 bits: the spread
+        self._low = np.zeros((64, len(TX_TYPES)), dtype=np.uint64)
 
     @property
     def count(self) -> np.ndarray:
-        return self._count[: self.hours]
+        return self._count[: self.hours].astype(np.float64)
 
     @property
     def total(self) -> np.ndarray:
-        return self._total[: self.hours]
+        return self._total[: self.hours] / 100.0
 
     @property
     def square(self) -> np.ndarray:
-        return self._square[: self.hours]
+        return as_float(self._high[: self.hours], self._low[: self.hours]) / 1e4
+
+    def _grow(self, hours: int) -> None:
+        while hours > len(self._count):  # by doubling
+            for name in ("_count", "_total", "_high", "_low"):
+                values = getattr(self, name)
+                setattr(self, name, np.vstack([values, np.zeros_like(values)]))
 
     def add(self, k: int, cols: dict[str, np.ndarray], out: np.ndarray) -> None:
         types = len(TX_TYPES)
         first, last = k * self.step_us // HOUR_US, ((k + 1) * self.step_us - 1) // HOUR_US
         if first == last:  # the whole step lies in one hour: no per-row hour needed
-            cell = cols["kind"]
+            cell = cols["kind"].astype(np.int64)
         else:
             us = k * self.step_us + (cols["offset"] * self.step_us).astype(np.int64)
             cell = (us // HOUR_US - first) * types + cols["kind"]
-        while last >= len(self._count):  # grow by doubling
-            self._count = np.vstack([self._count, np.zeros_like(self._count)])
-            self._total = np.vstack([self._total, np.zeros_like(self._total)])
-            self._square = np.vstack([self._square, np.zeros_like(self._square)])
+        self._grow(int(last) + 1)
         size = int(last - first + 1) * types
         self._count[first : last + 1] += np.bincount(cell, minlength=size).reshape(-1, types)
-        self._total[first : last + 1] += np.bincount(cell, weights=out[0], minlength=size).reshape(-1, types)
-        self._square[first : last + 1] += np.bincount(cell, weights=out[0] ** 2, minlength=size).reshape(
-            -1, types
-        )
+        flat = slice(int(first) * types, int(last + 1) * types)
+        add_cents(cell, out[0], self._total.reshape(-1)[flat])
+        add_squared_cents(cell, out[0], self._high.reshape(-1)[flat], self._low.reshape(-1)[flat])
         self.hours = max(self.hours, int(last) + 1)
+
+    def merge(self, other: HourlyTally) -> None:
+        """Add another tally's rows (another host's, in a sharded run)."""
+        self._grow(other.hours)
+        h = other.hours
+        self._count[:h] += other._count[:h]
+        self._total[:h] += other._total[:h]
+        low = self._low[:h] + other._low[:h]  # wraps around 2**64: the carry goes to the high word
+        self._high[:h] += other._high[:h] + (low < self._low[:h]).astype(np.uint64)
+        self._low[:h] = low
+        self.hours = max(self.hours, h)
 
 
 def nrmse(simulated: np.ndarray, real: np.ndarray) -> float | None:

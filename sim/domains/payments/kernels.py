@@ -180,3 +180,14 @@ def interleave(base, extra, before, out):
         dst += 1
     count = base.shape[0] - src
     out[dst : dst + count] = base[src:]
+
+
+@numba.njit(cache=True, nogil=True)
+def rank_within(group, groups):
+    """Each row's place among the earlier rows of its group (`group` in 0..groups-1)."""
+    seen = np.zeros(groups, np.int64)
+    rank = np.empty(group.shape[0], np.int64)
+    for i in range(group.shape[0]):
+        rank[i] = seen[group[i]]
+        seen[group[i]] += 1
+    return rank

@@ -229,6 +229,32 @@ def _short(kind, payer, payee, amt, balance, spent, overdraft, means, rng, origi
     return payer, amt, DECLINED
 
 
+@numba.njit(cache=True, nogil=True)
+def book_legs(order, offset, tiebreak, account, delta, moves, balance, before, after):
+    """A shard's half of `book`: each leg (one account's side of a decided row: `account`, its signed
+    `delta`, whether it `moves`) applied to `balance` in the order `order` gives (the rows' time order,
+    then the payer's leg before the payee's), its account's balance before and after the row recorded.
+    The two legs of a row on one account (a payment to oneself) are one step: both record the balance
+    before the row and after it, as `book` does."""
+    n = order.shape[0]
+    g = 0
+    while g < n:
+        first = order[g]
+        a = account[first]
+        h = g + 1
+        while (h < n and account[order[h]] == a and offset[order[h]] == offset[first]
+               and tiebreak[order[h]] == tiebreak[first]):  # fmt: skip
+            h += 1
+        held = balance[a]
+        for x in range(g, h):
+            if moves[order[x]]:
+                balance[a] = _cents(balance[a] + delta[order[x]])
+        for x in range(g, h):
+            before[order[x]] = held
+            after[order[x]] = balance[a]
+        g = h
+
+
 def settle_by_cells(cells, kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rngs, out,
                     spent):  # fmt: skip
     """The step rule over a step's rows: each cell's rows decided (`decide`, with that cell's generator
@@ -298,6 +324,28 @@ def settle_by_cells_reference(cells, kind, origin, dest, amount, amount_mode, ow
             balance[payee] = math.floor((balance[payee] + out[0, i]) * 100.0 + 0.5) / 100.0
         out[1:5, i] = (before[0], balance[origin[i]], before[1], balance[dest[i]])
     return balance, origin, out
+
+
+def book_legs_reference(order, offset, tiebreak, account, delta, moves, balance):
+    """Twin of `book_legs`. Returns (balance, before, after)."""
+    balance = balance.copy()
+    before, after = np.zeros(len(account)), np.zeros(len(account))
+    groups: list[list[int]] = []
+    for i in order:
+        key = (account[i], offset[i], tiebreak[i])
+        if groups and (account[groups[-1][0]], offset[groups[-1][0]], tiebreak[groups[-1][0]]) == key:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    for group in groups:
+        a = account[group[0]]
+        held = balance[a]
+        for i in group:
+            if moves[i]:
+                balance[a] = math.floor((balance[a] + delta[i]) * 100.0 + 0.5) / 100.0
+        for i in group:
+            before[i], after[i] = held, balance[a]
+    return balance, before, after
 
 
 def _decide_reference(

@@ -1,28 +1,42 @@
-"""Shards of a payments world: groups of whole customer cells, drawn on a backend's workers.
+"""Shards of a payments world: each host settles its own accounts, the driver only schedules.
 
-A sharded payments run keeps one coordinator (the fraud and laundering agenda, settlement in time order,
-the ledger) and farms out the heavy, balance-independent work: drawing customers' transactions (each
-shard draws whole customer cells, see `sim.domains.payments.activity`) and encoding and writing Parquet
-(each shard's rows, by the payer's cell, go to its own part files). Transfers between shards are settled
-by the coordinator in the single time order of the whole world, so money is conserved exactly and every
-row is what an unsharded run writes.
+A sharded run (under `settlement: step`) splits the customers' cells into shards, and the shards among
+hosts, one host per worker, all running at once. A host owns the ledger of its cells' accounts (customers
+by cell; every other account spread over the cells by a fixed rule of the population: `cell_of_accounts`).
+Each step it draws its own cells' transactions, takes the fraud and laundering rows its accounts pay
+(every host keeps the whole agenda, drawn from the same streams), decides its payers' rows on what they
+held when the step began (`settlement.decide`, each cell with its own stream) and books them:
+
+- each row has a payer's leg and a payee's; a leg whose account another host owns is sent to that host
+  (its row's time key, account and amount), through a `Mailbox` the driver never reads;
+- each host books every leg of its accounts in the step's time order (`settlement.book_legs`) and sends
+  the balances before and after back to the host that owns the row;
+- a fraud incident that picks its victim by balance asks every host for the candidates' balances.
+
+The host writes its rows as its shards' Parquet parts, straight to the run's folder or object store. The
+driver receives progress, and at the end each host's tallies (exact: they add up to the whole run's),
+its closing balances and its part files' checksums; no transaction row passes through it. Every run
+that settles by step writes the same rows, whole or on any number of shards, hosts and backends.
 """
 
 from __future__ import annotations
 
 import itertools
-import threading
-from typing import TYPE_CHECKING
+import tempfile
+import time
+from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
-from sim.domains.payments.accounts import build_accounts
-from sim.domains.payments.activity import CELL_CUSTOMERS, Activity, merge_in_time
-from sim.errors import InputError
-from sim.rng import Streams
+from sim.distributed import Backend, Mailbox, Parts, PartWriter, empty_part
+from sim.domains.payments.accounts import ID_BASE
+from sim.domains.payments.activity import CELL_CUSTOMERS
+from sim.domains.payments.kernels import interleave, rank_within
+from sim.domains.payments.settlement import CASH_IN, NOT_MADE, SETTLED, book_legs, decide, rows_by_cell
+from sim.errors import InputError, SimError
 
-if TYPE_CHECKING:
-    from sim.distributed import Backend
+SPECIAL = np.int64(1) << 62  # a scheduled row's time key sorts after customers' rows at the same instant
 
 
 def shard_cells(cells: int, shards: int, name: str) -> list[range]:
@@ -52,56 +66,293 @@ def cell_of_accounts(accounts, bounds: np.ndarray) -> np.ndarray:
     return by_public
 
 
-def shard_of_accounts(accounts, bounds: np.ndarray, groups: list[range]) -> np.ndarray:
-    """The shard owning each account, indexed by public position: the shard of the account's cell."""
-    shard_of_cell = np.empty(len(bounds) - 1, dtype=np.int16)
+def shard_of_cells(groups: list[range]) -> np.ndarray:
+    out = np.empty(groups[-1].stop, dtype=np.int64)
     for shard, cells in enumerate(groups):
-        shard_of_cell[cells.start : cells.stop] = shard
-    return shard_of_cell[cell_of_accounts(accounts, bounds)]
+        out[cells.start : cells.stop] = shard
+    return out
 
 
-_ACTIVITY: dict = {}
-_ACTIVITY_LOCK = threading.Lock()
+def host_shards(shards: int, hosts: int) -> list[range]:
+    """Contiguous groups of shards, one per host."""
+    edges = np.linspace(0, shards, hosts + 1).astype(int)
+    return [range(lo, hi) for lo, hi in itertools.pairwise(edges)]
 
 
-def _activity(scenario, scale: float):
-    """The customers' activity arrays, built once per worker process from the scenario and seed (the
-    same arrays on every worker, because they are a function of the seed alone)."""
-    key = (scenario.model_dump_json(), scale)
-    with _ACTIVITY_LOCK:
-        if key not in _ACTIVITY:
-            _ACTIVITY.clear()  # one scenario at a time per worker
-            streams = Streams(scenario.seed)
-            _ACTIVITY[key] = Activity(scenario, build_accounts(scenario, streams, scale), streams)
-        return _ACTIVITY[key]
+@dataclass(frozen=True)
+class HostPlan:
+    """One host's share of a sharded run: shards `shards` of `groups` (the cells of every shard)."""
+
+    index: int
+    hosts: int
+    groups: tuple[range, ...]
+    shards: range
+    mailbox: str
+
+    @property
+    def cells(self) -> range:
+        return range(self.groups[self.shards.start].start, self.groups[self.shards.stop - 1].stop)
 
 
-def draw_shard(scenario, scale: float, cells: range, step: int) -> dict[str, np.ndarray]:
-    """A shard's legitimate transactions of one step (runs on a worker)."""
-    return _activity(scenario, scale).draw(step, cells)
+def _insertion_points(offset, keys, new_offset, new_keys) -> np.ndarray:
+    """Where each of a few (time-ordered) rows goes among time-ordered rows: after every row earlier in
+    (offset, key) order."""
+    at = np.searchsorted(offset, new_offset, side="left")
+    tied = np.flatnonzero(at < len(offset))
+    tied = tied[offset[at[tied]] == new_offset[tied]]  # rows at the very same instant: keys decide
+    for i in tied:
+        j = at[i]
+        while j < len(offset) and offset[j] == new_offset[i] and keys[j] < new_keys[i]:
+            j += 1
+        at[i] = j
+    return at
 
 
-class ShardedDraws:
-    """Step k's legitimate transactions drawn by the shards on a backend, a few steps ahead."""
+class HostLedger:
+    """A host's part of the ledger (see the module's docstring): its accounts, its rows' time keys, the
+    exchange of legs and balances with the other hosts."""
 
-    def __init__(self, backend: Backend, scenario, scale: float, groups: list[range], ahead: int):
-        self.backend, self.scenario, self.scale, self.groups = backend, scenario, scale, groups
-        self.steps = scenario.horizon.steps
-        self.ahead = max(1, ahead)
-        self.pending: dict[int, list] = {}
-        self.next = 0
+    def __init__(self, plan: HostPlan, cell_of: np.ndarray):
+        self.plan = plan
+        self.me = plan.index
+        self.mail = Mailbox(plan.mailbox, plan.index)
+        self.cell_of = cell_of  # by public index
+        host_of_cell = np.empty(plan.groups[-1].stop, dtype=np.int64)
+        for host, shards in enumerate(host_shards(len(plan.groups), plan.hosts)):
+            for s in shards:
+                host_of_cell[plan.groups[s].start : plan.groups[s].stop] = host
+        self.host_of = host_of_cell[cell_of]  # by public index
+        self.owned = np.flatnonzero(self.host_of == self.me)
+        self.k = 0  # the step under way
+        self.asked = 0  # holdings asked for so far in this step (each ask is one exchange)
 
-    def __call__(self, k: int) -> dict[str, np.ndarray]:
-        while self.next < min(self.steps, k + 1 + self.ahead):
-            self.pending[self.next] = [
-                self.backend.submit(draw_shard, self.scenario, self.scale, cells, self.next)
-                for cells in self.groups
-            ]
-            self.next += 1
-        return merge_in_time([future.result() for future in self.pending.pop(k)])
+    def begin(self, k: int) -> None:
+        self.k, self.asked = k, 0
 
-    def close(self) -> None:
-        for futures in self.pending.values():
-            for future in futures:
-                future.cancel()
-        self.pending.clear()
+    def others(self) -> range:
+        return range(self.plan.hosts)
+
+    def own_special(self, special: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """The scheduled rows this host's accounts pay, and their time keys."""
+        mine = np.flatnonzero(self.host_of[special["origin"]] == self.me)
+        return {name: values[mine] for name, values in special.items()}, SPECIAL + mine
+
+    def own_rows(self, k: int, legit: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """This host's cells' draw as the rows its accounts pay, with their time keys (the tie-break within
+        an instant, as the whole run orders a step: by the cell that drew the row, then by its place in
+        that cell's draw). Pay drawn here whose employer another host owns goes to that host, and the pay
+        its cells drew for employers here comes in."""
+        income = ~legit["own"]  # pay: the employer pays, the customer who drew it is paid
+        drawer = self.cell_of[np.where(income, legit["dest"], legit["origin"])]
+        keys = (drawer << 32) | rank_within(drawer, self.plan.groups[-1].stop)
+        if self.plan.hosts == 1:
+            return legit, keys
+        payer = self.host_of[legit["origin"]]
+        away = np.flatnonzero(payer != self.me)  # only pay can be: every other row's payer drew it
+        topic = f"{k}.rows"
+        for other in self.others():
+            if other != self.me:
+                to = away[payer[away] == other]
+                self.mail.send(topic, other, ({n: v[to] for n, v in legit.items()}, keys[to]))
+        parts = [self.mail.receive(topic, other) for other in self.others() if other != self.me]
+        if len(away):
+            mine = np.flatnonzero(payer == self.me)
+            legit, keys = {n: v[mine] for n, v in legit.items()}, keys[mine]
+        if not any(len(p[1]) for p in parts):
+            return legit, keys
+        keys_in = np.concatenate([p[1] for p in parts])
+        rows_in = {n: np.concatenate([p[0][n] for p in parts]) for n in legit}
+        order = np.lexsort((keys_in, rows_in["offset"]))  # the few rows that came in, in time order
+        rows_in, keys_in = {n: v[order] for n, v in rows_in.items()}, keys_in[order]
+        at = _insertion_points(legit["offset"], keys, rows_in["offset"], keys_in)
+        out = {n: np.empty(len(v) + len(rows_in[n]), v.dtype) for n, v in legit.items()}
+        for n, v in legit.items():
+            interleave(v, rows_in[n], at, out[n])
+        merged = np.empty(len(keys) + len(keys_in), np.int64)
+        interleave(keys, keys_in, at, merged)
+        return out, merged
+
+    def time_keys(self, legit: dict[str, np.ndarray], legit_keys: np.ndarray, special: dict[str, np.ndarray],
+                  special_keys: np.ndarray, k: int) -> np.ndarray:  # fmt: skip
+        """The merged step's time keys: scheduled rows after customers' rows at the same instant, in
+        agenda order (as `world._merge` puts them)."""
+        at = np.searchsorted(legit["offset"], special["time"] - k, side="right")
+        out = np.empty(len(legit_keys) + len(special_keys), dtype=np.int64)
+        interleave(legit_keys, special_keys, at, out)
+        return out
+
+    def holdings(self, balance: np.ndarray, accounts: np.ndarray) -> np.ndarray:
+        """The balances of `accounts` (public indexes) now, each from the host that owns it."""
+        topic = f"{self.k}.holdings.{self.asked}"
+        self.asked += 1
+        owner = self.host_of[accounts]
+        values = np.where(owner == self.me, balance[accounts], 0.0)
+        for other in self.others():
+            if other != self.me:
+                self.mail.send(topic, other, values)
+        for other in self.others():
+            if other != self.me:
+                values = np.where(owner == other, self.mail.receive(topic, other), values)
+        return values
+
+    def settle(self, k: int, cols, keys, balance, spent, overdraft, means, rngs, out) -> None:
+        """Decide this host's rows (its cells, each with its stream from `rngs`) and book them with the
+        other hosts' legs on its accounts (see the module's docstring). `out` as `settlement.settle`."""
+        kind, origin, dest = cols["kind"], cols["origin"], cols["dest"]
+        first = self.plan.cells.start
+        for cell, rows in enumerate(rows_by_cell(self.cell_of[origin] - first, len(rngs))):
+            decide(rows, kind, origin, dest, cols["amount"], cols["mode"], cols["own"], balance, spent,
+                   overdraft, means, rngs[cell], out)  # fmt: skip
+        made = np.flatnonzero(out[5] != NOT_MADE)
+        cash_in = kind[made] == CASH_IN
+        amount = out[0, made]
+        moves = out[5, made] == SETTLED
+        offset, key = cols["offset"][made], keys[made]
+        origin_delta = np.where(cash_in, amount, -amount)
+        payer_first = np.where(cash_in, 1, 0).astype(np.int8)  # the payer's leg is booked first
+        dest_host = self.host_of[dest[made]]
+        topic = f"{k}.legs"
+        sent = {}
+        for other in self.others():
+            if other != self.me:
+                to = np.flatnonzero(dest_host == other)
+                sent[other] = to
+                self.mail.send(topic, other, (offset[to], key[to], dest[made][to], -origin_delta[to],
+                                              moves[to], 1 - payer_first[to]))  # fmt: skip
+        local = np.flatnonzero(dest_host == self.me)
+        legs = [(offset, key, origin[made], origin_delta, moves, payer_first),
+                (offset[local], key[local], dest[made][local], -origin_delta[local], moves[local],
+                 1 - payer_first[local])]  # fmt: skip
+        received = []
+        for other in self.others():
+            if other != self.me:
+                legs.append(self.mail.receive(topic, other))
+                received.append((other, len(legs[-1][0])))
+        o, t, a, d, m, r = (np.concatenate(column) for column in zip(*legs, strict=True))
+        order = np.lexsort((r, t, o))
+        before, after = np.empty(len(o)), np.empty(len(o))
+        book_legs(order, o, t, a, d, m, balance, before, after)
+        n, at = len(made), len(made) + len(local)
+        out[1, made], out[2, made] = before[:n], after[:n]
+        out[3, made[local]], out[4, made[local]] = before[n:at], after[n:at]
+        topic = f"{k}.balances"
+        for other, count in received:
+            self.mail.send(topic, other, (before[at : at + count], after[at : at + count]))
+            at += count
+        for other, to in sent.items():
+            out[3, made[to]], out[4, made[to]] = self.mail.receive(topic, other)
+
+
+def run_host(scenario, scale: float, plan: HostPlan, parts: Parts | None) -> dict:
+    """One host of a sharded run, every step (runs on a worker): what the driver needs at the end."""
+    from sim.domains.payments.world import PaymentsWorld, host_world
+    from sim.engine.simulation import Simulation
+
+    mail = Mailbox(plan.mailbox, plan.index)
+    if not mail.claim(f"host-{plan.index}"):  # a host restarted by the cluster cannot rejoin the exchange
+        mail.abort(f"host {plan.index} was restarted (its worker died)")
+        raise SimError(f"host {plan.index} of the sharded run was restarted after its worker died")
+    try:
+        sim = Simulation(scenario, host_world(plan), scale=scale)
+        world: PaymentsWorld = sim.world
+        shard_of_cell = shard_of_cells(list(plan.groups))
+        writer = None
+        if parts is not None:
+
+            def shard_of_row(batch: pa.RecordBatch) -> np.ndarray:  # the payer's cell's shard
+                return shard_of_cell[world.cell_of[batch.column("origin").to_numpy() - ID_BASE]]
+
+            writer = PartWriter(parts, world.schema, plan.shards, shard_of_row)
+        shown = time.monotonic()
+        while sim.running:
+            sim.step()
+            if writer is not None:
+                writer.write(sim.batch)
+            if time.monotonic() - shown > 0.25 or not sim.running:
+                mail.post(f"progress-{plan.index}", sim.steps)
+                shown = time.monotonic()
+        written = writer.close() if writer is not None else []
+        sim.release()
+        return world.host_result(written)
+    except BaseException as exc:
+        mail.abort(f"host {plan.index} failed: {exc}")
+        raise
+
+
+class ShardedRun:
+    """The driver's side of a sharded run: it starts one host per worker, follows their progress, and at
+    the end folds their results into the driver's world (`finish`). For the runner it stands where a
+    table's writer stands (`write`, `close`, `abort`, `path`, `parts`), though the rows never reach it."""
+
+    def __init__(self, world, backend: Backend, shards: int, parts: Parts | None):
+        self.world, self.parts_spec = world, parts
+        groups = shard_cells(world.activity.cells, shards, world.scenario.name)
+        hosts = min(backend.workers, shards)
+        if parts is not None and parts.store is not None:  # the hosts may be on other machines
+            root = f"{parts.store}/_exchange"
+        elif parts is not None:  # inside the unpublished run: a killed run leaves nothing elsewhere
+            root = str(parts.directory.parent / ".exchange")
+        else:
+            root = tempfile.mkdtemp(prefix="sim-exchange-")
+        self.mail = Mailbox(root)
+        self.hosts = hosts
+        if parts is not None:
+            parts.directory.mkdir()
+        plans = [HostPlan(i, hosts, tuple(groups), shards_i, root)
+                 for i, shards_i in enumerate(host_shards(shards, hosts))]  # fmt: skip
+        self.futures = backend.submit_together(
+            run_host, [(world.scenario, world.scale, plan, parts) for plan in plans]
+        )
+        self.path = parts.directory if parts is not None else None
+        self.written_schema = world.schema
+        self.parts: list[dict] = []
+        self.rows = 0
+        self.done = False
+        self.progress = [0] * hosts  # steps each host has done, as it last said
+
+    def wait(self, steps: int) -> None:
+        """Until every host has done `steps` steps (a failed host's error is raised here)."""
+        pause = 0.25 if self.mail.remote else 0.02
+        while min(self.progress) < steps:
+            for future in self.futures:
+                if future.done() and future.exception() is not None:
+                    self.mail.abort("another host failed")
+                    exc = future.exception()
+                    raise SimError(f"a host of the sharded run failed: {exc}") from exc
+            time.sleep(pause)
+            self.progress = [self.mail.peek(f"progress-{i}") or 0 for i in range(self.hosts)]
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows:
+            raise AssertionError("a sharded run's rows are written by its hosts")
+
+    def finish(self) -> None:
+        """Wait for the hosts and fold their results into the world (idempotent)."""
+        if self.done:
+            return
+        results = []
+        for future in self.futures:
+            try:
+                results.append(future.result())
+            except SimError:
+                raise
+            except Exception as exc:  # a worker lost (BrokenProcessPool, KilledWorker), a host's bug
+                self.mail.abort("another host failed")
+                raise SimError(f"a host of the sharded run failed: {exc}") from exc
+        self.world.fold_hosts(results)
+        self.parts = sorted((p for r in results for p in r["parts"]), key=lambda p: p["path"])
+        self.rows = sum(p["rows"] for p in self.parts)
+        if self.path is not None and not self.parts:  # an empty table still has one (empty) part
+            self.parts = [empty_part(self.parts_spec, self.world.schema)]
+        self.mail.clear()
+        self.done = True
+
+    def close(self) -> int:
+        self.finish()
+        return self.rows
+
+    def abort(self) -> None:
+        self.mail.abort("the run was stopped")
+        for future in self.futures:
+            future.cancel()
+        self.mail.clear()

@@ -1,11 +1,14 @@
 """What a payments run's report shows, tallied step by step as rows settle (the written table may be a CSV
 or be gone by then): per step, fraud rows by type and laundering rows by typology; per type, rows,
 declines and amounts by label (legitimate, fraud, laundering) with a log-scale histogram for their
-quantiles; per merchant category, purchases, amounts and fraud."""
+quantiles; per merchant category, purchases, amounts and fraud. Amounts are summed exactly (in cents), so
+the tallies of a sharded run's hosts `merge` into the whole run's."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from sim.domains.payments.sums import add_cents
 
 LABELS = ("legitimate", "fraud", "laundering")
 BINS_PER_DECADE = 20
@@ -21,11 +24,27 @@ class ReportTally:
         self.declined = np.zeros((steps, len(LABELS)), dtype=np.int64)
         self.rows = np.zeros((types, len(LABELS)), dtype=np.int64)
         self.declined_by_type = np.zeros(types, dtype=np.int64)
-        self.amount = np.zeros((types, len(LABELS)))
+        self.cents = np.zeros((types, len(LABELS)), dtype=np.int64)
         self.histogram = np.zeros((types, len(LABELS), BINS), dtype=np.int64)
-        self.category = np.zeros((max(categories, 1), 3))  # purchases, amount, fraud rows
-        self.example: dict[int, int] = {}  # laundering typology code -> its first pattern's id
-        self.example_rows: dict[int, list[tuple]] = {}  # typology -> (step, origin, dest, amount) rows
+        self.purchases = np.zeros((max(categories, 1), 3), dtype=np.int64)  # purchases, cents, fraud rows
+        self.example: dict[int, int] = {}  # laundering typology code -> its lowest pattern id seen
+        self._example_rows: dict[int, list[tuple]] = {}  # typology -> (step, offset, origin, dest, amount)
+
+    @property
+    def amount(self) -> np.ndarray:
+        return self.cents / 100.0
+
+    @property
+    def category(self) -> np.ndarray:
+        """Per category: purchases, amount, fraud rows."""
+        return self.purchases * np.array([1.0, 0.01, 1.0])
+
+    @property
+    def example_rows(self) -> dict[int, list[tuple]]:
+        """The settled rows (step, origin, dest, amount) of each laundering typology's example pattern (its
+        lowest id), in time order."""
+        return {code: [(k, o, d, a) for k, _, o, d, a in sorted(rows)]
+                for code, rows in self._example_rows.items() if rows}  # fmt: skip
 
     def add(self, k: int, cols: dict[str, np.ndarray], amount: np.ndarray, declined: np.ndarray) -> None:
         """Step k's rows (`cols`: the world's columns; `fraud`, `typology`: 0 or the 1-based code;
@@ -35,7 +54,7 @@ class ReportTally:
         cell = kind.astype(np.int64) * len(LABELS) + label
         size = self.types * len(LABELS)
         self.rows += np.bincount(cell, minlength=size).reshape(self.rows.shape)
-        self.amount += np.bincount(cell, weights=amount, minlength=size).reshape(self.amount.shape)
+        add_cents(cell, amount, self.cents.reshape(-1))
         self.declined_by_type += np.bincount(kind[declined], minlength=self.types)
         self.declined[k] = np.bincount(label[declined], minlength=len(LABELS))
         decade = np.log10(np.where(amount > 0, amount, 1.0))  # bin 0 below: no -inf to cast
@@ -45,23 +64,36 @@ class ReportTally:
         if fraud.any() or typology.any():
             self.fraud[k] = np.bincount(fraud, minlength=self.fraud.shape[1] + 1)[1:]
             self.laundering[k] = np.bincount(typology, minlength=self.laundering.shape[1] + 1)[1:]
-            self._examples(k, typology, cols["pattern"], cols["origin"], cols["dest"], amount, declined)
+            self._examples(k, cols, amount, declined)
         bought = category >= 0
         if bought.any():
-            codes, n = category[bought], len(self.category)
-            self.category[:, 0] += np.bincount(codes, minlength=n)
-            self.category[:, 1] += np.bincount(codes, weights=amount[bought], minlength=n)
-            self.category[:, 2] += np.bincount(codes, weights=fraud[bought] > 0, minlength=n)
+            codes, n = category[bought].astype(np.int64), len(self.purchases)
+            self.purchases[:, 0] += np.bincount(codes, minlength=n)
+            add_cents(codes, amount[bought], self.purchases[:, 1])
+            self.purchases[:, 2] += np.bincount(codes[fraud[bought] > 0], minlength=n)
 
-    def _examples(self, k, typology, pattern, origin, dest, amount, declined) -> None:
-        """Keep every row of each laundering typology's first pattern (the report draws it)."""
+    def _examples(self, k, cols, amount, declined) -> None:
+        """Keep every settled row of each laundering typology's lowest pattern id (the report draws it)."""
+        typology, pattern = cols["typology"], cols["pattern"]
         for row in np.flatnonzero(typology > 0):
-            code = int(typology[row])
-            first = self.example.setdefault(code, int(pattern[row]))
-            if first == pattern[row] and not declined[row]:
-                self.example_rows.setdefault(code, []).append(
-                    (k, int(origin[row]), int(dest[row]), float(amount[row]))
-                )
+            self._example(int(typology[row]), int(pattern[row]), [] if declined[row] else [
+                (k, float(cols["offset"][row]), int(cols["origin"][row]), int(cols["dest"][row]),
+                 float(amount[row]))])  # fmt: skip
+
+    def _example(self, code: int, pattern: int, rows: list[tuple]) -> None:
+        lowest = self.example.get(code)
+        if lowest is None or pattern < lowest:
+            self.example[code], self._example_rows[code] = pattern, []
+        if pattern == self.example[code]:
+            self._example_rows[code] += rows
+
+    def merge(self, other: ReportTally) -> None:
+        """Add another tally's rows (another host's, in a sharded run)."""
+        for name in ("fraud", "laundering", "declined", "rows", "declined_by_type", "cents", "histogram",
+                     "purchases"):  # fmt: skip
+            getattr(self, name).__iadd__(getattr(other, name))
+        for code, pattern in other.example.items():
+            self._example(code, pattern, other._example_rows.get(code, []))
 
     def quantiles(self, t: int, label: int, levels: tuple[float, ...]) -> list[float | None]:
         """Approximate quantiles of type t's amounts with `label` (the histogram's bin centres: within

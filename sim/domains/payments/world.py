@@ -10,13 +10,13 @@ populations: merchant categories make PAYMENT a card purchase in a category.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
+from sim.distributed import Parts
 from sim.domains.payments import statistics
 from sim.domains.payments.accounts import ID_BASE, build_accounts
 from sim.domains.payments.activity import Activity
@@ -32,7 +32,7 @@ from sim.domains.payments.report import write_report
 from sim.domains.payments.rows import Agenda, Membership
 from sim.domains.payments.scenario import AML_TYPOLOGIES, FRAUD_TYPES, PaymentsScenario
 from sim.domains.payments.settlement import NOT_MADE, Means, settle, settle_by_cells
-from sim.domains.payments.sharding import ShardedDraws, cell_of_accounts, shard_cells, shard_of_accounts
+from sim.domains.payments.sharding import HostLedger, HostPlan, ShardedRun, cell_of_accounts
 from sim.domains.payments.tally import ReportTally
 from sim.errors import InputError
 from sim.records import TIMESTAMP, record_batch
@@ -71,7 +71,8 @@ class PaymentsWorld:
     schema = TRANSACTIONS
     figure_names = ("transactions", "declined", "fraud", "laundering", "amount_settled")
 
-    def __init__(self, scenario: PaymentsScenario, streams: Streams, scale: float = 1.0):
+    def __init__(self, scenario: PaymentsScenario, streams: Streams, scale: float = 1.0,
+                 host: HostPlan | None = None):  # fmt: skip
         self.scenario = scenario
         self.streams = streams
         self.scale = scale
@@ -83,7 +84,7 @@ class PaymentsWorld:
         self.agenda = Agenda(h.steps)
         self.fraud = Fraud(scenario, self.accounts, streams, scale, self.activity.purchases,
                            self.activity.amounts, self.membership, self.agenda, self.activity.day_share,
-                           lambda accounts: self.balance[self.public[accounts]])  # fmt: skip
+                           self._holdings)  # fmt: skip
         schedule_laundering(
             scenario, self.accounts, streams, scale, self.membership, self.agenda, self.activity.day_share
         )
@@ -97,6 +98,10 @@ class PaymentsWorld:
         if scenario.settlement == "step":  # each cell's payers decided apart (`settlement.settle_by_cells`)
             self.cell_of = cell_of_accounts(self.accounts, self.activity.bounds)
             self.spent = np.zeros(self.accounts.n)  # scratch: a payer's debits within the step
+        # a host of a sharded run settles its own accounts (`sharding`); the driver of one only follows
+        self.ledger = HostLedger(host, self.cell_of) if host is not None else None
+        self.cells = host.cells if host is not None else None
+        self.sharded: ShardedRun | None = None
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
         self.start_us, self.step_us = h.start_us, h.step_us
         self.tally = HourlyTally(self.step_us)
@@ -104,7 +109,6 @@ class PaymentsWorld:
         # step k settles (each step has its own stream: the bytes do not change)
         self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw-ahead")
         self._drawn: dict[int, Future] = {}
-        self.draws: ShardedDraws | None = None  # a sharded run's: step k's draws made on workers
         self.report_tally = ReportTally(h.steps, len(TX_TYPES), len(FRAUD_TYPES), len(AML_TYPOLOGIES),
                                         len(self.accounts.category_names))  # fmt: skip
         self.last = dict.fromkeys(self.figure_names, 0.0)  # the last step's figures (none settled yet)
@@ -113,23 +117,33 @@ class PaymentsWorld:
     # --- one step -------------------------------------------------------------------------------
     def step(self, k: int, timeline) -> pa.RecordBatch:
         """Draw step k's transactions, settle them in time order and return them as a record batch."""
-        self.fraud.step(k, timeline.intensity, timeline.campaign)
         self.occurrences += [o for o in timeline.active if o not in self.occurrences]
-        if self.draws is not None:
-            legit = self.draws(k)
-        else:
-            drawn = self._drawn.pop(k, None)
-            legit = drawn.result() if drawn is not None else self.activity.draw(k)
-            if k + 1 < self.scenario.horizon.steps:
-                self._drawn[k + 1] = self._ahead.submit(self.activity.draw, k + 1)
+        if self.sharded is not None:  # the hosts make the rows: follow them
+            self.sharded.wait(k + 1)
+            return _empty(self.schema)
+        if self.ledger is not None:
+            self.ledger.begin(k)
+        self.fraud.step(k, timeline.intensity, timeline.campaign)
+        drawn = self._drawn.pop(k, None)
+        legit = drawn.result() if drawn is not None else self.activity.draw(k, self.cells)
+        if k + 1 < self.scenario.horizon.steps:
+            self._drawn[k + 1] = self._ahead.submit(self.activity.draw, k + 1, self.cells)
         special = self.agenda.take(k)
         special["origin"] = self.public[special["origin"]]
         special["dest"] = self.public[special["dest"]]
+        if self.ledger is not None:
+            legit, legit_keys = self.ledger.own_rows(k, legit)
+            special, special_keys = self.ledger.own_special(special)
+            keys = self.ledger.time_keys(legit, legit_keys, special, special_keys, k)
         cols = _merge(legit, special, k)
         out = np.empty((6, len(cols["kind"])))
         rows = (cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"], cols["own"],
                 self.balance, self.overdraft, self.means)  # fmt: skip
-        if self.scenario.settlement == "step":
+        if self.ledger is not None:
+            cells = self.cells
+            rngs = [self.streams.generator("payments.settle", k, c) for c in cells]
+            self.ledger.settle(k, cols, keys, self.balance, self.spent, self.overdraft, self.means, rngs, out)
+        elif self.scenario.settlement == "step":
             rngs = [self.streams.generator("payments.settle", k, c) for c in range(self.activity.cells)]
             settle_by_cells(self.cell_of[cols["origin"]], *rows, rngs, out, self.spent)
         else:
@@ -182,23 +196,60 @@ class PaymentsWorld:
     def actors(self) -> list:
         return payments_actors(self)
 
-    def shard(self, backend, shards: int) -> Callable[[pa.RecordBatch], np.ndarray]:
-        """Customers' draws from now on by `shards` shards of whole cells on `backend`'s workers (the same
-        rows: each cell has its own stream); each row's shard is its payer's (customers by cell, other
-        accounts round-robin)."""
-        groups = shard_cells(self.activity.cells, shards, self.scenario.name)
-        self.draws = ShardedDraws(backend, self.scenario, self.scale, groups, ahead=2 * backend.workers)
-        owner = shard_of_accounts(self.accounts, self.activity.bounds, groups)
-        return lambda batch: owner[batch.column("origin").to_numpy() - ID_BASE]
+    @staticmethod
+    def shard_problem(scenario: PaymentsScenario) -> str | None:
+        """Why this scenario cannot run sharded, if it cannot."""
+        if scenario.settlement != "step":
+            return (f"settlement: {scenario.settlement} settles every payment in one time order, which one "
+                    "process does; --shards needs `settlement: step` in the scenario (credits spendable "
+                    "once their step has cleared: see the README's settlement section)")  # fmt: skip
+        return None
 
-    def close(self) -> None:
-        """Stop the draw-ahead thread (a model's `release()` calls this)."""
+    def shard(self, backend, shards: int, parts: Parts | None) -> ShardedRun:
+        """Hand the run to `shards` shards of whole cells, settled by hosts on `backend`'s workers (see
+        `sharding`); from now on `step` follows them, and the table (when `parts` says where) is written
+        by them."""
+        self.close_helpers()
+        self.sharded = ShardedRun(self, backend, shards, parts)
+        return self.sharded
+
+    def _holdings(self, accounts: np.ndarray) -> np.ndarray:
+        """What `accounts` (in the accounts' own order) hold now (a fraud incident picks its victim)."""
+        if self.ledger is not None:
+            return self.ledger.holdings(self.balance, self.public[accounts])
+        return self.balance[self.public[accounts]]
+
+    def host_result(self, parts: list[dict]) -> dict:
+        """What a host sends the driver at the end: its tallies, its accounts' closing balances, its part
+        files; the first host also the patterns and victims (every host draws the same ones)."""
+        owned = self.ledger.owned
+        out = {"tally": self.tally, "report_tally": self.report_tally, "owned": owned,
+               "closing": self.balance[owned], "parts": parts}  # fmt: skip
+        if self.ledger.me == 0:
+            out.update(membership=self.membership, victims=self.accounts.labels["is_victim"],
+                       incidents=self.fraud.incidents)  # fmt: skip
+        return out
+
+    def fold_hosts(self, results: list[dict]) -> None:
+        """A sharded run's hosts' results, folded in as if this world had run the steps itself."""
+        for result in results:
+            self.tally.merge(result["tally"])
+            self.report_tally.merge(result["report_tally"])
+            self.balance[result["owned"]] = result["closing"]
+        first = results[0]
+        self.membership = first["membership"]
+        self.accounts.labels["is_victim"] = first["victims"]
+        self.fraud.incidents = first["incidents"]
+
+    def close_helpers(self) -> None:
         for future in self._drawn.values():
             future.cancel()
         self._drawn.clear()
         self._ahead.shutdown(wait=True)
-        if self.draws is not None:
-            self.draws.close()
+
+    def close(self) -> None:
+        """Stop the draw-ahead thread (a model's `release()` calls this)."""
+        self.close_helpers()
 
     # --- end of run -----------------------------------------------------------------------------
     def closing_balance(self) -> np.ndarray:
@@ -269,6 +320,19 @@ class PaymentsWorld:
 
     def patterns_table(self) -> pa.Table:
         return self.membership.table(self.accounts.account_id, self.start_us, self.step_us)
+
+
+def host_world(plan: HostPlan):
+    """A world factory for a host of a sharded run: its cells' share of the world (see `sharding`)."""
+
+    def make(scenario: PaymentsScenario, streams: Streams, scale: float) -> PaymentsWorld:
+        return PaymentsWorld(scenario, streams, scale, host=plan)
+
+    return make
+
+
+def _empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
 
 
 def _means(scenario: PaymentsScenario, accounts) -> Means:
