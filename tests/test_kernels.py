@@ -23,11 +23,14 @@ from sim.domains.payments.settlement import (
     Means,
     book_legs,
     book_legs_reference,
+    scatter_legs,
     settle,
     settle_by_cells,
     settle_by_cells_reference,
     settle_reference,
+    split_legs,
 )
+from sim.domains.payments.sharding import booking_order
 from sim.engine.kernels import alias_table
 
 
@@ -154,25 +157,53 @@ def test_book_legs_matches_reference_twin(seed, n_tx, n_acc):
 @given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(1, 300), n_acc=st.integers(1, 20),
        hosts=st.integers(1, 4))  # fmt: skip
 def test_hosts_booking_their_own_accounts_legs_book_what_one_ledger_books(seed, n_tx, n_acc, hosts):
-    """A sharded run's booking: the accounts split among hosts at random, each host books the legs of its
-    own accounts in the step's time order on its own copy of the ledger; the rows' balances before and
-    after, put together, are what `book` gives on one ledger, bit for bit (payments to oneself too)."""
+    """A sharded run's booking, as its hosts do it but without the mailbox: accounts split among hosts at
+    random, each host's rows (those its accounts pay) split into legs (`split_legs`), the legs of other
+    hosts' accounts handed over, each host booking its accounts' legs in time order on its own copy of
+    the ledger and the balances handed back (`scatter_legs`). The rows' balances before and after and
+    the closing balances are what `book` gives on one ledger, bit for bit (payments to oneself too)."""
     kind, origin, dest, amount, mode, own, balance, overdraft, means = random_book(seed, n_tx, n_acc)
     dest[np.random.default_rng(seed).random(n_tx) < 0.05] = origin[:1]  # a few payments to oneself
     whole_balance, origin, out = settled(kind, origin, dest, amount, mode, own, balance, overdraft, means,
                                          seed=seed, cells=np.zeros(n_tx, np.int64))  # fmt: skip
     owner = np.random.default_rng([seed, 1]).integers(0, hosts, n_acc)
-    legs = legs_of(kind, origin, dest, out, np.arange(n_tx))
-    offset, tiebreak, account, delta, moves, role, row, side = legs
-    got, closing = np.full((4, n_tx), np.nan), np.full(n_acc, np.nan)
-    for host in range(hosts):
-        mine = np.flatnonzero(owner[account] == host)
-        order = mine[np.lexsort((role[mine], tiebreak[mine], offset[mine]))]
-        ledger, before, after = balance.copy(), np.empty(len(row)), np.empty(len(row))
-        book_legs(order, offset, tiebreak, account, delta, moves, ledger, before, after)
-        got[2 * side[mine], row[mine]], got[2 * side[mine] + 1, row[mine]] = before[mine], after[mine]
-        closing[owner == host] = ledger[owner == host]
-    assert np.array_equal(got, out[1:5]) and np.array_equal(closing, whole_balance)
+    times = np.random.default_rng([seed, 2]).random(n_tx)
+    if seed % 2:  # many rows at the very same instant: their keys order them
+        times = np.floor(times * 4) / 4
+    offset, keys = np.sort(times), np.arange(n_tx)
+    rows = [np.flatnonzero(owner[origin] == h) for h in range(hosts)]
+    outs = [out[:, r].copy() for r in rows]
+    for o in outs:
+        o[1:5] = np.nan
+    legs = []
+    for h, r in enumerate(rows):
+        floats, ints = np.empty((2, 2 * len(r))), np.empty((4, 2 * len(r)), np.int64)
+        starts = split_legs(kind[r], origin[r], dest[r], outs[h], offset[r], keys[r], owner, h, hosts, floats,
+                            ints)  # fmt: skip
+        legs.append((floats, ints, starts))
+    ledgers = []
+    for h in range(hosts):  # host h books its legs and those the others sent it
+        parts = [(legs[h][0][:, : legs[h][2][0]], legs[h][1][:, : legs[h][2][0]], h)]
+        parts += [
+            (f[:, s[h] : s[h + 1]], i[:, s[h] : s[h + 1]], g) for g, (f, i, s) in enumerate(legs) if g != h
+        ]
+        f = np.concatenate([p[0] for p in parts], axis=1)
+        i = np.concatenate([p[1] for p in parts], axis=1)
+        order = booking_order(f[0], i[0], i[2] & 1)
+        ledger, before, after = balance.copy(), np.empty(f.shape[1]), np.empty(f.shape[1])
+        book_legs(order, f[0], i[0], i[1], f[1], i[2] >= 2, ledger, before, after)
+        at = 0
+        for fp, ip, g in parts:  # each sender's legs' balances back into its rows
+            n = fp.shape[1]
+            scatter_legs(ip[3], before[at : at + n], after[at : at + n], outs[g])
+            at += n
+        ledgers.append(ledger)
+    got = np.full((4, n_tx), np.nan)
+    for h, r in enumerate(rows):
+        got[:, r] = outs[h][1:5]
+    closing = np.choose(owner, ledgers) if hosts > 1 else ledgers[0]
+    made = out[5] != NOT_MADE  # a row not made is dropped from the step: nothing to book
+    assert np.array_equal(got[:, made], out[1:5, made]) and np.array_equal(closing, whole_balance)
 
 
 def test_the_step_rules_bound_is_one_the_instant_rule_breaks():

@@ -255,6 +255,70 @@ def book_legs(order, offset, tiebreak, account, delta, moves, balance, before, a
         g = h
 
 
+@numba.njit(cache=True, nogil=True)
+def split_legs(kind, origin, dest, out, offset, keys, host_of, me, hosts, floats, ints):
+    """A host's decided rows (`out` as `decide` left it) as legs for `book_legs`: each made row's payer's
+    and payee's side. Legs of accounts this host owns (`host_of[account] == me`) come first, then the
+    others grouped by their host, in booking order within each group (time, then a row's payer's side
+    first). Per leg, `floats` holds (offset,
+    delta) and `ints` (time key, account, flags: 2 if it moves money, plus 1 for the side booked second
+    in its row, the payee's; slot: the row * 2, plus 1 for its destination's side). Returns where each
+    group starts: this host's legs are [0, starts[0]), host h's [starts[h], starts[h + 1])."""
+    counts = np.zeros(hosts, np.int64)
+    mine = 0
+    for i in range(kind.shape[0]):
+        if out[5, i] != NOT_MADE:
+            mine += 1
+            h = host_of[dest[i]]
+            if h == me:
+                mine += 1
+            else:
+                counts[h] += 1
+    starts = np.empty(hosts + 1, np.int64)
+    starts[0] = mine
+    for h in range(hosts):
+        starts[h + 1] = starts[h] + counts[h]
+    fill = starts[:hosts].copy()
+    at = 0
+    for i in range(kind.shape[0]):
+        if out[5, i] == NOT_MADE:
+            continue
+        amount = out[0, i]
+        moves = 2 if out[5, i] == SETTLED else 0
+        cash_in = kind[i] == CASH_IN  # its payer is the dest: that side is booked first
+        for k in range(2):
+            side = 1 - k if cash_in else k  # the payer's side first, so a row's local legs are in order
+            if side == 0:
+                j = at
+                at += 1
+                account, delta, second = origin[i], amount if cash_in else -amount, 1 if cash_in else 0
+            else:
+                h = host_of[dest[i]]
+                if h == me:
+                    j = at
+                    at += 1
+                else:
+                    j = fill[h]
+                    fill[h] += 1
+                account, delta, second = dest[i], -amount if cash_in else amount, 0 if cash_in else 1
+            floats[0, j] = offset[i]
+            floats[1, j] = delta
+            ints[0, j] = keys[i]
+            ints[1, j] = account
+            ints[2, j] = moves + second
+            ints[3, j] = i * 2 + side
+    return starts
+
+
+@numba.njit(cache=True, nogil=True)
+def scatter_legs(slot, before, after, out):
+    """Booked legs' balances into their rows: out[1:3] for a row's origin side, out[3:5] for its dest."""
+    for j in range(slot.shape[0]):
+        row, side = slot[j] >> 1, slot[j] & 1
+        out[1 + 2 * side, row] = before[j]
+        out[2 + 2 * side, row] = after[j]
+
+
 def settle_by_cells(cells, kind, origin, dest, amount, amount_mode, own, balance, overdraft, means, rngs, out,
                     spent):  # fmt: skip
     """The step rule over a step's rows: each cell's rows decided (`decide`, with that cell's generator

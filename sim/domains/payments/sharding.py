@@ -33,7 +33,7 @@ from sim.distributed import Backend, Mailbox, Parts, PartWriter, empty_part
 from sim.domains.payments.accounts import ID_BASE
 from sim.domains.payments.activity import CELL_CUSTOMERS
 from sim.domains.payments.kernels import interleave, rank_within
-from sim.domains.payments.settlement import CASH_IN, NOT_MADE, SETTLED, book_legs, decide, rows_by_cell
+from sim.domains.payments.settlement import book_legs, decide, rows_by_cell, scatter_legs, split_legs
 from sim.errors import InputError, SimError
 
 SPECIAL = np.int64(1) << 62  # a scheduled row's time key sorts after customers' rows at the same instant
@@ -106,6 +106,18 @@ def _insertion_points(offset, keys, new_offset, new_keys) -> np.ndarray:
             j += 1
         at[i] = j
     return at
+
+
+def booking_order(offset: np.ndarray, keys: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """The order to book legs in: by time (offset, then key), a row's payer's side first. The legs come
+    as a few runs already in that order (this host's, and each other host's), which a stable sort by
+    offset alone merges (timsort: about linear); rows at the very same offset (a chance of about 2**-52
+    per pair) take the full sort."""
+    order = np.argsort(offset, kind="stable")
+    sorted_offset, sorted_keys = offset[order], keys[order]
+    if np.any((sorted_offset[1:] == sorted_offset[:-1]) & (sorted_keys[1:] != sorted_keys[:-1])):
+        return np.lexsort((second, keys, offset))
+    return order
 
 
 class HostLedger:
@@ -203,44 +215,32 @@ class HostLedger:
         for cell, rows in enumerate(rows_by_cell(self.cell_of[origin] - first, len(rngs))):
             decide(rows, kind, origin, dest, cols["amount"], cols["mode"], cols["own"], balance, spent,
                    overdraft, means, rngs[cell], out)  # fmt: skip
-        made = np.flatnonzero(out[5] != NOT_MADE)
-        cash_in = kind[made] == CASH_IN
-        amount = out[0, made]
-        moves = out[5, made] == SETTLED
-        offset, key = cols["offset"][made], keys[made]
-        origin_delta = np.where(cash_in, amount, -amount)
-        payer_first = np.where(cash_in, 1, 0).astype(np.int8)  # the payer's leg is booked first
-        dest_host = self.host_of[dest[made]]
+        hosts = self.plan.hosts
+        floats, ints = np.empty((2, 2 * len(kind))), np.empty((4, 2 * len(kind)), np.int64)
+        starts = split_legs(kind, origin, dest, out, cols["offset"], keys, self.host_of, self.me, hosts,
+                            floats, ints)  # fmt: skip
         topic = f"{k}.legs"
-        sent = {}
         for other in self.others():
             if other != self.me:
-                to = np.flatnonzero(dest_host == other)
-                sent[other] = to
-                self.mail.send(topic, other, (offset[to], key[to], dest[made][to], -origin_delta[to],
-                                              moves[to], 1 - payer_first[to]))  # fmt: skip
-        local = np.flatnonzero(dest_host == self.me)
-        legs = [(offset, key, origin[made], origin_delta, moves, payer_first),
-                (offset[local], key[local], dest[made][local], -origin_delta[local], moves[local],
-                 1 - payer_first[local])]  # fmt: skip
-        received = []
-        for other in self.others():
-            if other != self.me:
-                legs.append(self.mail.receive(topic, other))
-                received.append((other, len(legs[-1][0])))
-        o, t, a, d, m, r = (np.concatenate(column) for column in zip(*legs, strict=True))
-        order = np.lexsort((r, t, o))
-        before, after = np.empty(len(o)), np.empty(len(o))
-        book_legs(order, o, t, a, d, m, balance, before, after)
-        n, at = len(made), len(made) + len(local)
-        out[1, made], out[2, made] = before[:n], after[:n]
-        out[3, made[local]], out[4, made[local]] = before[n:at], after[n:at]
-        topic = f"{k}.balances"
-        for other, count in received:
+                group = slice(starts[other], starts[other + 1])
+                self.mail.send(topic, other, (floats[:, group], ints[:3, group]))
+        mine = starts[0]
+        received = [self.mail.receive(topic, other) for other in self.others() if other != self.me]
+        f = np.concatenate([floats[:, :mine], *(r[0] for r in received)], axis=1)
+        i = np.concatenate([ints[:3, :mine], *(r[1] for r in received)], axis=1)
+        order = booking_order(f[0], i[0], i[2] & 1)
+        before, after = np.empty(f.shape[1]), np.empty(f.shape[1])
+        book_legs(order, f[0], i[0], i[1], f[1], i[2] >= 2, balance, before, after)
+        scatter_legs(ints[3, :mine], before[:mine], after[:mine], out)
+        topic, at = f"{k}.balances", mine
+        for other, (_, sent_ints) in zip((o for o in self.others() if o != self.me), received, strict=True):
+            count = sent_ints.shape[1]
             self.mail.send(topic, other, (before[at : at + count], after[at : at + count]))
             at += count
-        for other, to in sent.items():
-            out[3, made[to]], out[4, made[to]] = self.mail.receive(topic, other)
+        for other in self.others():
+            if other != self.me:
+                b, a = self.mail.receive(topic, other)
+                scatter_legs(ints[3, starts[other] : starts[other + 1]], b, a, out)
 
 
 def run_host(scenario, scale: float, plan: HostPlan, parts: Parts | None) -> dict:
