@@ -94,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="replace an existing run directory")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--shards", type=_positive_int,
-                     help="split the customers into N shards drawn and written by workers; transactions "
-                          "become a partitioned Parquet dataset with the same rows (payments)")  # fmt: skip
+                     help="split the world into N shards settled and written by workers, one host per "
+                          "worker; transactions become a partitioned Parquet dataset with the same rows "
+                          "(payments, under settlement: step)")  # fmt: skip
     _backend_options(run)
 
     stress = sub.add_parser("stress", help="run strategies x seeded replicates and compare their KPIs")

@@ -250,7 +250,8 @@ class PaymentsScenario(ScenarioBase):
     the end of the step it arrives in, as in a clearing batch: a payer spends within a step only what it
     held when the step began; a mule cashes out, and a laundering hop passes on, money received in an
     earlier step). Under `step` what a payer can spend in a step does not depend on what others pay it
-    in that step: the ground for shards that settle their own accounts (issue 17)."""
+    in that step, so the hosts of a sharded run settle their own accounts (`sharding`); `--shards` needs
+    it."""
 
     domain: Literal["payments"]
     populations: dict[Name, Population]
