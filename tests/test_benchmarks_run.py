@@ -27,6 +27,7 @@ EXPECTED = {
     "calibration_quality.py": "PaySim month targets",
     "difficulty_calibration.py": "difficulty targets",
     "payments_realism.py": "declined",
+    "sharded.py": "x whole",
 }  # what each script prints among its figures (default "ratio")
 
 

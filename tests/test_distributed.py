@@ -175,6 +175,14 @@ def test_bad_sharding_options_are_clear_errors(args, message, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_more_shards_than_cells_is_a_clear_error(tmp_path):
+    path = tmp_path / "step.yaml"
+    path.write_text(small_scenario(steps=12, customers=5000) + "\nsettlement: step\n")
+    result = _sim("run", str(path), "--shards", "9", "--out", str(tmp_path / "run"), "--quiet")
+    assert result.returncode == 2 and "at most 4 shard(s)" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "run").exists()
+
+
 def test_stress_replicates_give_the_same_bytes_on_every_backend(tmp_path):
     scenario = ROOT / "scenarios" / "supplier_outage.yaml"
     digests = []
