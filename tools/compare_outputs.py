@@ -39,10 +39,12 @@ def runs(quick: bool) -> list[tuple[str, list[str]]]:
         if "domain: payments" in path.read_text():
             args += ["--scale", str(PAYMENTS_SCALE.get(path.stem, 1.0) * (0.2 if quick else 1.0))]
         out.append((path.stem, args))
-    quickstart, fraud = "scenarios/quickstart.yaml", "scenarios/fraud_ring_attack.yaml"
+    quickstart = "scenarios/quickstart.yaml"
     out.append(("quickstart paysim-csv", ["run", quickstart, "--quiet", "--format", "paysim-csv"]))
-    sharded = ["run", fraud, "--quiet", "--scale", "0.25", "--shards", "2", "--workers", "2"]
-    out.append(("fraud_ring_attack --shards 2", sharded))
+    month = "scenarios/paysim_month.yaml"  # a sharded run needs settlement: step, a parameter of this one
+    sharded = ["run", month, "--quiet", "--scale", "0.02", "--set", "settlement=step", "--shards", "2",
+               "--workers", "2"]  # fmt: skip
+    out.append(("paysim_month settlement=step --shards 2", sharded))
     out.append(("hurricane stress", ["stress", "scenarios/hurricane.yaml", "--quiet", "--replicates", "3"]))
     return out
 
