@@ -202,11 +202,17 @@ class PartWriter:
         if batch.num_rows == 0:
             return
         shard = self.shard_of_row(batch)
+        grouped = bool(np.all(shard[1:] >= shard[:-1]))  # rows already by shard: slices, no copies
         for s in self.shards:
-            rows = np.flatnonzero(shard == s)
-            if len(rows):
-                self.buffers[s].append(batch.take(pa.array(rows)) if len(rows) < batch.num_rows else batch)
-                self.buffered[s] += len(rows)
+            if grouped:
+                lo, hi = np.searchsorted(shard, [s, s + 1])
+                part, n = batch.slice(lo, hi - lo), hi - lo
+            else:
+                rows = np.flatnonzero(shard == s)
+                part, n = batch.take(pa.array(rows)) if len(rows) < batch.num_rows else batch, len(rows)
+            if n:
+                self.buffers[s].append(part)
+                self.buffered[s] += n
                 if self.buffered[s] >= self.parts.part_rows:
                     self._flush(s)
 

@@ -134,6 +134,7 @@ class HostLedger:
             for s in shards:
                 host_of_cell[plan.groups[s].start : plan.groups[s].stop] = host
         self.host_of = host_of_cell[cell_of]  # by public index
+        self.shard_of_cell = shard_of_cells(list(plan.groups))
         self.owned = np.flatnonzero(self.host_of == self.me)
         self.k = 0  # the step under way
         self.asked = 0  # holdings asked for so far in this step (each ask is one exchange)
@@ -255,7 +256,7 @@ def run_host(scenario, scale: float, plan: HostPlan, parts: Parts | None) -> dic
     try:
         sim = Simulation(scenario, host_world(plan), scale=scale)
         world: PaymentsWorld = sim.world
-        shard_of_cell = shard_of_cells(list(plan.groups))
+        shard_of_cell = world.ledger.shard_of_cell
         writer = None
         if parts is not None:
 

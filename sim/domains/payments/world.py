@@ -149,7 +149,13 @@ class PaymentsWorld:
         else:
             settle(*rows, self.streams.generator("payments.settle", k), out)
         made = out[5] != NOT_MADE
-        if not made.all():  # a theft or laundering step with nothing to move is never made
+        if self.ledger is not None and len(self.ledger.plan.shards) > 1:
+            # a host's rows by shard (each shard's in time order), so its parts are slices, not copies
+            keep = np.flatnonzero(made)
+            shard = self.ledger.shard_of_cell[self.cell_of[cols["origin"][keep]]]
+            keep = keep[np.argsort(shard, kind="stable")]
+            cols, out = {name: values[keep] for name, values in cols.items()}, out[:, keep]
+        elif not made.all():  # a theft or laundering step with nothing to move is never made
             cols, out = {name: values[made] for name, values in cols.items()}, out[:, made]
         self.tally.add(k, cols, out)
         declined = out[5] > 0
