@@ -303,7 +303,7 @@ class Mailbox:
     def receive(self, topic: str, sender: int):
         path = self._name(topic, sender, self.me)
         waited, deadline = 0, time.monotonic() + self.PATIENCE_S
-        pause, longest = (5e-5, 0.005) if self._fs is None else (0.002, 0.05)  # a store's requests cost more
+        pause, longest = (2e-5, 0.001) if self._fs is None else (0.002, 0.05)  # a store's requests cost more
         while True:
             data = self._read(path)
             if data is not None:
