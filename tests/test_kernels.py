@@ -16,21 +16,17 @@ from sim.domains.payments.kernels import (
     interleave,
     rank_within,
 )
+from sim.domains.payments.legs import book_legs, book_legs_reference, booking_order, scatter_legs, split_legs
 from sim.domains.payments.settlement import (
     DECLINED,
     NOT_MADE,
     SETTLED,
     Means,
-    book_legs,
-    book_legs_reference,
-    scatter_legs,
     settle,
     settle_by_cells,
     settle_by_cells_reference,
     settle_reference,
-    split_legs,
 )
-from sim.domains.payments.sharding import booking_order
 from sim.engine.kernels import alias_table
 
 

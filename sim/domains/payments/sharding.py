@@ -33,7 +33,7 @@ from sim.distributed import Backend, Mailbox, Parts, PartWriter, empty_part
 from sim.domains.payments.accounts import ID_BASE
 from sim.domains.payments.activity import CELL_CUSTOMERS
 from sim.domains.payments.kernels import interleave, rank_within
-from sim.domains.payments.settlement import book_legs, decide, rows_by_cell, scatter_legs, split_legs
+from sim.domains.payments.settlement import decide, rows_by_cell
 from sim.errors import InputError, SimError
 
 SPECIAL = np.int64(1) << 62  # a scheduled row's time key sorts after customers' rows at the same instant
@@ -106,18 +106,6 @@ def _insertion_points(offset, keys, new_offset, new_keys) -> np.ndarray:
             j += 1
         at[i] = j
     return at
-
-
-def booking_order(offset: np.ndarray, keys: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """The order to book legs in: by time (offset, then key), a row's payer's side first. The legs come
-    as a few runs already in that order (this host's, and each other host's), which a stable sort by
-    offset alone merges (timsort: about linear); rows at the very same offset (a chance of about 2**-52
-    per pair) take the full sort."""
-    order = np.argsort(offset, kind="stable")
-    sorted_offset, sorted_keys = offset[order], keys[order]
-    if np.any((sorted_offset[1:] == sorted_offset[:-1]) & (sorted_keys[1:] != sorted_keys[:-1])):
-        return np.lexsort((second, keys, offset))
-    return order
 
 
 class HostLedger:
@@ -211,6 +199,10 @@ class HostLedger:
     def settle(self, k: int, cols, keys, balance, spent, overdraft, means, rngs, out) -> None:
         """Decide this host's rows (its cells, each with its stream from `rngs`) and book them with the
         other hosts' legs on its accounts (see the module's docstring). `out` as `settlement.settle`."""
+        # only hosts load these kernels: a whole run never compiles them, and its first-run notice of
+        # what compiles must not name them
+        from sim.domains.payments.legs import book_legs, booking_order, scatter_legs, split_legs
+
         kind, origin, dest = cols["kind"], cols["origin"], cols["dest"]
         first = self.plan.cells.start
         for cell, rows in enumerate(rows_by_cell(self.cell_of[origin] - first, len(rngs))):
