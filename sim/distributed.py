@@ -281,10 +281,6 @@ class Mailbox:
             self._path = self.root
             os.makedirs(self.root, exist_ok=True)
 
-    def as_task(self, me: int) -> Mailbox:
-        """The same folder, seen by task `me`."""
-        return Mailbox(self.root, me)
-
     def _name(self, topic: str, sender: int, to: int) -> str:
         return f"{self._path}/{topic}.{sender}-{to}"
 

@@ -130,8 +130,10 @@ class HostLedger:
     def begin(self, k: int) -> None:
         self.k, self.asked = k, 0
 
-    def others(self) -> range:
-        return range(self.plan.hosts)
+    @property
+    def peers(self) -> list[int]:
+        """The other hosts."""
+        return [h for h in range(self.plan.hosts) if h != self.me]
 
     def own_special(self, special: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """The scheduled rows this host's accounts pay, and their time keys."""
@@ -151,11 +153,10 @@ class HostLedger:
         payer = self.host_of[legit["origin"]]
         away = np.flatnonzero(payer != self.me)  # only pay can be: every other row's payer drew it
         topic = f"{k}.rows"
-        for other in self.others():
-            if other != self.me:
-                to = away[payer[away] == other]
-                self.mail.send(topic, other, ({n: v[to] for n, v in legit.items()}, keys[to]))
-        parts = [self.mail.receive(topic, other) for other in self.others() if other != self.me]
+        for other in self.peers:
+            to = away[payer[away] == other]
+            self.mail.send(topic, other, ({n: v[to] for n, v in legit.items()}, keys[to]))
+        parts = [self.mail.receive(topic, other) for other in self.peers]
         if len(away):
             mine = np.flatnonzero(payer == self.me)
             legit, keys = {n: v[mine] for n, v in legit.items()}, keys[mine]
@@ -188,12 +189,10 @@ class HostLedger:
         self.asked += 1
         owner = self.host_of[accounts]
         values = np.where(owner == self.me, balance[accounts], 0.0)
-        for other in self.others():
-            if other != self.me:
-                self.mail.send(topic, other, values)
-        for other in self.others():
-            if other != self.me:
-                values = np.where(owner == other, self.mail.receive(topic, other), values)
+        for other in self.peers:
+            self.mail.send(topic, other, values)
+        for other in self.peers:
+            values = np.where(owner == other, self.mail.receive(topic, other), values)
         return values
 
     def settle(self, k: int, cols, keys, balance, spent, overdraft, means, rngs, out) -> None:
@@ -213,12 +212,11 @@ class HostLedger:
         starts = split_legs(kind, origin, dest, out, cols["offset"], keys, self.host_of, self.me, hosts,
                             floats, ints)  # fmt: skip
         topic = f"{k}.legs"
-        for other in self.others():
-            if other != self.me:
-                group = slice(starts[other], starts[other + 1])
-                self.mail.send(topic, other, (floats[:, group], ints[:3, group]))
+        for other in self.peers:
+            group = slice(starts[other], starts[other + 1])
+            self.mail.send(topic, other, (floats[:, group], ints[:3, group]))
         mine = starts[0]
-        received = [self.mail.receive(topic, other) for other in self.others() if other != self.me]
+        received = [self.mail.receive(topic, other) for other in self.peers]
         f = np.concatenate([floats[:, :mine], *(r[0] for r in received)], axis=1)
         i = np.concatenate([ints[:3, :mine], *(r[1] for r in received)], axis=1)
         order = booking_order(f[0], i[0], i[2] & 1)
@@ -226,14 +224,13 @@ class HostLedger:
         book_legs(order, f[0], i[0], i[1], f[1], i[2] >= 2, balance, before, after)
         scatter_legs(ints[3, :mine], before[:mine], after[:mine], out)
         topic, at = f"{k}.balances", mine
-        for other, (_, sent_ints) in zip((o for o in self.others() if o != self.me), received, strict=True):
+        for other, (_, sent_ints) in zip(self.peers, received, strict=True):
             count = sent_ints.shape[1]
             self.mail.send(topic, other, (before[at : at + count], after[at : at + count]))
             at += count
-        for other in self.others():
-            if other != self.me:
-                b, a = self.mail.receive(topic, other)
-                scatter_legs(ints[3, starts[other] : starts[other + 1]], b, a, out)
+        for other in self.peers:
+            b, a = self.mail.receive(topic, other)
+            scatter_legs(ints[3, starts[other] : starts[other + 1]], b, a, out)
 
 
 def run_host(scenario, scale: float, plan: HostPlan, parts: Parts | None) -> dict:
