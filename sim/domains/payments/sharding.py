@@ -306,11 +306,14 @@ class ShardedRun:
         while min(self.progress) < steps:
             for future in self.futures:
                 if future.done() and future.exception() is not None:
-                    self.mail.abort("another host failed")
-                    exc = future.exception()
-                    raise SimError(f"a host of the sharded run failed: {exc}") from exc
+                    raise self._failed(future.exception()) from future.exception()
             time.sleep(pause)
             self.progress = [self.mail.peek(f"progress-{i}") or 0 for i in range(self.hosts)]
+
+    def _failed(self, exc: BaseException) -> SimError:
+        """A host's failure as the run's error, the other hosts told to stop."""
+        self.mail.abort("another host failed")
+        return SimError(f"a host of the sharded run failed: {exc}")
 
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows:
@@ -324,11 +327,8 @@ class ShardedRun:
         for future in self.futures:
             try:
                 results.append(future.result())
-            except SimError:
-                raise
-            except Exception as exc:  # a worker lost (BrokenProcessPool, KilledWorker), a host's bug
-                self.mail.abort("another host failed")
-                raise SimError(f"a host of the sharded run failed: {exc}") from exc
+            except Exception as exc:  # a worker lost (BrokenProcessPool, KilledWorker), a host's error
+                raise self._failed(exc) from exc
         self.world.fold_hosts(results)
         self.parts = sorted((p for r in results for p in r["parts"]), key=lambda p: p["path"])
         self.rows = sum(p["rows"] for p in self.parts)

@@ -140,8 +140,7 @@ class PaymentsWorld:
         rows = (cols["kind"], cols["origin"], cols["dest"], cols["amount"], cols["mode"], cols["own"],
                 self.balance, self.overdraft, self.means)  # fmt: skip
         if self.ledger is not None:
-            cells = self.cells
-            rngs = [self.streams.generator("payments.settle", k, c) for c in cells]
+            rngs = [self.streams.generator("payments.settle", k, c) for c in self.cells]
             self.ledger.settle(k, cols, keys, self.balance, self.spent, self.overdraft, self.means, rngs, out)
         elif self.scenario.settlement == "step":
             rngs = [self.streams.generator("payments.settle", k, c) for c in range(self.activity.cells)]
