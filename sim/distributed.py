@@ -160,7 +160,7 @@ def write_part(path: str, table: pa.Table, compression: str, batch_rows: int) ->
     final = Path(path)
     tmp = final.with_name(f".{final.name}.tmp")
     writer = TableWriter(tmp, table.schema, "parquet", batch_rows, compression)
-    for batch in table.to_batches(max_chunksize=batch_rows):
+    for batch in table.to_batches():  # as the runner writes a table: the same bytes either way
         writer.write(batch)
     rows = writer.close()
     tmp.replace(final)
@@ -221,13 +221,14 @@ class PartWriter:
         self.buffers[s], self.buffered[s] = [], 0
         name = f"part-{s:03d}-{self.sequence[s]:05d}.parquet"
         self.sequence[s] += 1
-        self.inflight.append((name, self.pool.submit(_write, self.parts, name, table)))
+        relative = f"{self.parts.directory.name}/{name}"
+        self.inflight.append((name, self.pool.submit(write_table_file, self.parts, relative, table)))
         while len(self.inflight) > 2:  # bounded memory: wait for the oldest part
             self._collect()
 
     def _collect(self) -> None:
         _, future = self.inflight.pop(0)
-        self.written.append(future.result())
+        self.written.append(_part_entry(future.result()))
 
     def close(self) -> list[dict]:
         for s in self.shards:
@@ -239,21 +240,28 @@ class PartWriter:
         return self.written
 
 
-def _write(parts: Parts, name: str, table: pa.Table) -> dict:
-    """One part file, to the run's folder or its store: its manifest entry."""
-    relative = f"{parts.directory.name}/{name}"
+def write_table_file(parts: Parts, relative: str, table: pa.Table) -> dict:
+    """One Parquet file of the run (a part, or a whole end-of-run table), `relative` to the run's root,
+    written to its folder or its store by the worker that holds the rows: its manifest entry."""
     if parts.store is not None:
         rows, size, digest = write_part_to_store(parts.store, relative, table, parts.compression,
                                                  parts.batch_rows)  # fmt: skip
     else:
-        rows, size, digest = write_part(str(parts.directory / name), table, parts.compression,
+        rows, size, digest = write_part(str(parts.directory.parent / relative), table, parts.compression,
                                         parts.batch_rows)  # fmt: skip
-    return {"path": relative, "rows": rows, "bytes": size, "sha256": digest}
+    return {"path": relative, "rows": rows, "bytes": size, "sha256": digest,
+            "columns": {f.name: str(f.type) for f in table.schema}}  # fmt: skip
 
 
 def empty_part(parts: Parts, schema: pa.Schema) -> dict:
     """The one part of a table with no rows."""
-    return _write(parts, "part-000-00000.parquet", schema.empty_table())
+    relative = f"{parts.directory.name}/part-000-00000.parquet"
+    return _part_entry(write_table_file(parts, relative, schema.empty_table()))
+
+
+def _part_entry(entry: dict) -> dict:
+    """A part's manifest entry (its columns are the dataset's)."""
+    return {name: value for name, value in entry.items() if name != "columns"}
 
 
 # --- messages between the tasks of one job -------------------------------------------------------------

@@ -90,6 +90,11 @@ class RunDirectory:
             entry["columns"] = {f.name: str(f.type) for f in schema}
         self.manifest["files"][name] = entry
 
+    def add_written(self, name: str, entry: dict) -> None:
+        """Record a file a worker wrote (into this run, or straight to its store) with the entry it sent:
+        its path, rows, bytes, checksum and columns."""
+        self.manifest["files"][name] = entry
+
     def add_dataset(self, name: str, relative: str, rows: int, parts: list[dict], schema: pa.Schema) -> None:
         """Record a partitioned table: its directory, total rows, columns and every part's checksum."""
         self.manifest["files"][name] = {

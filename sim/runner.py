@@ -96,7 +96,8 @@ def run_scenario(
         backend = Backend("local", 1)
     model = None
     try:
-        model = Simulation(scenario, domain.world_factory(), scale=scale)
+        factory = domain.world_factory()  # a sharded run's driver holds a world that follows the hosts
+        model = Simulation(scenario, factory.driver if shards is not None else factory, scale=scale)
         if store:  # only now, with the run ready to write: a complete run there is refused or cleared
             store.claim(force, run.path / MANIFEST)
     except BaseException:  # nothing half-made stays behind: not the directory, not the backend
@@ -117,12 +118,12 @@ def run_scenario(
     sharded: ShardedTable | None = None
     try:
         stream = domain.table  # the table of record, a batch of it each step
-        if shards is not None:  # the hosts make and write the rows; the driver follows
+        if shards is not None:  # the hosts make and write the rows and end-of-run tables; the driver follows
             out = scenario.outputs
             parts = Parts(run.path / stream, store and store.uri,
                           part_rows=max(out.batch_rows // shards, min(out.batch_rows, 100_000)),
                           batch_rows=out.batch_rows, compression=out.compression)  # fmt: skip
-            sharded = world.shard(backend, shards, parts if stream in tables else None)
+            sharded = world.shard(backend, shards, parts, frozenset(tables))
             if stream in tables:
                 files[stream] = sharded
         elif stream in tables:
@@ -161,6 +162,8 @@ def run_scenario(
                     run.add_dataset(name, writer.path.name, rows[name], writer.parts, writer.written_schema)
                 else:
                     run.add_file(name, writer.path.name, rows[name], writer.written_schema)
+            for name, entry in (sharded.files if sharded is not None else {}).items():
+                run.add_written(name, entry)
             for name, relative in report.result().items():
                 run.add_file(name, relative)
         kpis = json.loads((run.path / "kpis.json").read_text())
@@ -174,8 +177,12 @@ def run_scenario(
         )
         if store is None:
             return finished
-        parts = {p["path"] for p in sharded.parts} if sharded is not None and stream in tables else set()
-        return store.publish(finished, uploaded=parts)
+        uploaded = set()  # what the hosts wrote to the store themselves
+        if sharded is not None:
+            uploaded = {p["path"] for p in sharded.parts if stream in tables} | {
+                entry["path"] for entry in sharded.files.values()
+            }
+        return store.publish(finished, uploaded=uploaded)
     except BaseException:
         for writer in files.values():
             writer.abort()

@@ -131,6 +131,27 @@ def test_the_dataset_reads_as_one_table_in_pandas_duckdb_and_polars(runs):
     assert polars.height == rows and polars["amount"].sum() == pytest.approx(frame["amount"].sum())
 
 
+def test_the_driver_builds_no_accounts_and_the_first_host_writes_them(runs, tmp_path, monkeypatch):
+    """A sharded run's driver holds none of the world's state, so its memory does not grow with the run:
+    accounts built in the driver's process fail here, while the hosts (processes of their own) build
+    them and the first host writes the accounts and patterns tables, checksummed in the manifest."""
+    import sim.domains.payments.world as payments_world
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the driver built the accounts")
+
+    monkeypatch.setattr(payments_world, "build_accounts", refuse)
+    path = tmp_path / "small.yaml"
+    path.write_text(small_scenario(steps=36, customers=5000) + "\nsettlement: step\n")
+    with Backend("local", 2) as two:
+        run = run_scenario(load_scenario(path), tmp_path / "run", shards=2, backend=two)
+    for table in ("accounts", "patterns"):
+        entry = manifest(run)["files"][table]
+        assert entry["sha256"] == manifest(runs["whole"])["files"][table]["sha256"]
+        assert hashlib.sha256((run / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
+        assert entry["rows"] == pq.read_metadata(run / entry["path"]).num_rows
+
+
 def test_a_large_scenario_shards_its_laundering_too(tmp_path):
     scenario = stepwise(load_scenario(AML, ["patterns=2"]))
     whole = run_scenario(scenario, tmp_path / "whole", scale=0.15)

@@ -90,31 +90,44 @@ class ServiceLevels(Protocol):
 @runtime_checkable
 class Shardable(Protocol):
     """A world whose run can be cut into shards settled by hosts on a backend's workers, with the same
-    rows whatever the shard count, worker count and backend."""
+    rows whatever the shard count, worker count and backend. The driver of such a run holds not the world
+    but `driver(scenario, streams, scale)`: a world that builds none of the state (the hosts do), whose
+    `step` follows them and whose end-of-run figures are theirs, added up."""
 
     @staticmethod
     def shard_problem(scenario: Scenario) -> str | None:
         """Why this scenario cannot run sharded (a field it would need), or None."""
         ...
 
-    def shard(self, backend: Backend, shards: int, parts: Parts | None) -> ShardedTable:
-        """Hand the run to `shards` shards on `backend` from now on: `step` follows the hosts and returns
-        no rows; the hosts write the table of record as part files where `parts` says (when it is
-        written). Raises `InputError` when the world cannot be cut into that many shards."""
+    @staticmethod
+    def driver(scenario: Scenario, streams: Streams, scale: float) -> ShardDriver:
+        """The driver's world of a sharded run of `scenario`."""
+        ...
+
+
+class ShardDriver(World, Protocol):
+    """The world a sharded run's driver holds (see `Shardable`)."""
+
+    def shard(self, backend: Backend, shards: int, parts: Parts, tables: frozenset[str]) -> ShardedTable:
+        """Start the hosts: `shards` shards on `backend`'s workers. They write the `tables` asked for: the
+        table of record as part files where `parts` says, the end-of-run tables beside it. Raises
+        `InputError` when the world cannot be cut into that many shards."""
         ...
 
 
 class ShardedTable(Protocol):
-    """A table written by a sharded run's hosts, as the runner sees it: it stands where a writer stands."""
+    """A table written by a sharded run's hosts, as the runner sees it: it stands where a writer stands.
+    `files` are the end-of-run tables the hosts wrote, by name, with their manifest entries."""
 
     path: Path | None
     parts: list[dict]
+    files: dict[str, dict]
     written_schema: pa.Schema
 
     def write(self, batch: pa.RecordBatch) -> None: ...
 
     def finish(self) -> None:
-        """Wait for the hosts and fold their results into the world."""
+        """Wait for the hosts and fold their results into the driver's world."""
         ...
 
     def close(self) -> int: ...

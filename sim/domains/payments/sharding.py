@@ -22,14 +22,13 @@ that settles by step writes the same rows, whole or on any number of shards, hos
 from __future__ import annotations
 
 import itertools
-import tempfile
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
-from sim.distributed import Backend, Mailbox, Parts, PartWriter, empty_part
+from sim.distributed import Mailbox, Parts, PartWriter
 from sim.domains.payments.accounts import ID_BASE
 from sim.domains.payments.activity import CELL_CUSTOMERS
 from sim.domains.payments.kernels import interleave, rank_within
@@ -233,8 +232,10 @@ class HostLedger:
             scatter_legs(ints[3, starts[other] : starts[other + 1]], b, a, out)
 
 
-def run_host(scenario, scale: float, plan: HostPlan, parts: Parts | None) -> dict:
-    """One host of a sharded run, every step (runs on a worker): what the driver needs at the end."""
+def run_host(scenario, scale: float, plan: HostPlan, parts: Parts, tables: frozenset[str]) -> dict:
+    """One host of a sharded run, every step (runs on a worker): what the driver needs at the end. The
+    host writes its shards' rows as part files (when the run writes the table of record: `tables`), the
+    first host also the end-of-run tables (`PaymentsWorld.host_result`)."""
     from sim.domains.payments.world import PaymentsWorld, host_world
     from sim.engine.simulation import Simulation
 
@@ -247,7 +248,7 @@ def run_host(scenario, scale: float, plan: HostPlan, parts: Parts | None) -> dic
         world: PaymentsWorld = sim.world
         shard_of_cell = world.ledger.shard_of_cell
         writer = None
-        if parts is not None:
+        if parts.directory.name in tables:
 
             def shard_of_row(batch: pa.RecordBatch) -> np.ndarray:  # the payer's cell's shard
                 return shard_of_cell[world.cell_of[batch.column("origin").to_numpy() - ID_BASE]]
@@ -263,86 +264,7 @@ def run_host(scenario, scale: float, plan: HostPlan, parts: Parts | None) -> dic
                 shown = time.monotonic()
         written = writer.close() if writer is not None else []
         sim.release()
-        return world.host_result(written)
+        return world.host_result(written, parts, tables)
     except BaseException as exc:
         mail.abort(f"host {plan.index} failed: {exc}")
         raise
-
-
-class ShardedRun:
-    """The driver's side of a sharded run: it starts one host per worker, follows their progress, and at
-    the end folds their results into the driver's world (`finish`). For the runner it stands where a
-    table's writer stands (`write`, `close`, `abort`, `path`, `parts`), though the rows never reach it."""
-
-    def __init__(self, world, backend: Backend, shards: int, parts: Parts | None):
-        self.world, self.parts_spec = world, parts
-        groups = shard_cells(world.activity.cells, shards, world.scenario.name)
-        hosts = min(backend.workers, shards)
-        if parts is not None and parts.store is not None:  # the hosts may be on other machines
-            root = f"{parts.store}/_exchange"
-        elif parts is not None:  # inside the unpublished run: a killed run leaves nothing elsewhere
-            root = str(parts.directory.parent / ".exchange")
-        else:
-            root = tempfile.mkdtemp(prefix="sim-exchange-")
-        self.mail = Mailbox(root)
-        self.hosts = hosts
-        if parts is not None:
-            parts.directory.mkdir()
-        plans = [HostPlan(i, hosts, tuple(groups), shards_i, root)
-                 for i, shards_i in enumerate(host_shards(shards, hosts))]  # fmt: skip
-        self.futures = backend.submit_together(
-            run_host, [(world.scenario, world.scale, plan, parts) for plan in plans]
-        )
-        self.path = parts.directory if parts is not None else None
-        self.written_schema = world.schema
-        self.parts: list[dict] = []
-        self.rows = 0
-        self.done = False
-        self.progress = [0] * hosts  # steps each host has done, as it last said
-
-    def wait(self, steps: int) -> None:
-        """Until every host has done `steps` steps (a failed host's error is raised here)."""
-        pause = 0.25 if self.mail.remote else 0.02
-        while min(self.progress) < steps:
-            for future in self.futures:
-                if future.done() and future.exception() is not None:
-                    raise self._failed(future.exception()) from future.exception()
-            time.sleep(pause)
-            self.progress = [self.mail.peek(f"progress-{i}") or 0 for i in range(self.hosts)]
-
-    def _failed(self, exc: BaseException) -> SimError:
-        """A host's failure as the run's error, the other hosts told to stop."""
-        self.mail.abort("another host failed")
-        return SimError(f"a host of the sharded run failed: {exc}")
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        if batch.num_rows:
-            raise AssertionError("a sharded run's rows are written by its hosts")
-
-    def finish(self) -> None:
-        """Wait for the hosts and fold their results into the world (idempotent)."""
-        if self.done:
-            return
-        results = []
-        for future in self.futures:
-            try:
-                results.append(future.result())
-            except Exception as exc:  # a worker lost (BrokenProcessPool, KilledWorker), a host's error
-                raise self._failed(exc) from exc
-        self.world.fold_hosts(results)
-        self.parts = sorted((p for r in results for p in r["parts"]), key=lambda p: p["path"])
-        self.rows = sum(p["rows"] for p in self.parts)
-        if self.path is not None and not self.parts:  # an empty table still has one (empty) part
-            self.parts = [empty_part(self.parts_spec, self.world.schema)]
-        self.mail.clear()
-        self.done = True
-
-    def close(self) -> int:
-        self.finish()
-        return self.rows
-
-    def abort(self) -> None:
-        self.mail.abort("the run was stopped")
-        for future in self.futures:
-            future.cancel()
-        self.mail.clear()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from sim.distributed import Parts
+from sim.distributed import Parts, write_table_file
 from sim.domains.payments import statistics
 from sim.domains.payments.accounts import ID_BASE, build_accounts
 from sim.domains.payments.activity import Activity
@@ -24,15 +24,17 @@ from sim.domains.payments.actors import payments_actors
 from sim.domains.payments.aml import schedule_laundering
 from sim.domains.payments.checks import planned_rows, planned_rows_problem, step_rows, step_rows_problem
 from sim.domains.payments.customers import TX_TYPES
-from sim.domains.payments.fit import HOUR_US, HourlyTally, paysim_fit
+from sim.domains.payments.driver import DriverWorld
+from sim.domains.payments.fit import HourlyTally
 from sim.domains.payments.fraud import Fraud
 from sim.domains.payments.kernels import FIXED, interleave
+from sim.domains.payments.kpis import payments_kpis
 from sim.domains.payments.records import TRANSACTIONS
 from sim.domains.payments.report import write_report
 from sim.domains.payments.rows import Agenda, Membership
 from sim.domains.payments.scenario import AML_TYPOLOGIES, FRAUD_TYPES, PaymentsScenario
 from sim.domains.payments.settlement import NOT_MADE, Means, settle, settle_by_cells
-from sim.domains.payments.sharding import HostLedger, HostPlan, ShardedRun, cell_of_accounts
+from sim.domains.payments.sharding import HostLedger, HostPlan, cell_of_accounts
 from sim.domains.payments.tally import ReportTally
 from sim.errors import InputError
 from sim.records import TIMESTAMP, record_batch
@@ -47,9 +49,10 @@ ACCOUNT_BYTES = 300  # an account's arrays (peak RSS over accounts of paysim_mon
 ROW_BYTES = 200  # a drawn transaction's, until its step is written
 
 
-def _check_fits(scenario: PaymentsScenario, scale: float) -> None:
+def _check_fits(scenario: PaymentsScenario, scale: float, memory_too: bool = True) -> None:
     """Refuse, before allocating, a run whose step or whose accounts cannot fit: --scale multiplies the
-    populations the file's validation saw."""
+    populations the file's validation saw. The accounts are checked against this machine's memory only
+    where they are built (`memory_too`: not by a sharded run's driver, whose hosts build them)."""
     rows, planned = step_rows(scenario, scale), planned_rows(scenario, scale)
     problem = step_rows_problem(rows) or planned_rows_problem(planned)
     accounts = sum(getattr(spec, "count", 0) or 0 for spec in scenario.populations.values()) * scale
@@ -58,7 +61,7 @@ def _check_fits(scenario: PaymentsScenario, scale: float) -> None:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):  # no sysconf (Windows): the step bound alone
         memory = None
-    if problem is None and memory is not None and needed > memory:
+    if problem is None and memory_too and memory is not None and needed > memory:
         problem = (f"about {accounts:,.0f} accounts need about {needed / 2**30:,.1f} GiB, more than this "
                    f"machine's {memory / 2**30:,.1f} GiB")  # fmt: skip
     if problem:
@@ -98,10 +101,9 @@ class PaymentsWorld:
         if scenario.settlement == "step":  # each cell's payers decided apart (`settlement.settle_by_cells`)
             self.cell_of = cell_of_accounts(self.accounts, self.activity.bounds)
             self.spent = np.zeros(self.accounts.n)  # scratch: a payer's debits within the step
-        # a host of a sharded run settles its own accounts (`sharding`); the driver of one only follows
+        # a host of a sharded run settles its own accounts (`sharding`)
         self.ledger = HostLedger(host, self.cell_of) if host is not None else None
         self.cells = host.cells if host is not None else None
-        self.sharded: ShardedRun | None = None
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
         self.start_us, self.step_us = h.start_us, h.step_us
         self.tally = HourlyTally(self.step_us)
@@ -118,9 +120,6 @@ class PaymentsWorld:
     def step(self, k: int, timeline) -> pa.RecordBatch:
         """Draw step k's transactions, settle them in time order and return them as a record batch."""
         self.occurrences += [o for o in timeline.active if o not in self.occurrences]
-        if self.sharded is not None:  # the hosts make the rows: follow them
-            self.sharded.wait(k + 1)
-            return _empty(self.schema)
         if self.ledger is not None:
             self.ledger.begin(k)
         self.fraud.step(k, timeline.intensity, timeline.campaign)
@@ -210,13 +209,11 @@ class PaymentsWorld:
                     "once their step has cleared: see the README's settlement section)")  # fmt: skip
         return None
 
-    def shard(self, backend, shards: int, parts: Parts | None) -> ShardedRun:
-        """Hand the run to `shards` shards of whole cells, settled by hosts on `backend`'s workers (see
-        `sharding`); from now on `step` follows them, and the table (when `parts` says where) is written
-        by them."""
-        self.close_helpers()
-        self.sharded = ShardedRun(self, backend, shards, parts)
-        return self.sharded
+    @staticmethod
+    def driver(scenario: PaymentsScenario, streams: Streams, scale: float) -> DriverWorld:
+        """The world a sharded run's driver holds: it builds no accounts (see `driver`)."""
+        _check_fits(scenario, scale, memory_too=False)  # the hosts check the memory where they run
+        return DriverWorld(scenario, scale)
 
     def _holdings(self, accounts: np.ndarray) -> np.ndarray:
         """What `accounts` (in the accounts' own order) hold now (a fraud incident picks its victim)."""
@@ -224,27 +221,23 @@ class PaymentsWorld:
             return self.ledger.holdings(self.balance, self.public[accounts])
         return self.balance[self.public[accounts]]
 
-    def host_result(self, parts: list[dict]) -> dict:
-        """What a host sends the driver at the end: its tallies, its accounts' closing balances, its part
-        files; the first host also the patterns and victims (every host draws the same ones)."""
-        owned = self.ledger.owned
-        out = {"tally": self.tally, "report_tally": self.report_tally, "owned": owned,
-               "closing": self.balance[owned], "parts": parts}  # fmt: skip
-        if self.ledger.me == 0:
-            out.update(membership=self.membership, victims=self.accounts.labels["is_victim"],
-                       incidents=self.fraud.incidents)  # fmt: skip
+    def host_result(self, parts: list[dict], where: Parts, tables: frozenset[str]) -> dict:
+        """What a host sends the driver at the end: its tallies and part files. The first host gathers
+        every host's closing balances and writes the end-of-run tables (every host draws the same
+        accounts, patterns and victims), and sends the totals the KPIs and report need."""
+        ledger = self.ledger
+        out = {"tally": self.tally, "report_tally": self.report_tally, "parts": parts}
+        if ledger.me != 0:
+            ledger.mail.send("closing", 0, (ledger.owned, self.balance[ledger.owned]))
+            return out
+        for other in ledger.peers:
+            owned, closing = ledger.mail.receive("closing", other)
+            self.balance[owned] = closing
+        made = {name: make() for name, make in self.tables().items() if name in tables}
+        out["files"] = {name: write_table_file(where, f"{name}.parquet", t) for name, t in made.items()}
+        out["totals"] = self.totals(made.get("patterns"))
+        out["accounts"] = (self.accounts.n, self.accounts.category_names)
         return out
-
-    def fold_hosts(self, results: list[dict]) -> None:
-        """A sharded run's hosts' results, folded in as if this world had run the steps itself."""
-        for result in results:
-            self.tally.merge(result["tally"])
-            self.report_tally.merge(result["report_tally"])
-            self.balance[result["owned"]] = result["closing"]
-        first = results[0]
-        self.membership = first["membership"]
-        self.accounts.labels["is_victim"] = first["victims"]
-        self.fraud.incidents = first["incidents"]
 
     def close_helpers(self) -> None:
         for future in self._drawn.values():
@@ -271,39 +264,27 @@ class PaymentsWorld:
         merchant[self.public[m.start : m.stop]] = True
         return merchant[ids - ID_BASE]
 
-    def kpis(self, scale: float) -> dict:
-        """Run-level figures: volumes, labels, money conservation and the fit to PaySim's real month."""
-        tally = self.report_tally
-        n, declined = int(tally.rows.sum()), int(tally.declined_by_type.sum())
-        fraud_rows, laundering_rows = tally.fraud.sum(axis=0), tally.laundering.sum(axis=0)
+    def totals(self, patterns: pa.Table | None = None) -> dict:
+        """The run's money (opening and closing totals) and its patterns by kind (from `patterns`, the
+        patterns table when it is at hand): what the KPIs need of the accounts and the patterns."""
         opening, closing = float(self.accounts.opening.sum()), float(self.balance.sum())
-        patterns = self.patterns_table()
+        patterns = patterns if patterns is not None else self.patterns_table()
         kinds = patterns.group_by(["kind", "typology"]).aggregate([("pattern_id", "count_distinct")])
-        out = {
-            "transactions": n,
-            "declined": declined,
-            "fraud": {
-                "transactions": int(fraud_rows.sum()),
-                "rate": float(fraud_rows.sum() / n) if n else 0.0,
-                "by_type": {t: int(c) for t, c in zip(FRAUD_TYPES, fraud_rows, strict=True) if c},
-            },
-            "laundering": {
-                "transactions": int(laundering_rows.sum()),
-                "by_typology": {t: int(c) for t, c in zip(AML_TYPOLOGIES, laundering_rows, strict=True) if c},
-            },
-            "patterns": {
-                f"{row['kind']}.{row['typology']}": row["pattern_id_count_distinct"]
-                for row in kinds.to_pylist()
-            },
+        return {
             "money": {
                 "opening_total": opening,
                 "closing_total": closing,
                 "difference": closing - opening,  # a closed system: only rounding may show here
             },
+            "patterns": {
+                f"{row['kind']}.{row['typology']}": row["pattern_id_count_distinct"]
+                for row in kinds.to_pylist()
+            },
         }
-        if self.step_us <= HOUR_US:
-            out["paysim_fit"] = paysim_fit(self.tally, self.start_hour, scale)
-        return out
+
+    def kpis(self, scale: float) -> dict:
+        """Run-level figures: volumes, labels, money conservation and the fit to PaySim's real month."""
+        return payments_kpis(self, self.totals(), scale)
 
     @property
     def start_hour(self) -> int:
@@ -334,10 +315,6 @@ def host_world(plan: HostPlan):
         return PaymentsWorld(scenario, streams, scale, host=plan)
 
     return make
-
-
-def _empty(schema: pa.Schema) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
 
 
 def _means(scenario: PaymentsScenario, accounts) -> Means:
