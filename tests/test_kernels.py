@@ -16,7 +16,7 @@ from sim.domains.payments.kernels import (
     interleave,
     rank_within,
 )
-from sim.domains.payments.legs import book_legs, book_legs_reference, booking_order, scatter_legs, split_legs
+from sim.domains.payments.legs import book_host, book_host_reference, incoming_order, leg_values, legs_away
 from sim.domains.payments.settlement import (
     DECLINED,
     NOT_MADE,
@@ -119,45 +119,80 @@ def test_under_the_step_rule_a_payer_spends_only_what_it_held_when_the_step_bega
     assert np.all(debits[spenders] <= balance[spenders] + overdraft[spenders] + 1e-6)
 
 
-def legs_of(kind, origin, dest, out, rows):
-    """The two legs of each of `rows` (decided rows of a step; times are row indexes): (offset, tiebreak,
-    account, delta, moves, payer-first role, row, is-dest)."""
-    cash_in = kind[rows] == CASH_IN
-    amount = out[0, rows]
-    d_origin = np.where(cash_in, amount, -amount)
-    moves = out[5, rows] == SETTLED
-    first = np.where(cash_in, 1, 0)
-    row = np.concatenate([rows, rows])
-    account = np.concatenate([origin[rows], dest[rows]])
-    delta, role = np.concatenate([d_origin, -d_origin]), np.concatenate([first, 1 - first])
-    side = np.repeat([0, 1], len(rows))
-    return row.astype(float), np.zeros(len(row), np.int64), account, delta, np.tile(moves, 2), role, row, side
+def hosts_book(kind, origin, dest, out, offset, keys, owner, balance, hosts):
+    """A step booked as a sharded run's hosts book it, the mailbox aside: each host's rows (those its
+    accounts pay) with their destination sides on other hosts sent there as legs (`legs_away`,
+    `leg_values`), each host booking its rows and the legs it received in time order on its own copy of
+    the ledger (`incoming_order`, `book_host`) and the legs' balances sent back. Returns the rows'
+    balances (out[1:5], in row order) and each host's ledger."""
+    rows = [np.flatnonzero(owner[origin] == h) for h in range(hosts)]
+    outs = [out[:, r].copy() for r in rows]
+    for o in outs:
+        o[1:5] = np.nan
+    sent = []  # per host: {receiver: (its rows' indexes, legs)}
+    locals_ = []
+    for h, r in enumerate(rows):
+        local, away = legs_away(kind[r], dest[r], outs[h], owner, h, hosts)
+        sent.append(
+            {g: (a, leg_values(kind[r], dest[r], outs[h], offset[r], keys[r], a)) for g, a in away.items()}
+        )
+        locals_.append(local)
+    ledgers = []
+    for h, r in enumerate(rows):
+        received = [(g, sent[g][h][1]) for g in range(hosts) if g != h]
+        legs = [np.concatenate([legs[c] for _, legs in received]) if received else np.empty(0, t)
+                for c, t in enumerate((float, np.int64, np.int64, float, bool))]  # fmt: skip
+        ledger, before, after = balance.copy(), np.empty(len(legs[2])), np.empty(len(legs[2]))
+        book_host(kind[r], origin[r], dest[r], outs[h], offset[r], keys[r], locals_[h],
+                  incoming_order(legs[0], legs[1]), *legs, ledger, before, after)  # fmt: skip
+        at = 0
+        for g, legs_g in received:  # each sender's legs' balances back into its rows
+            n = len(legs_g[0])
+            outs[g][3, sent[g][h][0]], outs[g][4, sent[g][h][0]] = before[at : at + n], after[at : at + n]
+            at += n
+        ledgers.append(ledger)
+    got = np.full((4, len(kind)), np.nan)
+    for h, r in enumerate(rows):
+        got[:, r] = outs[h][1:5]
+    return got, ledgers
 
 
 @settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(0, 300), n_acc=st.integers(1, 20))
-def test_book_legs_matches_reference_twin(seed, n_tx, n_acc):
-    kind, origin, dest, amount, mode, own, balance, overdraft, means = random_book(seed, max(n_tx, 1), n_acc)
+@given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(1, 300), n_acc=st.integers(1, 20),
+       n_in=st.integers(0, 50))  # fmt: skip
+def test_book_host_matches_reference_twin(seed, n_tx, n_acc, n_in):
+    kind, origin, dest, amount, mode, own, balance, overdraft, means = random_book(seed, n_tx, n_acc)
+    dest[np.random.default_rng(seed).random(n_tx) < 0.05] = origin[:1]  # a few payments to oneself
     _, origin, out = settled(kind, origin, dest, amount, mode, own, balance, overdraft, means, seed=seed,
-                             cells=np.zeros(len(kind), np.int64))  # fmt: skip
-    offset, tiebreak, account, delta, moves, role, _, _ = legs_of(kind, origin, dest, out, np.arange(n_tx))
-    order = np.lexsort((role, tiebreak, offset))
-    got_balance, before, after = balance.copy(), np.empty(len(order)), np.empty(len(order))
-    book_legs(order, offset, tiebreak, account, delta, moves, got_balance, before, after)
-    expected = book_legs_reference(order, offset, tiebreak, account, delta, moves, balance)
-    for a, b in zip((got_balance, before, after), expected, strict=True):
-        assert np.array_equal(a, b)
+                             cells=np.zeros(n_tx, np.int64))  # fmt: skip
+    rng = np.random.default_rng([seed, 3])
+    offset, keys = np.sort(np.floor(rng.random(n_tx) * 8) / 8), np.arange(n_tx)  # many at one instant
+    local = (rng.random(n_tx) < 0.6) | (origin == dest)
+    in_offset = np.floor(rng.random(n_in) * 8) / 8
+    in_keys = rng.permutation(np.arange(n_tx, n_tx + 2 * n_in))[:n_in]  # other hosts' rows: other keys
+    in_account, in_delta = rng.integers(0, n_acc, n_in), np.round(rng.normal(0, 50, n_in), 2)
+    in_moves = rng.random(n_in) < 0.8
+    got_balance, got_out = balance.copy(), out.copy()
+    before, after = np.empty(n_in), np.empty(n_in)
+    book_host(kind, origin, dest, got_out, offset, keys, local, incoming_order(in_offset, in_keys), in_offset,
+              in_keys, in_account, in_delta, in_moves, got_balance, before, after)  # fmt: skip
+    expected = book_host_reference(kind, origin, dest, out, offset, keys, local, in_offset, in_keys,
+                                   in_account, in_delta, in_moves, balance)  # fmt: skip
+    made = out[5] != NOT_MADE
+    sides = np.vstack([made, made, made & local, made & local])  # a remote side comes back from its host
+    assert np.array_equal(got_balance, expected[0]) and np.array_equal(
+        got_out[1:5][sides], expected[1][1:5][sides]
+    )
+    assert np.array_equal(before, expected[2]) and np.array_equal(after, expected[3])
 
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n_tx=st.integers(1, 300), n_acc=st.integers(1, 20),
        hosts=st.integers(1, 4))  # fmt: skip
 def test_hosts_booking_their_own_accounts_legs_book_what_one_ledger_books(seed, n_tx, n_acc, hosts):
-    """A sharded run's booking, as its hosts do it but without the mailbox: accounts split among hosts at
-    random, each host's rows (those its accounts pay) split into legs (`split_legs`), the legs of other
-    hosts' accounts handed over, each host booking its accounts' legs in time order on its own copy of
-    the ledger and the balances handed back (`scatter_legs`). The rows' balances before and after and
-    the closing balances are what `book` gives on one ledger, bit for bit (payments to oneself too)."""
+    """A sharded run's booking (`hosts_book`), accounts split among hosts at random: the rows' balances
+    before and after and the closing balances are what `book` gives on one ledger, bit for bit (payments
+    to oneself and many rows at the very same instant too)."""
     kind, origin, dest, amount, mode, own, balance, overdraft, means = random_book(seed, n_tx, n_acc)
     dest[np.random.default_rng(seed).random(n_tx) < 0.05] = origin[:1]  # a few payments to oneself
     whole_balance, origin, out = settled(kind, origin, dest, amount, mode, own, balance, overdraft, means,
@@ -167,36 +202,7 @@ def test_hosts_booking_their_own_accounts_legs_book_what_one_ledger_books(seed, 
     if seed % 2:  # many rows at the very same instant: their keys order them
         times = np.floor(times * 4) / 4
     offset, keys = np.sort(times), np.arange(n_tx)
-    rows = [np.flatnonzero(owner[origin] == h) for h in range(hosts)]
-    outs = [out[:, r].copy() for r in rows]
-    for o in outs:
-        o[1:5] = np.nan
-    legs = []
-    for h, r in enumerate(rows):
-        floats, ints = np.empty((2, 2 * len(r))), np.empty((4, 2 * len(r)), np.int64)
-        starts = split_legs(kind[r], origin[r], dest[r], outs[h], offset[r], keys[r], owner, h, hosts, floats,
-                            ints)  # fmt: skip
-        legs.append((floats, ints, starts))
-    ledgers = []
-    for h in range(hosts):  # host h books its legs and those the others sent it
-        parts = [(legs[h][0][:, : legs[h][2][0]], legs[h][1][:, : legs[h][2][0]], h)]
-        parts += [
-            (f[:, s[h] : s[h + 1]], i[:, s[h] : s[h + 1]], g) for g, (f, i, s) in enumerate(legs) if g != h
-        ]
-        f = np.concatenate([p[0] for p in parts], axis=1)
-        i = np.concatenate([p[1] for p in parts], axis=1)
-        order = booking_order(f[0], i[0], i[2] & 1)
-        ledger, before, after = balance.copy(), np.empty(f.shape[1]), np.empty(f.shape[1])
-        book_legs(order, f[0], i[0], i[1], f[1], i[2] >= 2, ledger, before, after)
-        at = 0
-        for fp, ip, g in parts:  # each sender's legs' balances back into its rows
-            n = fp.shape[1]
-            scatter_legs(ip[3], before[at : at + n], after[at : at + n], outs[g])
-            at += n
-        ledgers.append(ledger)
-    got = np.full((4, n_tx), np.nan)
-    for h, r in enumerate(rows):
-        got[:, r] = outs[h][1:5]
+    got, ledgers = hosts_book(kind, origin, dest, out, offset, keys, owner, balance, hosts)
     closing = np.choose(owner, ledgers) if hosts > 1 else ledgers[0]
     made = out[5] != NOT_MADE  # a row not made is dropped from the step: nothing to book
     assert np.array_equal(got[:, made], out[1:5, made]) and np.array_equal(closing, whole_balance)

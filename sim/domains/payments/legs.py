@@ -1,10 +1,12 @@
-"""A sharded run's booking by legs: each decided row is a payer's leg and a payee's, and each host books
-the legs of the accounts it owns (see `sharding`).
+"""A sharded run's booking: each host books its own rows and the legs other hosts send it (see `sharding`).
 
-A row's balances before and after are what `settlement.book` records on one ledger: every leg of an
-account in the step's time order (the row's offset, then its time key), a row's payer's side first, the
-two legs of a payment to oneself as one step. `tests/test_kernels.py` books random books by hosts
-through these kernels to `book`'s bytes.
+A host owns the payers of its rows, so a row's origin side is always its own; the destination's side may
+be another host's. That side goes to its host as a *leg* (the row's time, time key, account and signed
+amount, whether it moves money), whose balances before and after come back. Each host books, in the
+step's time order (offset, then time key), its rows' sides on its accounts and the legs it received
+(`book_host`, one pass merging the two time-ordered streams), so every account sees its rows in the
+order `settlement.book` books them on one ledger: the same balances, bit for bit. `tests/test_kernels.py`
+books random books by hosts through these functions to `book`'s bytes, and `book_host` against its twin.
 """
 
 from __future__ import annotations
@@ -15,131 +17,112 @@ import numba
 import numpy as np
 
 from sim.domains.payments.kernels import CASH_IN
-from sim.domains.payments.settlement import NOT_MADE, SETTLED, to_cents
+from sim.domains.payments.settlement import NOT_MADE, SETTLED, _book_row, to_cents
 
 
-@numba.njit(cache=True, nogil=True)
-def split_legs(kind, origin, dest, out, offset, keys, host_of, me, hosts, floats, ints):
-    """A host's decided rows (`out` as `decide` left it) as legs for `book_legs`: each made row's payer's
-    and payee's side. Legs of accounts this host owns (`host_of[account] == me`) come first, then the
-    others grouped by their host, in booking order within each group (time, then a row's payer's side
-    first). Per leg, `floats` holds (offset,
-    delta) and `ints` (time key, account, flags: 2 if it moves money, plus 1 for the side booked second
-    in its row, the payee's; slot: the row * 2, plus 1 for its destination's side). Returns where each
-    group starts: this host's legs are [0, starts[0]), host h's [starts[h], starts[h + 1])."""
-    counts = np.zeros(hosts, np.int64)
-    mine = 0
-    for i in range(kind.shape[0]):
-        if out[5, i] != NOT_MADE:
-            mine += 1
-            h = host_of[dest[i]]
-            if h == me:
-                mine += 1
-            else:
-                counts[h] += 1
-    starts = np.empty(hosts + 1, np.int64)
-    starts[0] = mine
-    for h in range(hosts):
-        starts[h + 1] = starts[h] + counts[h]
-    fill = starts[:hosts].copy()
-    at = 0
-    for i in range(kind.shape[0]):
-        if out[5, i] == NOT_MADE:
-            continue
-        amount = out[0, i]
-        moves = 2 if out[5, i] == SETTLED else 0
-        cash_in = kind[i] == CASH_IN  # its payer is the dest: that side is booked first
-        for k in range(2):
-            side = 1 - k if cash_in else k  # the payer's side first, so a row's local legs are in order
-            if side == 0:
-                j = at
-                at += 1
-                account, delta, second = origin[i], amount if cash_in else -amount, 1 if cash_in else 0
-            else:
-                h = host_of[dest[i]]
-                if h == me:
-                    j = at
-                    at += 1
-                else:
-                    j = fill[h]
-                    fill[h] += 1
-                account, delta, second = dest[i], -amount if cash_in else amount, 0 if cash_in else 1
-            floats[0, j] = offset[i]
-            floats[1, j] = delta
-            ints[0, j] = keys[i]
-            ints[1, j] = account
-            ints[2, j] = moves + second
-            ints[3, j] = i * 2 + side
-    return starts
+def legs_away(kind, dest, out, host_of, me: int, hosts: int) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Which rows have their destination on this host (`local`), and for each other host the made rows
+    (in time order) whose destination it owns: their legs go to it."""
+    made = out[5] != NOT_MADE
+    owner = host_of[dest]
+    local = owner == me
+    away = np.flatnonzero(made & ~local)
+    return local, {h: away[owner[away] == h] for h in range(hosts) if h != me}
 
 
-@numba.njit(cache=True, nogil=True)
-def scatter_legs(slot, before, after, out):
-    """Booked legs' balances into their rows: out[1:3] for a row's origin side, out[3:5] for its dest."""
-    for j in range(slot.shape[0]):
-        row, side = slot[j] >> 1, slot[j] & 1
-        out[1 + 2 * side, row] = before[j]
-        out[2 + 2 * side, row] = after[j]
+def leg_values(kind, dest, out, offset, keys, rows) -> tuple:
+    """The legs of `rows`' destination sides: (offset, time key, account, signed amount, moves)."""
+    amount = out[0, rows]
+    delta = np.where(kind[rows] == CASH_IN, -amount, amount)  # a CASH_IN's destination pays
+    return offset[rows], keys[rows], dest[rows], delta, out[5, rows] == SETTLED
 
 
-@numba.njit(cache=True, nogil=True)
-def book_legs(order, offset, tiebreak, account, delta, moves, balance, before, after):
-    """A shard's half of `book`: each leg (one account's side of a decided row: `account`, its signed
-    `delta`, whether it `moves`) applied to `balance` in the order `order` gives (the rows' time order,
-    then the payer's leg before the payee's), its account's balance before and after the row recorded.
-    The two legs of a row on one account (a payment to oneself) are one step: both record the balance
-    before the row and after it, as `book` does."""
-    n = order.shape[0]
-    g = 0
-    while g < n:
-        first = order[g]
-        a = account[first]
-        h = g + 1
-        while (h < n and account[order[h]] == a and offset[order[h]] == offset[first]
-               and tiebreak[order[h]] == tiebreak[first]):  # fmt: skip
-            h += 1
-        held = balance[a]
-        for x in range(g, h):
-            if moves[order[x]]:
-                balance[a] = to_cents(balance[a] + delta[order[x]])
-        for x in range(g, h):
-            before[order[x]] = held
-            after[order[x]] = balance[a]
-        g = h
-
-
-def booking_order(offset: np.ndarray, keys: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """The order to book legs in: by time (offset, then key), a row's payer's side first. The legs come
-    as a few runs already in that order (this host's, and each other host's), which a stable sort by
-    offset alone merges (timsort: about linear); rows at the very same offset (a chance of about 2**-52
-    per pair) take the full sort."""
-    order = np.argsort(offset, kind="stable")
-    sorted_offset, sorted_keys = offset[order], keys[order]
+def incoming_order(in_offset: np.ndarray, in_keys: np.ndarray) -> np.ndarray:
+    """The order to book received legs in: by time (offset, then key). They come as a few runs already in
+    that order (one per sender), which a stable sort by offset alone merges (timsort: about linear);
+    rows at the very same offset (a chance of about 2**-52 per pair) take the full sort."""
+    order = np.argsort(in_offset, kind="stable")
+    sorted_offset, sorted_keys = in_offset[order], in_keys[order]
     if np.any((sorted_offset[1:] == sorted_offset[:-1]) & (sorted_keys[1:] != sorted_keys[:-1])):
-        return np.lexsort((second, keys, offset))
+        return np.lexsort((in_keys, in_offset))
     return order
+
+
+@numba.njit(cache=True, nogil=True)
+def book_host(kind, origin, dest, out, offset, keys, local, in_order, in_offset, in_keys, in_account,
+              in_delta, in_moves, balance, in_before, in_after):  # fmt: skip
+    """A host's booking: its rows (time-ordered by offset and key; `out` as `decide` left it) and the legs
+    received (in `in_order`), merged in time order and applied to `balance`. A row's sides on this host
+    get their balances before and after (out[1:5]; a destination side only where `local`: the others
+    come back from their hosts), each received leg its own (`in_before`, `in_after`). A row whose both
+    sides are one account (a payment to oneself) is one step, as `settlement.book` books it."""
+    n, m = kind.shape[0], in_order.shape[0]
+    i = 0
+    j = 0
+    while i < n or j < m:
+        x = in_order[j] if j < m else -1
+        if i < n and (
+            x < 0 or offset[i] < in_offset[x] or (offset[i] == in_offset[x] and keys[i] < in_keys[x])
+        ):
+            if out[5, i] != NOT_MADE:
+                if local[i]:
+                    payer, payee = (dest[i], origin[i]) if kind[i] == CASH_IN else (origin[i], dest[i])
+                    _book_row(i, origin, dest, payer, payee, balance, out)
+                else:
+                    o = origin[i]
+                    out[1, i] = balance[o]
+                    if out[5, i] == SETTLED:
+                        delta = out[0, i] if kind[i] == CASH_IN else -out[0, i]
+                        balance[o] = to_cents(balance[o] + delta)
+                    out[2, i] = balance[o]
+            i += 1
+        else:
+            a = in_account[x]
+            in_before[x] = balance[a]
+            if in_moves[x]:
+                balance[a] = to_cents(balance[a] + in_delta[x])
+            in_after[x] = balance[a]
+            j += 1
 
 
 # --- twin: the same semantics written as plainly as possible --------------------------------------------
 
 
-def book_legs_reference(order, offset, tiebreak, account, delta, moves, balance):
-    """Twin of `book_legs`. Returns (balance, before, after)."""
-    balance = balance.copy()
-    before, after = np.zeros(len(account)), np.zeros(len(account))
-    groups: list[list[int]] = []
-    for i in order:
-        key = (account[i], offset[i], tiebreak[i])
-        if groups and (account[groups[-1][0]], offset[groups[-1][0]], tiebreak[groups[-1][0]]) == key:
-            groups[-1].append(i)
-        else:
-            groups.append([i])
-    for group in groups:
-        a = account[group[0]]
-        held = balance[a]
-        for i in group:
-            if moves[i]:
-                balance[a] = math.floor((balance[a] + delta[i]) * 100.0 + 0.5) / 100.0
-        for i in group:
-            before[i], after[i] = held, balance[a]
-    return balance, before, after
+def book_host_reference(kind, origin, dest, out, offset, keys, local, in_offset, in_keys, in_account,
+                        in_delta, in_moves, balance):  # fmt: skip
+    """Twin of `book_host`: every leg on this host (its rows' sides here, the legs received) sorted by
+    time, key and the row's payer's side first, booked one account at a time. Returns (balance, out,
+    in_before, in_after)."""
+    balance, out = balance.copy(), out.copy()
+    legs = []  # (offset, key, payer side second, account, delta, moves, where: ("row", i, side) / ("in", x))
+    for i in range(len(kind)):
+        if out[5, i] == NOT_MADE:
+            continue
+        cash_in, moves, amount = kind[i] == CASH_IN, out[5, i] == SETTLED, out[0, i]
+        legs.append((offset[i], keys[i], int(cash_in), origin[i], amount if cash_in else -amount, moves,
+                     ("row", i, 0)))  # fmt: skip
+        if local[i]:
+            legs.append((offset[i], keys[i], int(not cash_in), dest[i], -amount if cash_in else amount, moves,
+                         ("row", i, 1)))  # fmt: skip
+    for x in range(len(in_account)):
+        legs.append((in_offset[x], in_keys[x], 0, in_account[x], in_delta[x], in_moves[x], ("in", x)))
+    legs.sort(key=lambda leg: leg[:3])
+    in_before, in_after = np.zeros(len(in_account)), np.zeros(len(in_account))
+    g = 0
+    while g < len(legs):  # a row's legs on one account (a payment to oneself) are one step
+        h = g + 1
+        while h < len(legs) and legs[h][:2] == legs[g][:2] and legs[h][3] == legs[g][3]:
+            h += 1
+        account = legs[g][3]
+        held = balance[account]
+        for leg in legs[g:h]:
+            if leg[5]:
+                balance[account] = math.floor((balance[account] + leg[4]) * 100.0 + 0.5) / 100.0
+        for leg in legs[g:h]:
+            where = leg[6]
+            if where[0] == "in":
+                in_before[where[1]], in_after[where[1]] = held, balance[account]
+            else:
+                out[1 + 2 * where[2], where[1]], out[2 + 2 * where[2], where[1]] = held, balance[account]
+        g = h
+    return balance, out, in_before, in_after

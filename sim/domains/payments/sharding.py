@@ -196,40 +196,35 @@ class HostLedger:
 
     def settle(self, k: int, cols, keys, balance, spent, overdraft, means, rngs, out) -> None:
         """Decide this host's rows (its cells, each with its stream from `rngs`) and book them with the
-        other hosts' legs on its accounts (see the module's docstring). `out` as `settlement.settle`."""
+        other hosts' legs on its accounts (see `legs`). `out` as `settlement.settle`."""
         # only hosts load these kernels: a whole run never compiles them, and its first-run notice of
         # what compiles must not name them
-        from sim.domains.payments.legs import book_legs, booking_order, scatter_legs, split_legs
+        from sim.domains.payments.legs import book_host, incoming_order, leg_values, legs_away
 
         kind, origin, dest = cols["kind"], cols["origin"], cols["dest"]
         first = self.plan.cells.start
         for cell, rows in enumerate(rows_by_cell(self.cell_of[origin] - first, len(rngs))):
             decide(rows, kind, origin, dest, cols["amount"], cols["mode"], cols["own"], balance, spent,
                    overdraft, means, rngs[cell], out)  # fmt: skip
-        hosts = self.plan.hosts
-        floats, ints = np.empty((2, 2 * len(kind))), np.empty((4, 2 * len(kind)), np.int64)
-        starts = split_legs(kind, origin, dest, out, cols["offset"], keys, self.host_of, self.me, hosts,
-                            floats, ints)  # fmt: skip
+        local, away = legs_away(kind, dest, out, self.host_of, self.me, self.plan.hosts)
         topic = f"{k}.legs"
-        for other in self.peers:
-            group = slice(starts[other], starts[other + 1])
-            self.mail.send(topic, other, (floats[:, group], ints[:3, group]))
-        mine = starts[0]
+        for other, rows in away.items():
+            self.mail.send(topic, other, leg_values(kind, dest, out, cols["offset"], keys, rows))
         received = [self.mail.receive(topic, other) for other in self.peers]
-        f = np.concatenate([floats[:, :mine], *(r[0] for r in received)], axis=1)
-        i = np.concatenate([ints[:3, :mine], *(r[1] for r in received)], axis=1)
-        order = booking_order(f[0], i[0], i[2] & 1)
-        before, after = np.empty(f.shape[1]), np.empty(f.shape[1])
-        book_legs(order, f[0], i[0], i[1], f[1], i[2] >= 2, balance, before, after)
-        scatter_legs(ints[3, :mine], before[:mine], after[:mine], out)
-        topic, at = f"{k}.balances", mine
-        for other, (_, sent_ints) in zip(self.peers, received, strict=True):
-            count = sent_ints.shape[1]
+        in_offset, in_keys, in_account, in_delta, in_moves = (
+            np.concatenate([r[c] for r in received]) if received else np.empty(0, t)
+            for c, t in enumerate((np.float64, np.int64, np.int64, np.float64, bool))
+        )
+        before, after = np.empty(len(in_account)), np.empty(len(in_account))
+        book_host(kind, origin, dest, out, cols["offset"], keys, local, incoming_order(in_offset, in_keys),
+                  in_offset, in_keys, in_account, in_delta, in_moves, balance, before, after)  # fmt: skip
+        topic, at = f"{k}.balances", 0
+        for other, legs in zip(self.peers, received, strict=True):
+            count = len(legs[0])
             self.mail.send(topic, other, (before[at : at + count], after[at : at + count]))
             at += count
-        for other in self.peers:
-            b, a = self.mail.receive(topic, other)
-            scatter_legs(ints[3, starts[other] : starts[other + 1]], b, a, out)
+        for other, rows in away.items():
+            out[3, rows], out[4, rows] = self.mail.receive(topic, other)
 
 
 def run_host(scenario, scale: float, plan: HostPlan, parts: Parts, tables: frozenset[str]) -> dict:
