@@ -14,7 +14,6 @@ to spend beyond what they cash in, so a customer's ledger roughly balances over 
 from __future__ import annotations
 
 from functools import cache
-from importlib.resources import files
 
 import numpy as np
 
@@ -33,12 +32,12 @@ CORRELATION = 0.8
 @cache
 def rate_laws() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per type: (monthly rates, their probabilities) of one of its potential clients."""
-    import pandas as pd  # when the table is read, not when a run starts
-
-    with files("sim.domains.payments").joinpath("data", "paysim_client_rates.csv").open() as fh:
-        table = pd.read_csv(fh, comment="#")
-    return {t: (rows["monthly_rate"].to_numpy(), rows["weight"].to_numpy() / rows["weight"].sum())
-            for t, rows in table.groupby("type")}  # fmt: skip
+    table = profiles.read_table("paysim_client_rates.csv")
+    laws = {}
+    for t in dict.fromkeys(table["type"]):  # each type's rows, in the table's order
+        rows = table["type"] == t
+        laws[t] = (table["monthly_rate"][rows], table["weight"][rows] / table["weight"][rows].sum())
+    return laws
 
 
 def volume_shares(spec: Customers) -> dict[str, float]:

@@ -156,15 +156,15 @@ MAIL_DOMAINS = ["gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.
 def demographics(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     """Age and gender from the census age-by-gender bands; state (and urban or not) by population."""
     bands = profiles.census_age_gender()
-    pick = rng.choice(len(bands), size=n, p=bands["share"].to_numpy() / bands["share"].sum())
-    low = bands["age_low"].to_numpy()[pick]
-    high = bands["age_high"].to_numpy()[pick]
+    pick = rng.choice(len(bands["share"]), size=n, p=bands["share"] / bands["share"].sum())
+    low = bands["age_low"][pick]
+    high = bands["age_high"][pick]
     age = (low + np.floor(rng.random(n) * (high - low + 1))).astype(np.int16)
-    gender = bands["gender"].to_numpy()[pick]
+    gender = bands["gender"][pick]
     states = profiles.census_states()
-    where = rng.choice(len(states), size=n, p=states["share"].to_numpy() / states["share"].sum())
-    urban = rng.random(n) < states["urban_share"].to_numpy()[where]
-    return {"age": age, "gender": gender, "state": states["state"].to_numpy()[where], "urban": urban}
+    where = rng.choice(len(states["share"]), size=n, p=states["share"] / states["share"].sum())
+    urban = rng.random(n) < states["urban_share"][where]
+    return {"age": age, "gender": gender, "state": states["state"][where], "urban": urban}
 
 
 def profile_fields(rng: np.random.Generator, gender: np.ndarray) -> dict[str, np.ndarray]:

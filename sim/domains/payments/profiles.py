@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 from functools import cache
 from importlib.resources import files
-from typing import TYPE_CHECKING
 
 import numpy as np
+import pyarrow.csv as pacsv
 
 from sim.dists import LogNormal
 from sim.domains.payments.customers import TX_TYPES, Rhythm
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 MONTH_HOURS = 720  # PaySim's real month: 30 days of hourly aggregates, step = day * 24 + hour
 MONTH_DAYS = MONTH_HOURS / 24
@@ -22,53 +20,57 @@ OVERDRAFT_BANDS = np.array([0.0, 50_000.0, 100_000.0, 200_000.0])
 OVERDRAFT_LIMITS = np.array([0.0, 25_000.0, 75_000.0, 150_000.0, 200_000.0])
 
 
-def _read(name: str) -> pd.DataFrame:
-    import pandas as pd  # when a reference table is read, not when a run starts
-
-    with files("sim.domains.payments").joinpath("data", name).open() as fh:
-        return pd.read_csv(fh, comment="#")
+def read_table(name: str) -> dict[str, np.ndarray]:
+    """A reference table of `data/` (CSV, `#` comment lines) as its columns by name; a missing number is
+    NaN. Read with pyarrow, which a run has loaded already (pandas would cost every run its import)."""
+    raw = files("sim.domains.payments").joinpath("data", name).read_bytes()
+    text = b"".join(line for line in raw.splitlines(keepends=True) if not line.lstrip().startswith(b"#"))
+    table = pacsv.read_csv(io.BytesIO(text))
+    return {column: table.column(column).to_numpy(zero_copy_only=False) for column in table.column_names}
 
 
 @cache
-def type_profile() -> pd.DataFrame:
-    """Share, mean and standard deviation of the amount for each PaySim transaction type."""
-    return _read("paysim_types.csv").set_index("type").loc[list(TX_TYPES)]
+def type_profile() -> dict[str, np.ndarray]:
+    """Count, share, mean and standard deviation of the amount of each PaySim transaction type, in
+    `TX_TYPES` order."""
+    table = read_table("paysim_types.csv")
+    order = [list(table["type"]).index(t) for t in TX_TYPES]
+    return {column: values[order] for column, values in table.items()}
 
 
 @cache
 def hour_shares() -> np.ndarray:
     """Share of a day's transactions in each hour of the day (sums to 1)."""
-    shares = _read("paysim_hours.csv").sort_values("hour")["share"].to_numpy(dtype=np.float64)
+    table = read_table("paysim_hours.csv")
+    shares = table["share"][np.argsort(table["hour"], kind="stable")].astype(np.float64)
     return shares / shares.sum()
 
 
 @cache
-def month_table() -> pd.DataFrame:
-    """The real month hour by hour: columns step, type, share (of the month's volume), mean/std amount."""
-    return _read("paysim_month.csv")
-
-
 def month_arrays() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(share, mean, std) as [720 hours, 5 types] arrays; absent hours have share 0."""
-    table = month_table()
+    """(share, mean, std) of the real month hour by hour, as [720 hours, 5 types] arrays; absent hours
+    have share 0."""
+    table = read_table("paysim_month.csv")
     share = np.zeros((MONTH_HOURS, len(TX_TYPES)))
     mean = np.ones_like(share)
     std = np.ones_like(share)
-    col = table["type"].map({t: i for i, t in enumerate(TX_TYPES)}).to_numpy()
-    row = table["step"].to_numpy()
+    col = np.array([TX_TYPES.index(t) for t in table["type"]])
+    row = table["step"]
     share[row, col] = table["share"]
     mean[row, col] = table["mean_amount"]
-    std[row, col] = np.maximum(table["std_amount"].fillna(0).to_numpy(), 1e-6 * table["mean_amount"])
+    std[row, col] = np.maximum(np.nan_to_num(table["std_amount"], nan=0.0), 1e-6 * table["mean_amount"])
+    for values in (share, mean, std):
+        values.flags.writeable = False  # cached: shared by every caller
     return share, mean, std
 
 
 def default_type_mix() -> dict[str, float]:
-    return type_profile()["share"].to_dict()
+    return dict(zip(TX_TYPES, type_profile()["share"].tolist(), strict=True))
 
 
 def default_amount(tx_type: str) -> LogNormal:
-    row = type_profile().loc[tx_type]
-    return LogNormal(mean=float(row["mean_amount"]), std=float(row["std_amount"]))
+    profile, at = type_profile(), TX_TYPES.index(tx_type)
+    return LogNormal(mean=float(profile["mean_amount"][at]), std=float(profile["std_amount"][at]))
 
 
 def paysim_overdraft(expected_amount: np.ndarray) -> np.ndarray:
@@ -107,10 +109,10 @@ def day_share_per_step(start: datetime, step: timedelta, steps: int, rhythm: Rhy
 
 
 @cache
-def census_age_gender() -> pd.DataFrame:
-    return _read("census_age_gender.csv")
+def census_age_gender() -> dict[str, np.ndarray]:
+    return read_table("census_age_gender.csv")
 
 
 @cache
-def census_states() -> pd.DataFrame:
-    return _read("census_states.csv")
+def census_states() -> dict[str, np.ndarray]:
+    return read_table("census_states.csv")
