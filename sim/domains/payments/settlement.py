@@ -240,10 +240,26 @@ def settle_by_cells(cells, kind, origin, dest, amount, amount_mode, own, balance
 
 
 def rows_by_cell(cells: np.ndarray, n_cells: int) -> list[np.ndarray]:
-    """Each cell's row indexes, in row (time) order."""
-    order = np.argsort(cells, kind="stable")
-    edges = np.searchsorted(cells[order], np.arange(n_cells + 1))
+    """Each cell's row indexes, in row (time) order (`cells`: each row's, in [0, n_cells))."""
+    order, edges = _by_cell(cells, n_cells)
     return [order[edges[c] : edges[c + 1]] for c in range(n_cells)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _by_cell(cells, n_cells):
+    """A counting sort of the rows by cell, stable (a step's rows in a few cells: linear, where a sort
+    of them is not): the order, and where each cell's rows start in it."""
+    edges = np.zeros(n_cells + 1, np.int64)
+    for i in range(cells.shape[0]):
+        edges[cells[i] + 1] += 1
+    for c in range(n_cells):
+        edges[c + 1] += edges[c]
+    fill = edges[:n_cells].copy()
+    order = np.empty(cells.shape[0], np.int64)
+    for i in range(cells.shape[0]):
+        order[fill[cells[i]]] = i
+        fill[cells[i]] += 1
+    return order, edges
 
 
 # --- NumPy twins: the same semantics written as plainly as possible --------------------------------------
