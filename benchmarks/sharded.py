@@ -32,7 +32,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -102,6 +101,8 @@ def sweep(replicates: int, workers: int, folder: Path) -> None:
 
 def rows_digest(path: Path) -> str:
     """Checksum of the table sorted by time, payer, payee and amount (unique in practice)."""
+    import pandas as pd  # here, not at the top: a local worker imports this module as it starts
+
     table = pq.read_table(path)
     keys = [
         ("timestamp", "ascending"),
