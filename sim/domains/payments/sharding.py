@@ -7,16 +7,18 @@ Each step it draws its own cells' transactions, takes the fraud and laundering r
 (every host keeps the whole agenda, drawn from the same streams), decides its payers' rows on what they
 held when the step began (`settlement.decide`, each cell with its own stream) and books them:
 
-- each row has a payer's leg and a payee's; a leg whose account another host owns is sent to that host
-  (its row's time key, account and amount), through a `Mailbox` the driver never reads;
-- each host books every leg of its accounts in the step's time order (`settlement.book_legs`) and sends
-  the balances before and after back to the host that owns the row;
+- a row whose payee another host owns sends that side (a leg: its row's time, time key, account and
+  signed amount) to that host, through a `Mailbox` the driver never reads;
+- each host books its own rows and the legs it received in the step's time order, in one pass
+  (`legs.book_host`), and sends the legs' balances before and after back to the rows' host;
 - a fraud incident that picks its victim by balance asks every host for the candidates' balances.
 
-The host writes its rows as its shards' Parquet parts, straight to the run's folder or object store. The
-driver receives progress, and at the end each host's tallies (exact: they add up to the whole run's),
-its closing balances and its part files' checksums; no transaction row passes through it. Every run
-that settles by step writes the same rows, whole or on any number of shards, hosts and backends.
+The host writes its rows as its shards' Parquet parts, straight to the run's folder or object store; at
+the end the first host gathers every host's closing balances and writes the accounts and patterns
+tables. The driver (`driver`) holds no accounts: it receives progress, and at the end each host's
+tallies (exact: they add up to the whole run's) and its files' checksums; no transaction row passes
+through it. Every run that settles by step writes the same rows, whole or on any number of shards,
+hosts and backends.
 """
 
 from __future__ import annotations

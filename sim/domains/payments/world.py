@@ -239,15 +239,12 @@ class PaymentsWorld:
         out["accounts"] = (self.accounts.n, self.accounts.category_names)
         return out
 
-    def close_helpers(self) -> None:
+    def close(self) -> None:
+        """Stop the draw-ahead thread (a model's `release()` calls this)."""
         for future in self._drawn.values():
             future.cancel()
         self._drawn.clear()
         self._ahead.shutdown(wait=True)
-
-    def close(self) -> None:
-        """Stop the draw-ahead thread (a model's `release()` calls this)."""
-        self.close_helpers()
 
     # --- end of run -----------------------------------------------------------------------------
     def closing_balance(self) -> np.ndarray:
