@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from sim.distributed import Backend, Mailbox, Parts, empty_part
+from sim.distributed import Backend, Parts, empty_part
 from sim.domains.payments import statistics
 from sim.domains.payments.accounts import first, scaled
 from sim.domains.payments.activity import cell_bounds
@@ -27,6 +27,7 @@ from sim.domains.payments.scenario import PaymentsScenario
 from sim.domains.payments.sharding import HostPlan, host_shards, run_host, shard_cells
 from sim.domains.payments.tally import ReportTally
 from sim.errors import SimError
+from sim.mailbox import Mailbox
 
 
 @dataclass(frozen=True)

@@ -30,12 +30,13 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from sim.distributed import Mailbox, Parts, PartWriter
+from sim.distributed import Parts, PartWriter
 from sim.domains.payments.accounts import ID_BASE
 from sim.domains.payments.activity import CELL_CUSTOMERS
 from sim.domains.payments.kernels import interleave, rank_within
 from sim.domains.payments.settlement import decide, rows_by_cell
 from sim.errors import InputError, SimError
+from sim.mailbox import Mailbox
 
 SPECIAL = np.int64(1) << 62  # a scheduled row's time key sorts after customers' rows at the same instant
 
