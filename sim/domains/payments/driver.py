@@ -20,7 +20,7 @@ from sim.domains.payments.accounts import first, scaled
 from sim.domains.payments.activity import cell_bounds
 from sim.domains.payments.customers import Customers
 from sim.domains.payments.fit import HourlyTally
-from sim.domains.payments.kpis import payments_kpis
+from sim.domains.payments.kpis import STEP_FIGURES, payments_kpis
 from sim.domains.payments.records import TRANSACTIONS
 from sim.domains.payments.report import write_report
 from sim.domains.payments.scenario import PaymentsScenario
@@ -43,7 +43,7 @@ class DriverWorld:
     totals and end-of-run files are the hosts', folded in by `ShardedRun.finish`."""
 
     schema = TRANSACTIONS
-    figure_names = ("transactions", "declined", "fraud", "laundering", "amount_settled")
+    figure_names = STEP_FIGURES
 
     def __init__(self, scenario: PaymentsScenario, scale: float):
         self.scenario, self.scale = scenario, scale

@@ -6,6 +6,8 @@ from __future__ import annotations
 from sim.domains.payments.fit import HOUR_US, paysim_fit
 from sim.domains.payments.scenario import AML_TYPOLOGIES, FRAUD_TYPES
 
+STEP_FIGURES = ("transactions", "declined", "fraud", "laundering", "amount_settled")  # each step's, for Mesa
+
 
 def payments_kpis(world, totals: dict, scale: float) -> dict:
     """The KPIs of a run from its tallies (`world.report_tally`, `world.tally`) and `totals` (see

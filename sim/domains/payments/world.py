@@ -28,7 +28,7 @@ from sim.domains.payments.driver import DriverWorld
 from sim.domains.payments.fit import HourlyTally
 from sim.domains.payments.fraud import Fraud
 from sim.domains.payments.kernels import FIXED, interleave
-from sim.domains.payments.kpis import payments_kpis
+from sim.domains.payments.kpis import STEP_FIGURES, payments_kpis
 from sim.domains.payments.records import TRANSACTIONS
 from sim.domains.payments.report import write_report
 from sim.domains.payments.rows import Agenda, Membership
@@ -72,7 +72,7 @@ class PaymentsWorld:
     """State arrays of a payments run and the per-step behaviour that produces transactions."""
 
     schema = TRANSACTIONS
-    figure_names = ("transactions", "declined", "fraud", "laundering", "amount_settled")
+    figure_names = STEP_FIGURES
 
     def __init__(self, scenario: PaymentsScenario, streams: Streams, scale: float = 1.0,
                  host: HostPlan | None = None):  # fmt: skip
