@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from sim import __version__
 from sim.errors import InputError, RunExistsError, ScenarioError, SimError
+from sim.signals import Terminated, stopping_safely
 from sim.storage import local_out, out_argument
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
@@ -232,7 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     from sim import commands
 
     args = build_parser().parse_args(argv)
-    previous = _stop_on_sigterm()
+    with stopping_safely():
+        return _command(commands, args)
+
+
+def _command(commands, args) -> int:
     try:
         return getattr(commands, args.command)(args)
     except ScenarioError as exc:
@@ -252,22 +255,3 @@ def main(argv: list[str] | None = None) -> int:
     except Terminated:
         print("sim: terminated (SIGTERM); nothing was published", file=sys.stderr)
         return 143
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-class Terminated(BaseException):
-    """SIGTERM, raised where the command is, so it unwinds as an interrupt does: partial outputs are
-    removed on the way out, not left behind by a process that simply vanished."""
-
-
-def _stop_on_sigterm():
-    """Make SIGTERM raise `Terminated` (from the main thread only); the handler it replaced."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def stop(signum, frame):
-        raise Terminated
-
-    return signal.signal(signal.SIGTERM, stop)

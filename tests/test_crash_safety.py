@@ -196,6 +196,71 @@ def test_sigterm_unwinds_like_an_interrupt_and_leaves_no_partial_directory(write
     assert "Traceback" not in stderr and not list(runs.iterdir())
 
 
+KERNEL_CALLS = """
+import time
+import numba, numpy as np
+from sim.signals import Terminated
+
+@numba.njit
+def draw(rng):
+    return rng.random()
+
+def calls(until, counts):
+    while time.monotonic() < until:
+        try:
+            counts["calls"] += 1
+            draw(np.random.default_rng(counts["calls"]))
+        except Terminated:
+            counts["raised"] += 1
+"""
+
+PESTERED = """
+import os, signal, sys, threading, time
+from sim import signals
+import kernel_calls
+
+signals._OURS = kernel_calls.__file__  # the only code that stands for the package's own here
+kernel_calls.draw(kernel_calls.np.random.default_rng(0))
+
+done = threading.Event()
+
+def pester():
+    time.sleep(0.2)
+    while not done.is_set():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.002)
+
+counts = {"calls": 0, "raised": 0, "escaped": 0}
+until = time.monotonic() + 3
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # what is restored after: signals still on their way
+with signals.stopping_safely():
+    threading.Thread(target=pester, daemon=True).start()
+    while time.monotonic() < until:
+        try:
+            kernel_calls.calls(until, counts)
+        except signals.Terminated:
+            counts["escaped"] += 1
+    done.set()
+print(counts["calls"], counts["raised"], counts["escaped"], flush=True)
+os._exit(0)
+"""
+
+
+def test_sigterm_during_numba_calls_taking_generators_unwinds_and_never_crashes(tmp_path):
+    """Numba unboxes a Generator argument through Python code (ctypes) that an exception raised there
+    crashes (SIGSEGV): CI once saw `sim run` die so on SIGTERM. Signals sent every 2 ms while a kernel is
+    called with fresh generators must be raised only where they unwind (raising wherever the handler
+    lands crashes this loop within a second or two)."""
+    (tmp_path / "kernel_calls.py").write_text(KERNEL_CALLS)
+    (tmp_path / "pestered.py").write_text(PESTERED)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    proc = subprocess.run([sys.executable, "pestered.py"], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, env=env)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    calls, raised, escaped = map(int, proc.stdout.split())
+    assert calls > 1000 and raised > 0, (calls, raised, escaped)
+
+
 def test_a_journal_is_never_written_through_a_planted_link(tmp_path):
     """A link planted where a sweep keeps its journal is refused, and the file it points at untouched."""
     from sim.errors import InputError
