@@ -12,9 +12,10 @@ from sim.domains.payments.kernels import (
     SHARE_OF_LIMIT,
     Channels,
     Draw,
+    draw_keys,
     draw_legitimate,
     interleave,
-    rank_within,
+    take_interleave,
 )
 from sim.domains.payments.legs import book_host, book_host_reference, incoming_order, leg_values, legs_away
 from sim.domains.payments.settlement import (
@@ -388,8 +389,29 @@ def test_alias_table_gives_each_index_its_weight(weights):
 
 
 @settings(max_examples=40, deadline=None)
-@given(groups=st.lists(st.integers(0, 6), max_size=200))
-def test_rank_within_counts_each_rows_earlier_rows_of_its_group(groups):
-    group = np.array(groups, dtype=np.int64)
-    expected = [groups[:i].count(g) for i, g in enumerate(groups)]
-    assert rank_within(group, 7).tolist() == expected
+@given(rows=st.lists(st.tuples(st.integers(0, 19), st.integers(0, 19), st.booleans()), max_size=200))
+def test_draw_keys_rank_each_row_within_the_cell_that_drew_it(rows):
+    """The key: the drawing cell (the payer's, or for pay the customer paid) shifted 32 bits, then the
+    row's place among that cell's earlier rows; and the payer's host."""
+    cell_of = np.arange(20, dtype=np.int64) % 7
+    host_of = (cell_of % 3).astype(np.int64)
+    origin = np.array([r[0] for r in rows], dtype=np.int64)
+    dest = np.array([r[1] for r in rows], dtype=np.int64)
+    own = np.array([r[2] for r in rows], dtype=bool)
+    keys, payer = draw_keys(origin, dest, own, cell_of, host_of, 7)
+    drawer = [int(cell_of[o if w else d]) for o, d, w in rows]
+    expected = [(c << 32) | drawer[:i].count(c) for i, c in enumerate(drawer)]
+    assert keys.tolist() == expected and payer.tolist() == host_of[origin].tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), n=st.integers(0, 30), m=st.integers(0, 6))
+def test_take_interleave_is_interleave_of_the_kept_rows(data, n, m):
+    base = np.arange(n, dtype=np.float64) * 10
+    keep = np.array(sorted(data.draw(st.sets(st.integers(0, max(n - 1, 0)), max_size=n))) if n else [], int)
+    extra = -1.0 - np.arange(m)
+    before = np.sort(np.array(data.draw(st.lists(st.integers(0, len(keep)), min_size=m, max_size=m)), int))
+    expected, out = np.empty(len(keep) + m), np.empty(len(keep) + m)
+    interleave(base[keep], extra, before, expected)
+    take_interleave(base, keep, extra, before, out)
+    assert out.tolist() == expected.tolist()

@@ -183,11 +183,32 @@ def interleave(base, extra, before, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def rank_within(group, groups):
-    """Each row's place among the earlier rows of its group (`group` in 0..groups-1)."""
-    seen = np.zeros(groups, np.int64)
-    rank = np.empty(group.shape[0], np.int64)
-    for i in range(group.shape[0]):
-        rank[i] = seen[group[i]]
-        seen[group[i]] += 1
-    return rank
+def take_interleave(base, keep, extra, before, out):
+    """`interleave(base[keep], extra, before, out)` in one pass, without making `base[keep]`."""
+    src = 0
+    dst = 0
+    for j in range(extra.shape[0]):
+        for t in range(src, before[j]):
+            out[dst] = base[keep[t]]
+            dst += 1
+        src = before[j]
+        out[dst] = extra[j]
+        dst += 1
+    for t in range(src, keep.shape[0]):
+        out[dst] = base[keep[t]]
+        dst += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def draw_keys(origin, dest, own, cell_of, host_of, cells):
+    """A host's drawn rows: each row's time key (the cell that drew it, shifted 32 bits, then its place
+    among that cell's rows: pay is drawn by the customer paid, `dest`) and the host of its payer."""
+    seen = np.zeros(cells, np.int64)
+    keys = np.empty(origin.shape[0], np.int64)
+    payer = np.empty(origin.shape[0], host_of.dtype)
+    for i in range(origin.shape[0]):
+        drawer = cell_of[origin[i]] if own[i] else cell_of[dest[i]]
+        keys[i] = (np.int64(drawer) << 32) | seen[drawer]
+        seen[drawer] += 1
+        payer[i] = host_of[origin[i]]
+    return keys, payer

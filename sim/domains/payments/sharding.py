@@ -33,7 +33,7 @@ import pyarrow as pa
 from sim.distributed import Parts, PartWriter
 from sim.domains.payments.accounts import ID_BASE
 from sim.domains.payments.activity import CELL_CUSTOMERS
-from sim.domains.payments.kernels import interleave, rank_within
+from sim.domains.payments.kernels import draw_keys, interleave, take_interleave
 from sim.domains.payments.settlement import decide, rows_by_cell
 from sim.errors import InputError, SimError
 from sim.mailbox import Mailbox
@@ -147,33 +147,32 @@ class HostLedger:
         an instant, as the whole run orders a step: by the cell that drew the row, then by its place in
         that cell's draw). Pay drawn here whose employer another host owns goes to that host, and the pay
         its cells drew for employers here comes in."""
-        income = ~legit["own"]  # pay: the employer pays, the customer who drew it is paid
-        drawer = self.cell_of[np.where(income, legit["dest"], legit["origin"])]
-        keys = (drawer << 32) | rank_within(drawer, self.plan.groups[-1].stop)
+        keys, payer = draw_keys(legit["origin"], legit["dest"], legit["own"], self.cell_of, self.host_of,
+                                self.plan.groups[-1].stop)  # fmt: skip
         if self.plan.hosts == 1:
             return legit, keys
-        payer = self.host_of[legit["origin"]]
         away = np.flatnonzero(payer != self.me)  # only pay can be: every other row's payer drew it
         topic = f"{k}.rows"
         for other in self.peers:
             to = away[payer[away] == other]
             self.mail.send(topic, other, ({n: v[to] for n, v in legit.items()}, keys[to]))
         parts = [self.mail.receive(topic, other) for other in self.peers]
-        if len(away):
-            mine = np.flatnonzero(payer == self.me)
-            legit, keys = {n: v[mine] for n, v in legit.items()}, keys[mine]
+        mine = np.flatnonzero(payer == self.me) if len(away) else None
         if not any(len(p[1]) for p in parts):
-            return legit, keys
+            return ({n: v[mine] for n, v in legit.items()}, keys[mine]) if mine is not None else (legit, keys)
         keys_in = np.concatenate([p[1] for p in parts])
         rows_in = {n: np.concatenate([p[0][n] for p in parts]) for n in legit}
         order = np.lexsort((keys_in, rows_in["offset"]))  # the few rows that came in, in time order
         rows_in, keys_in = {n: v[order] for n, v in rows_in.items()}, keys_in[order]
-        at = _insertion_points(legit["offset"], keys, rows_in["offset"], keys_in)
-        out = {n: np.empty(len(v) + len(rows_in[n]), v.dtype) for n, v in legit.items()}
-        for n, v in legit.items():
-            interleave(v, rows_in[n], at, out[n])
-        merged = np.empty(len(keys) + len(keys_in), np.int64)
-        interleave(keys, keys_in, at, merged)
+        offset = legit["offset"] if mine is None else legit["offset"][mine]
+        at = _insertion_points(offset, keys if mine is None else keys[mine], rows_in["offset"], keys_in)
+        out = {n: np.empty(len(offset) + len(rows_in[n]), v.dtype) for n, v in legit.items()}
+        merged = np.empty(len(offset) + len(keys_in), np.int64)
+        for base, extra, into in [(legit[n], rows_in[n], out[n]) for n in legit] + [(keys, keys_in, merged)]:
+            if mine is None:
+                interleave(base, extra, at, into)
+            else:
+                take_interleave(base, mine, extra, at, into)
         return out, merged
 
     def time_keys(self, legit: dict[str, np.ndarray], legit_keys: np.ndarray, special: dict[str, np.ndarray],
