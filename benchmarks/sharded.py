@@ -15,7 +15,7 @@ start-up (the pool or cluster, imports, the Numba cache: until one replicate has
 sweep's own work after it; the CPU-seconds of every process (this one and its workers) against the
 in-process sweep's; and whether the summary is the same bytes.
 
-Usage: python benchmarks/sharded.py [--scale 1] [--shards 2,4,8] [--workers 2] [--sweep 256]
+Usage: python benchmarks/sharded.py [--scale 1] [--shards 2,4,8] [--workers 2] [--sweep 256] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -26,12 +26,14 @@ import itertools
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -115,6 +117,10 @@ def rows_digest(path: Path) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
 
 
+def _median(values: list) -> float:
+    return float(np.median(values))
+
+
 def one_run(kind: str, shards: int, workers: int, scale: float, out: Path) -> dict:
     """One run in this (fresh) process: its figures (see the module's docstring)."""
     from sim.domains.payments.world import PaymentsWorld
@@ -153,37 +159,48 @@ def main() -> None:
     parser.add_argument("--shards", default="2,4,8", help="shard counts, comma-separated")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--sweep", type=int, default=256, help="hurricane replicates (0: no sweep)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of every run, interleaved; medians printed (noisy box: 3+)")  # fmt: skip
     parser.add_argument("--one", nargs=2, metavar=("KIND", "SHARDS"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:  # a child: one run, its figures as JSON
         print(json.dumps(one_run(args.one[0], int(args.one[1]), args.workers, args.scale, args.out)))
         return
-    results = {}
+    rounds: dict[str, list[dict]] = {}
     configs = [("whole", 0)] + [(kind, int(n)) for n in args.shards.split(",") for kind in ("local", "dask")]
     with tempfile.TemporaryDirectory() as tmp:
-        for kind, shards in configs:
-            cmd = [sys.executable, __file__, "--one", kind, str(shards), "--workers", str(args.workers),
-                   "--scale", str(args.scale), "--out", str(Path(tmp) / f"{kind}-{shards}")]  # fmt: skip
-            done = subprocess.run(cmd, check=True, capture_output=True, text=True)
-            results[kind if kind == "whole" else f"{shards} shards, {kind}"] = json.loads(
-                done.stdout.strip().splitlines()[-1]
-            )
+        for round_ in range(args.repeat):  # each round runs every config once: drift hits them alike
+            for kind, shards in configs:
+                out = Path(tmp) / f"{kind}-{shards}-{round_}"
+                cmd = [sys.executable, __file__, "--one", kind, str(shards), "--workers", str(args.workers),
+                       "--scale", str(args.scale), "--out", str(out)]  # fmt: skip
+                done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+                name = kind if kind == "whole" else f"{shards} shards, {kind}"
+                rounds.setdefault(name, []).append(json.loads(done.stdout.strip().splitlines()[-1]))
+                shutil.rmtree(out, ignore_errors=True)
+    results = {name: {**runs[0], "through": max(r["through"] for r in runs),
+                      **{key: _median([r[key] for r in runs]) for key in ("wall", "cpu", "driver", "rss")}}
+               for name, runs in rounds.items()}  # fmt: skip
     whole = results["whole"]
+    digests = {r["digest"] for runs in rounds.values() for r in runs}
+    medians = f"; medians of {args.repeat} rounds" if args.repeat > 1 else ""
     print(f"paysim_month (settlement: step) at scale {args.scale}: {whole['rows']:,} transactions; "
-          f"{args.workers} workers")  # fmt: skip
+          f"{args.workers} workers{medians}")  # fmt: skip
     print(f"{'run':18} {'wall':>7} {'speed-up':>8} {'CPU, all':>9} {'x whole':>7} {'driver CPU':>10} "
           f"{'driver RSS':>10} {'rows via driver':>15}  rows")  # fmt: skip
     for name, r in results.items():
-        same = "same" if r["digest"] == whole["digest"] else "DIFFERENT"
+        same = "same" if {x["digest"] for x in rounds[name]} == {whole["digest"]} else "DIFFERENT"
+        ratios = [x["cpu"] / w["cpu"] for x, w in zip(rounds[name], rounds["whole"], strict=True)]
+        spread = f"  (rounds {min(ratios):.2f}-{max(ratios):.2f}x)" if args.repeat > 1 else ""
         print(f"{name:18} {r['wall']:6.1f}s {whole['wall'] / r['wall']:7.2f}x {r['cpu']:8.1f}s "
               f"{r['cpu'] / whole['cpu']:6.2f}x {100 * r['driver'] / r['cpu']:9.1f}% "
-              f"{r['rss'] / 2**20:8.0f}MB {r['through']:13,d} B  {same}")  # fmt: skip
+              f"{r['rss'] / 2**20:8.0f}MB {r['through']:13,d} B  {same}{spread}")  # fmt: skip
     print("targets: CPU <= 1.2 x whole; driver CPU <= 5 %; driver RSS <= 300 MB; no rows via the driver")
     if args.sweep:
         with tempfile.TemporaryDirectory() as tmp:
             sweep(args.sweep, args.workers, Path(tmp))
-    if any(r["digest"] != whole["digest"] for r in results.values()):
+    if len(digests) > 1:
         sys.exit(1)
 
 
