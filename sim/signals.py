@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import os
 import queue
 import selectors
 import signal
@@ -23,7 +24,7 @@ from pathlib import Path
 RETRY_SECONDS = 0.02
 GIVE_UP_SECONDS = 1.0  # then raise wherever the thread is: a long stay outside our code is no dispatch
 
-_OURS = str(Path(__file__).parent)
+_OURS = str(Path(__file__).parent) + os.sep
 _WAIT_MODULES = (
     threading.__file__,
     queue.__file__,
