@@ -117,10 +117,6 @@ def rows_digest(path: Path) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
 
 
-def _median(values: list) -> float:
-    return float(np.median(values))
-
-
 def one_run(kind: str, shards: int, workers: int, scale: float, out: Path) -> dict:
     """One run in this (fresh) process: its figures (see the module's docstring)."""
     from sim.domains.payments.world import PaymentsWorld
@@ -179,8 +175,9 @@ def main() -> None:
                 name = kind if kind == "whole" else f"{shards} shards, {kind}"
                 rounds.setdefault(name, []).append(json.loads(done.stdout.strip().splitlines()[-1]))
                 shutil.rmtree(out, ignore_errors=True)
+    timed = ("wall", "cpu", "driver", "rss")
     results = {name: {**runs[0], "through": max(r["through"] for r in runs),
-                      **{key: _median([r[key] for r in runs]) for key in ("wall", "cpu", "driver", "rss")}}
+                      **{key: float(np.median([r[key] for r in runs])) for key in timed}}
                for name, runs in rounds.items()}  # fmt: skip
     whole = results["whole"]
     digests = {r["digest"] for runs in rounds.values() for r in runs}

@@ -157,22 +157,18 @@ class HostLedger:
             to = away[payer[away] == other]
             self.mail.send(topic, other, ({n: v[to] for n, v in legit.items()}, keys[to]))
         parts = [self.mail.receive(topic, other) for other in self.peers]
-        mine = np.flatnonzero(payer == self.me) if len(away) else None
+        mine = np.flatnonzero(payer == self.me)
         if not any(len(p[1]) for p in parts):
-            return ({n: v[mine] for n, v in legit.items()}, keys[mine]) if mine is not None else (legit, keys)
+            return (legit, keys) if len(away) == 0 else ({n: v[mine] for n, v in legit.items()}, keys[mine])
         keys_in = np.concatenate([p[1] for p in parts])
         rows_in = {n: np.concatenate([p[0][n] for p in parts]) for n in legit}
         order = np.lexsort((keys_in, rows_in["offset"]))  # the few rows that came in, in time order
         rows_in, keys_in = {n: v[order] for n, v in rows_in.items()}, keys_in[order]
-        offset = legit["offset"] if mine is None else legit["offset"][mine]
-        at = _insertion_points(offset, keys if mine is None else keys[mine], rows_in["offset"], keys_in)
-        out = {n: np.empty(len(offset) + len(rows_in[n]), v.dtype) for n, v in legit.items()}
-        merged = np.empty(len(offset) + len(keys_in), np.int64)
+        at = _insertion_points(legit["offset"][mine], keys[mine], rows_in["offset"], keys_in)
+        out = {n: np.empty(len(mine) + len(keys_in), v.dtype) for n, v in legit.items()}
+        merged = np.empty(len(mine) + len(keys_in), np.int64)
         for base, extra, into in [(legit[n], rows_in[n], out[n]) for n in legit] + [(keys, keys_in, merged)]:
-            if mine is None:
-                interleave(base, extra, at, into)
-            else:
-                take_interleave(base, mine, extra, at, into)
+            take_interleave(base, mine, extra, at, into)  # its rows kept, those that came in put in place
         return out, merged
 
     def time_keys(self, legit: dict[str, np.ndarray], legit_keys: np.ndarray, special: dict[str, np.ndarray],
