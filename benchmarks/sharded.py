@@ -147,6 +147,22 @@ def one_run(kind: str, shards: int, workers: int, scale: float, out: Path) -> di
             "rows": rows, "digest": rows_digest(table)}  # fmt: skip
 
 
+def run_child(kind: str, shards: int, args, out: Path, together: int = 1) -> list[dict]:
+    """`together` runs of one config at once, each in a process of its own: their figures."""
+    folders = [out.with_name(f"{out.name}-{i}") for i in range(together)]
+    flags = ["--workers", str(args.workers), "--scale", str(args.scale)]
+    cmds = [[sys.executable, __file__, "--one", kind, str(shards), *flags, "--out", str(f)] for f in folders]
+    children = [subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True) for cmd in cmds]
+    figures = []
+    for child, folder in zip(children, folders, strict=True):
+        stdout, _ = child.communicate()
+        if child.returncode:
+            raise SystemExit(f"a {kind} run failed (exit {child.returncode})")
+        figures.append(json.loads(stdout.strip().splitlines()[-1]))
+        shutil.rmtree(folder, ignore_errors=True)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -157,6 +173,9 @@ def main() -> None:
     parser.add_argument("--sweep", type=int, default=256, help="hurricane replicates (0: no sweep)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds of every run, interleaved; medians printed (noisy box: 3+)")  # fmt: skip
+    parser.add_argument("--contention", action="store_true",
+                        help="also run --workers whole runs at once: what one costs with others beside it "
+                        "(this machine's share of the sharded runs' excess)")  # fmt: skip
     parser.add_argument("--one", nargs=2, metavar=("KIND", "SHARDS"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -165,16 +184,17 @@ def main() -> None:
         return
     rounds: dict[str, list[dict]] = {}
     configs = [("whole", 0)] + [(kind, int(n)) for n in args.shards.split(",") for kind in ("local", "dask")]
+    beside: list[float] = []  # a whole run's CPU with another beside it, per round
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.repeat):  # each round runs every config once: drift hits them alike
             for kind, shards in configs:
                 out = Path(tmp) / f"{kind}-{shards}-{round_}"
-                cmd = [sys.executable, __file__, "--one", kind, str(shards), "--workers", str(args.workers),
-                       "--scale", str(args.scale), "--out", str(out)]  # fmt: skip
-                done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+                done = run_child(kind, shards, args, out)
                 name = kind if kind == "whole" else f"{shards} shards, {kind}"
-                rounds.setdefault(name, []).append(json.loads(done.stdout.strip().splitlines()[-1]))
-                shutil.rmtree(out, ignore_errors=True)
+                rounds.setdefault(name, []).append(done[0])
+            if args.contention:
+                pair = run_child("whole", 0, args, Path(tmp) / "pair", together=args.workers)
+                beside.append(float(np.mean([r["cpu"] for r in pair])))
     timed = ("wall", "cpu", "driver", "rss")
     results = {name: {**runs[0], "through": max(r["through"] for r in runs),
                       **{key: float(np.median([r[key] for r in runs])) for key in timed}}
@@ -194,6 +214,16 @@ def main() -> None:
               f"{r['cpu'] / whole['cpu']:6.2f}x {100 * r['driver'] / r['cpu']:9.1f}% "
               f"{r['rss'] / 2**20:8.0f}MB {r['through']:13,d} B  {same}{spread}")  # fmt: skip
     print("targets: CPU <= 1.2 x whole; driver CPU <= 5 %; driver RSS <= 300 MB; no rows via the driver")
+    if beside:
+        ratios = [b / r["cpu"] for b, r in zip(beside, rounds["whole"], strict=True)]
+        crowded = float(np.median(beside))
+        print(
+            f"contention: a whole run with {args.workers - 1} other(s) beside it (as the hosts run) costs "
+            f"{crowded:.1f} CPU-s, {crowded / whole['cpu']:.2f} x alone (rounds "
+            f"{min(ratios):.2f}-{max(ratios):.2f}"
+            "x); against it the sharded runs cost "
+            + ", ".join(f"{n} {r['cpu'] / crowded:.2f}x" for n, r in results.items() if n != "whole")
+        )
     if args.sweep:
         with tempfile.TemporaryDirectory() as tmp:
             sweep(args.sweep, args.workers, Path(tmp))
