@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import resource
 import shutil
 import subprocess
@@ -27,9 +28,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from sharded import cpu_seconds  # noqa: E402  (a sibling script)
 
 MONTH_ROWS = 24_576_685  # paysim_month at scale 1 (the real month)
 DRIVER_BOUND = 0.3  # GiB
@@ -56,8 +54,6 @@ def descendants(pid: int) -> list[int]:
 
 def one_run(args) -> dict:
     """The run in this (fresh) process, the driver: its figures."""
-    import os
-
     from sim.distributed import Backend
     from sim.runner import run_scenario
     from sim.scenario import load_scenario
@@ -65,17 +61,16 @@ def one_run(args) -> dict:
     scenario = load_scenario(ROOT / "scenarios" / "paysim_month.yaml", ["settlement=step"])
     steps = math.ceil(720 * args.rows / (MONTH_ROWS * args.scale))
     scenario = scenario.model_copy(update={"horizon": scenario.horizon.model_copy(update={"steps": steps})})
-    cpu, started = cpu_seconds(), time.perf_counter()
+    started = time.perf_counter()
     with Backend(args.backend, args.workers) as backend:
         run = run_scenario(scenario, args.out, scale=args.scale, shards=args.shards, backend=backend)
         wall = time.perf_counter() - started
         workers = {pid: high_water(pid) for pid in descendants(os.getpid())}  # before they close
-    spent = cpu_seconds() - cpu
     manifest = json.loads((run / "manifest.json").read_text())
     money = json.loads((run / "kpis.json").read_text())["money"]
     listed = manifest["files"]["transactions"]["parts"]
     on_disk = all((run / p["path"]).stat().st_size == p["bytes"] for p in listed)
-    return {"steps": steps, "rows": manifest["files"]["transactions"]["rows"], "wall": wall, "cpu": spent,
+    return {"steps": steps, "rows": manifest["files"]["transactions"]["rows"], "wall": wall,
             "driver": high_water(), "workers": sorted(workers.values())[-args.workers:],
             "bytes": sum(p["bytes"] for p in listed), "parts": len(listed),
             "complete": manifest["status"] == "complete" and on_disk, "money": money}  # fmt: skip
