@@ -45,10 +45,13 @@ def descendants(pid: int) -> list[int]:
     """The live processes below `pid`."""
     found, todo = [], [pid]
     while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").iterdir():
-            children = [int(c) for c in (task / "children").read_text().split()]
-            found += children
-            todo += children
+        try:
+            tasks = list(Path(f"/proc/{todo.pop()}/task").iterdir())
+            children = [int(c) for task in tasks for c in (task / "children").read_text().split()]
+        except OSError:  # ended meanwhile
+            continue
+        found += children
+        todo += children
     return found
 
 
@@ -65,7 +68,12 @@ def one_run(args) -> dict:
     with Backend(args.backend, args.workers) as backend:
         run = run_scenario(scenario, args.out, scale=args.scale, shards=args.shards, backend=backend)
         wall = time.perf_counter() - started
-        workers = {pid: high_water(pid) for pid in descendants(os.getpid())}  # before they close
+        workers = {}
+        for pid in descendants(os.getpid()):  # before they close
+            try:
+                workers[pid] = high_water(pid)
+            except OSError:  # a helper that ended meanwhile
+                continue
     manifest = json.loads((run / "manifest.json").read_text())
     money = json.loads((run / "kpis.json").read_text())["money"]
     listed = manifest["files"]["transactions"]["parts"]
