@@ -156,19 +156,21 @@ def _exit_with_parent(parent: int) -> None:
 # --- a partitioned Parquet dataset --------------------------------------------------------------------
 
 
-def write_part(path: str, table: pa.Table, compression: str, batch_rows: int) -> tuple[int, int, str]:
+def write_part(
+    path: str, table: pa.RecordBatchReader, compression: str, batch_rows: int
+) -> tuple[int, int, str]:
     """One part file, written beside its final name and renamed (runs on a worker): rows, bytes, sha256."""
     final = Path(path)
     tmp = final.with_name(f".{final.name}.tmp")
     writer = TableWriter(tmp, table.schema, "parquet", batch_rows, compression)
-    for batch in table.to_batches():  # as the runner writes a table: the same bytes either way
+    for batch in table:  # as the runner writes a table: the same bytes either way
         writer.write(batch)
     rows = writer.close()
     tmp.replace(final)
     return rows, final.stat().st_size, sha256_of(final)
 
 
-def write_part_to_store(uri: str, relative: str, table: pa.Table, compression: str,
+def write_part_to_store(uri: str, relative: str, table: pa.RecordBatchReader, compression: str,
                         batch_rows: int) -> tuple[int, int, str]:  # fmt: skip
     """One part file written on the worker and uploaded by it to the store at `uri` (runs on a worker)."""
     return upload_part(uri, relative, lambda tmp: write_part(tmp, table, compression, batch_rows))
@@ -223,7 +225,9 @@ class PartWriter:
         name = f"part-{s:03d}-{self.sequence[s]:05d}.parquet"
         self.sequence[s] += 1
         relative = f"{self.parts.directory.name}/{name}"
-        self.inflight.append((name, self.pool.submit(write_table_file, self.parts, relative, table)))
+        self.inflight.append(
+            (name, self.pool.submit(write_table_file, self.parts, relative, table.to_reader()))
+        )
         while len(self.inflight) > 2:  # bounded memory: wait for the oldest part
             self._collect()
 
@@ -241,9 +245,9 @@ class PartWriter:
         return self.written
 
 
-def write_table_file(parts: Parts, relative: str, table: pa.Table) -> dict:
-    """One Parquet file of the run (a part, or a whole end-of-run table), `relative` to the run's root,
-    written to its folder or its store by the worker that holds the rows: its manifest entry."""
+def write_table_file(parts: Parts, relative: str, table: pa.RecordBatchReader) -> dict:
+    """One Parquet file of the run (a part, or a whole end-of-run table, in batches), `relative` to the
+    run's root, written to its folder or its store by the worker that holds the rows: its manifest entry."""
     if parts.store is not None:
         rows, size, digest = write_part_to_store(parts.store, relative, table, parts.compression,
                                                  parts.batch_rows)  # fmt: skip
@@ -257,7 +261,7 @@ def write_table_file(parts: Parts, relative: str, table: pa.Table) -> dict:
 def empty_part(parts: Parts, schema: pa.Schema) -> dict:
     """The one part of a table with no rows."""
     relative = f"{parts.directory.name}/part-000-00000.parquet"
-    return _part_entry(write_table_file(parts, relative, schema.empty_table()))
+    return _part_entry(write_table_file(parts, relative, schema.empty_table().to_reader()))
 
 
 def _part_entry(entry: dict) -> dict:

@@ -41,6 +41,9 @@ EVENTS = pa.schema(
 )
 
 
+END_BATCH_ROWS = 1 << 17  # rows of an end-of-run table made at a time (10-20 MB)
+
+
 def record_batch(schema: pa.Schema, columns: dict[str, pa.Array]) -> pa.RecordBatch:
     """A record batch from columns given by name (any order), in the schema's order; a missing or unknown
     column is an error that names it."""

@@ -144,7 +144,7 @@ def run_scenario(
             sharded.finish()
         if progress:
             progress(total, total, "writing outputs")
-        extra = {**world.tables(), "events": lambda: _events_table(model)}
+        extra = {**world.tables(), "events": lambda: _events_table(model).to_reader()}
         for name, make in extra.items():
             if name in tables:
                 table = make()
@@ -152,7 +152,7 @@ def run_scenario(
                     run.path / f"{name}{EXTENSIONS[base]}", table.schema, base,
                     scenario.outputs.batch_rows, scenario.outputs.compression,
                 )  # fmt: skip
-                for batch in table.to_batches():
+                for batch in table:
                     files[name].write(batch)
         rows = {name: writer.close() for name, writer in files.items()}
         with ThreadPoolExecutor(max_workers=1) as pool:  # checksums (no GIL) overlap the report

@@ -313,3 +313,26 @@ def test_under_step_settlement_a_step_spends_only_what_was_there_when_it_began(s
         crime = tx[tx.is_fraud | tx.is_laundering]
         assert (~crime.declined).mean() > 0.9 and ((crime.type == "CASH_OUT") & ~crime.declined).any()
     assert broken["step"] == 0 and broken["instant"] > 0
+
+
+def test_the_accounts_table_is_the_same_whatever_its_batches(write):
+    """Made in batches (a host of a long run never holds it whole), with one schema: an attribute that
+    only customers have keeps its type in a batch of merchants alone."""
+    text = small_scenario(steps=12, customers=60).replace(
+        "    overdraft_limit: 100\n",
+        "    overdraft_limit: 100\n    demographics: census\n    profile_fields: true\n",
+    )
+    model, _ = run_model(write(text))
+    accounts, closing = model.world.accounts, model.world.closing_balance()
+    whole = accounts.table(closing, rows=accounts.n).read_all()
+    one_each = list(accounts.table(closing, rows=1))
+    assert len(one_each) == accounts.n and all(b.schema == whole.schema for b in one_each)
+    assert pa.Table.from_batches(one_each).equals(whole)
+    table = whole.to_pandas()
+    assert table.account.is_monotonic_increasing and table.closing_balance.sum() == pytest.approx(
+        closing.sum()
+    )
+    customers = table.population == "customers"
+    assert table.email[customers].str.contains("@").all() and table.email[~customers].isna().all()
+    assert table.age[customers].between(18, 100).all() and table.age[~customers].isna().all()
+    assert whole.schema.field("email").type == pa.string() and whole.schema.field("age").type == pa.float64()

@@ -42,7 +42,8 @@ AML = list(AML_TYPOLOGIES)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def ended(tmp_path_factory):
+    """The run's model (released: its world's arrays stay readable) and its transactions."""
     aml = "\n".join(
         f"  {t}: {{role: launderer, typology: {t}, patterns: 6, accounts: customers, size: [4, 7], "
         "spread: 2d}"
@@ -55,11 +56,30 @@ def world(tmp_path_factory):
     while model.running:
         model.step()
         batches.append(model.batch)
-    tx = pa.Table.from_batches(batches).to_pandas()
-    patterns = model.world.patterns_table().to_pandas()
-    accounts = model.world.accounts_table().to_pandas()
     model.release()
-    return tx, patterns, accounts
+    return model, pa.Table.from_batches(batches).to_pandas()
+
+
+@pytest.fixture(scope="module")
+def world(ended):
+    model, tx = ended
+    return tx, model.world.patterns_table().read_pandas(), model.world.accounts_table().read_pandas()
+
+
+def test_the_patterns_table_is_the_same_whatever_its_batches_and_counts_its_patterns(ended, world):
+    w, (_, patterns, _) = ended[0].world, world
+    few = list(w.membership.table(w.accounts.account_id, w.start_us, w.step_us, rows=7))
+    assert all(b.num_rows <= 7 for b in few) and len(few) >= len(patterns) / 7
+    assert pa.Table.from_batches(few).to_pandas().equals(patterns)
+    # the KPIs' count of each kind.typology's distinct patterns, in the order the table first lists them
+    expected = {
+        f"{kind}.{typology}": patterns[
+            (patterns.kind == kind) & (patterns.typology == typology)
+        ].pattern_id.nunique()
+        for kind, typology in patterns[["kind", "typology"]].drop_duplicates().itertuples(index=False)
+    }
+    assert list(w.membership.counts().items()) == list(expected.items())
+    assert len(expected) == len(AML) + 5  # every typology of the world
 
 
 def laundering(tx, typology):

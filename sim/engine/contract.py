@@ -126,8 +126,8 @@ def _check_tables(world, scenario: Scenario) -> list[str]:
     for name, make in world.tables().items():
         if name not in offered:
             problems.append(f"end-of-run table {name!r} is not one the scenario's outputs can name")
-        if not isinstance(make(), pa.Table):
-            problems.append(f"tables()[{name!r}]() did not return a pyarrow.Table")
+        if not isinstance(make(), pa.RecordBatchReader):
+            problems.append(f"tables()[{name!r}]() did not return a pyarrow.RecordBatchReader")
     with tempfile.TemporaryDirectory() as tmp:
         try:
             written = world.report(Path(tmp), world.kpis(1.0))

@@ -38,8 +38,9 @@ class World(Protocol):
         """Advance to the end of step k (the calendar's active events are `timeline.active`)."""
         ...
 
-    def tables(self) -> Mapping[str, Callable[[], pa.Table]]:
-        """End-of-run tables by name, each made on demand (accounts, patterns, ...)."""
+    def tables(self) -> Mapping[str, Callable[[], pa.RecordBatchReader]]:
+        """End-of-run tables by name (accounts, patterns, ...), each made on demand and in batches, so a
+        table larger than a worker's share of memory is never held whole."""
         ...
 
     def kpis(self, scale: float) -> dict:

@@ -14,6 +14,7 @@ import pyarrow as pa
 from sim.domains.payments import client_rates, people, profiles
 from sim.domains.payments.customers import TX_TYPES, Customers
 from sim.domains.payments.scenario import ACCOUNT_HOLDERS, Banks, Merchants, Mules
+from sim.records import END_BATCH_ROWS
 from sim.rng import Streams
 from sim.scenario.schema import Scenario
 
@@ -83,34 +84,63 @@ class Accounts:
     def label(self, name: str, rows: np.ndarray) -> None:
         self.labels[name][rows] = True
 
-    def table(self, closing: np.ndarray) -> pa.Table:
-        """The accounts table, ordered by public id: attributes, balances and ground-truth labels."""
-        population = np.empty(self.n, dtype=object)
-        role = np.empty(self.n, dtype=object)
-        for block in self.blocks.values():
-            if block.role == "mule" and self.customers.start <= block.start < self.customers.stop:
-                continue  # recruited mules are customers (`is_mule` says the rest)
-            population[block.start : block.stop] = block.name
-            role[block.start : block.stop] = block.role
-        category = np.asarray([*self.category_names, None], dtype=object)[self.category]
-        columns = {
-            "account": pa.array(self.account_id),
-            "population": pa.array(population, pa.string()),
-            "role": pa.array(role, pa.string()),
-            "category": pa.array(category, pa.string()),
-            "opening_balance": pa.array(self.opening),
-            "overdraft_limit": pa.array(self.overdraft, mask=np.isinf(self.overdraft)),  # null: no limit
-            "closing_balance": pa.array(closing),
-            "transactions_per_day": pa.array(self.rate_per_day),
-            "amount_scale": pa.array(self.amount_scale),
+    def table(self, closing: np.ndarray, rows: int = END_BATCH_ROWS) -> pa.RecordBatchReader:
+        """The accounts table, ordered by public id: attributes, balances and ground-truth labels. It
+        streams, `rows` accounts a batch, so no process ever holds the whole table (a host of a
+        10^9-row run would hold twice its accounts' arrays)."""
+        c = self.customers  # recruited mules are customers (`is_mule` says the rest)
+        kept = [b for b in self.blocks.values() if not (b.role == "mule" and c.start <= b.start < c.stop)]
+        block = np.full(self.n, -1, dtype=np.int16)
+        for code, b in enumerate(kept):
+            block[b.start : b.stop] = code
+        population = np.asarray([*(b.name for b in kept), None], dtype=object)
+        role = np.asarray([*(b.role for b in kept), None], dtype=object)
+        category = np.asarray([*self.category_names, None], dtype=object)
+        columns = {  # name -> (values by position, arrow type, names its codes index or a mask of nulls)
+            "account": (self.account_id, None, None),
+            "population": (block, pa.string(), population),
+            "role": (block, pa.string(), role),
+            "category": (self.category, pa.string(), category),
+            "opening_balance": (self.opening, None, None),
+            "overdraft_limit": (self.overdraft, None, np.isinf),  # null: no limit
+            "closing_balance": (closing, None, None),
+            "transactions_per_day": (self.rate_per_day, None, None),
+            "amount_scale": (self.amount_scale, None, None),
         }
         for name, values in self.attributes.items():
-            mask = np.isnan(values) if values.dtype.kind == "f" else np.equal(values, None)
-            columns[name] = pa.array(values, mask=mask)
+            columns[name] = (values, _arrow_type(values), np.isnan if values.dtype.kind == "f" else _is_none)
         for name, values in self.labels.items():
-            columns[name] = pa.array(values)
+            columns[name] = (values, None, None)
+        types = {
+            name: kind or pa.from_numpy_dtype(values.dtype) for name, (values, kind, _) in columns.items()
+        }
+        schema = pa.schema(list(types.items()))
         order = np.argsort(self.account_id)
-        return pa.table({name: column.take(pa.array(order)) for name, column in columns.items()})
+
+        def batch(at: np.ndarray) -> pa.RecordBatch:
+            arrays = []
+            for name, (values, _, how) in columns.items():
+                taken = values[at]
+                if isinstance(how, np.ndarray):  # codes into names (the last one null)
+                    arrays.append(pa.array(how[taken], types[name]))
+                else:
+                    arrays.append(pa.array(taken, types[name], mask=how(taken) if how else None))
+            return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+        batches = (batch(order[lo : lo + rows]) for lo in range(0, self.n, rows))
+        return pa.RecordBatchReader.from_batches(schema, batches)
+
+
+def _is_none(values: np.ndarray) -> np.ndarray:
+    return np.equal(values, None)
+
+
+def _arrow_type(values: np.ndarray) -> pa.DataType:
+    """An attribute column's type, whatever rows a batch holds: its values' own (nulls where none)."""
+    if values.dtype.kind != "O":
+        return pa.from_numpy_dtype(values.dtype)
+    present = np.flatnonzero(~_is_none(values))
+    return pa.array(values[present[:1024]]).type if len(present) else pa.null()
 
 
 def build_accounts(scenario: Scenario, streams: Streams, scale: float) -> Accounts:

@@ -95,29 +95,63 @@ class Membership:
         columns = [np.broadcast_to(np.asarray(v), (n,)) for v in (pattern, member_role, campaign, start)]
         self.rows.append((kind, typology, accounts, *columns))
 
-    def table(self, account_id: np.ndarray, start_us: int, step_us: int) -> pa.Table:
+    def table(self, account_id: np.ndarray, start_us: int, step_us: int, rows: int) -> pa.RecordBatchReader:
+        """The patterns table, ordered by pattern and member role, `rows` members a batch: its strings are
+        made a batch at a time, so a long run's patterns are never held whole as Python strings."""
         if not self.rows:
-            return PATTERNS.empty_table()
-        cols = {name: [] for name in PATTERNS.names}
+            return PATTERNS.empty_table().to_reader()
+        cols, names = self._columns()
+        order = np.lexsort((cols["member_role"], cols["pattern_id"]))  # role codes sort as the names do
+
+        def batch(at: np.ndarray) -> pa.RecordBatch:
+            taken = {name: values[at] for name, values in cols.items()}
+            columns = {name: pa.array(names[name][taken[name]], pa.string()) for name in NAMED}
+            columns["pattern_id"] = pa.array(taken["pattern_id"])
+            columns["account"] = pa.array(account_id[taken["account"]])
+            columns["campaign_id"] = pa.array(taken["campaign_id"], mask=taken["campaign_id"] < 0)
+            columns["start"] = pa.array(start_us + (taken["start"] * step_us).astype(np.int64), TIMESTAMP)
+            return record_batch(PATTERNS, columns)
+
+        batches = (batch(order[lo : lo + rows]) for lo in range(0, len(order), rows))
+        return pa.RecordBatchReader.from_batches(PATTERNS, batches)
+
+    def counts(self) -> dict[str, int]:
+        """Patterns by `kind.typology`, in the order the table first lists each (its lowest pattern id)."""
+        if not self.rows:
+            return {}
+        cols, names = self._columns()
+        group = cols["kind"].astype(np.int64) * len(names["typology"]) + cols["typology"]
+        group, pattern = np.unique(np.stack([group, cols["pattern_id"]]), axis=1)  # each pattern once
+        groups, first, count = np.unique(group, return_index=True, return_counts=True)
+        kind, typology = np.divmod(groups, len(names["typology"]))
+        return {f"{names['kind'][kind[i]]}.{names['typology'][typology[i]]}": int(count[i])
+                for i in np.argsort(pattern[first], kind="stable")}  # fmt: skip
+
+    def _columns(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The members as numbers (kind, typology and role as codes into their names, sorted), and the
+        names."""
+        met = {name: {} for name in NAMED}  # name -> {value: code, in the order met}
+        parts = {name: [] for name in ("pattern_id", *NAMED, "account", "campaign_id", "start")}
         for kind, typology, accounts, pattern, member_role, campaign, start in self.rows:
             n = len(accounts)
-            cols["pattern_id"].append(pattern.astype(np.int64))
-            cols["kind"].append(np.full(n, kind, dtype=object))
-            cols["typology"].append(np.full(n, typology, dtype=object))
-            cols["account"].append(account_id[accounts])
-            cols["member_role"].append(member_role.astype(object))
-            cols["campaign_id"].append(campaign.astype(np.int64))
-            cols["start"].append(start_us + (start.astype(np.float64) * step_us).astype(np.int64))
-        arrays = {name: np.concatenate(v) for name, v in cols.items()}
-        order = np.lexsort((arrays["member_role"].astype(str), arrays["pattern_id"]))
-        campaign = arrays["campaign_id"][order]
-        columns = {
-            "pattern_id": pa.array(arrays["pattern_id"][order]),
-            "kind": pa.array(arrays["kind"][order], pa.string()),
-            "typology": pa.array(arrays["typology"][order], pa.string()),
-            "account": pa.array(arrays["account"][order]),
-            "member_role": pa.array(arrays["member_role"][order], pa.string()),
-            "campaign_id": pa.array(campaign, mask=campaign < 0),
-            "start": pa.array(arrays["start"][order], TIMESTAMP),
-        }
-        return pa.Table.from_batches([record_batch(PATTERNS, columns)])
+            roles, inverse = np.unique(member_role, return_inverse=True)
+            found = [met["member_role"].setdefault(r, len(met["member_role"])) for r in roles]
+            parts["member_role"].append(np.array(found, dtype=np.int64)[inverse.reshape(-1)])
+            for name, value in (("kind", kind), ("typology", typology)):
+                parts[name].append(np.full(n, met[name].setdefault(value, len(met[name]))))
+            parts["pattern_id"].append(pattern.astype(np.int64))
+            parts["account"].append(np.asarray(accounts, dtype=np.int64))
+            parts["campaign_id"].append(campaign.astype(np.int64))
+            parts["start"].append(start.astype(np.float64))
+        cols = {name: np.concatenate(values) for name, values in parts.items()}
+        names = {}
+        for name, codes in met.items():
+            ordered = sorted(codes, key=str)
+            rank = np.empty(len(codes), dtype=np.int64)
+            rank[[codes[v] for v in ordered]] = np.arange(len(ordered))
+            cols[name] = rank[cols[name]]
+            names[name] = np.asarray(ordered, dtype=object)
+        return cols, names
+
+
+NAMED = ("kind", "typology", "member_role")  # the patterns table's string columns

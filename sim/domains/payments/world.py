@@ -37,7 +37,7 @@ from sim.domains.payments.settlement import NOT_MADE, Means, settle, settle_by_c
 from sim.domains.payments.sharding import HostLedger, HostPlan, cell_of_accounts
 from sim.domains.payments.tally import ReportTally
 from sim.errors import InputError
-from sim.records import TIMESTAMP, record_batch
+from sim.records import END_BATCH_ROWS, TIMESTAMP, record_batch
 from sim.rng import Streams
 
 TX_TYPE_DICTIONARY = pa.array(TX_TYPES, pa.string())
@@ -233,9 +233,9 @@ class PaymentsWorld:
         for other in ledger.peers:
             owned, closing = ledger.mail.receive("closing", other)
             self.balance[owned] = closing
-        made = {name: make() for name, make in self.tables().items() if name in tables}
-        out["files"] = {name: write_table_file(where, f"{name}.parquet", t) for name, t in made.items()}
-        out["totals"] = self.totals(made.get("patterns"))
+        out["files"] = {name: write_table_file(where, f"{name}.parquet", make())
+                        for name, make in self.tables().items() if name in tables}  # fmt: skip
+        out["totals"] = self.totals()
         out["accounts"] = (self.accounts.n, self.accounts.category_names)
         return out
 
@@ -251,7 +251,7 @@ class PaymentsWorld:
         """Balances in the accounts' own order (the arrays of `self.accounts`)."""
         return self.balance[self.public]
 
-    def accounts_table(self) -> pa.Table:
+    def accounts_table(self) -> pa.RecordBatchReader:
         return self.accounts.table(self.closing_balance())
 
     def is_merchant(self, ids: np.ndarray) -> np.ndarray:
@@ -261,22 +261,17 @@ class PaymentsWorld:
         merchant[self.public[m.start : m.stop]] = True
         return merchant[ids - ID_BASE]
 
-    def totals(self, patterns: pa.Table | None = None) -> dict:
-        """The run's money (opening and closing totals) and its patterns by kind (from `patterns`, the
-        patterns table when it is at hand): what the KPIs need of the accounts and the patterns."""
+    def totals(self) -> dict:
+        """The run's money (opening and closing totals) and its patterns by kind: what the KPIs need of
+        the accounts and the patterns."""
         opening, closing = float(self.accounts.opening.sum()), float(self.balance.sum())
-        patterns = patterns if patterns is not None else self.patterns_table()
-        kinds = patterns.group_by(["kind", "typology"]).aggregate([("pattern_id", "count_distinct")])
         return {
             "money": {
                 "opening_total": opening,
                 "closing_total": closing,
                 "difference": closing - opening,  # a closed system: only rounding may show here
             },
-            "patterns": {
-                f"{row['kind']}.{row['typology']}": row["pattern_id_count_distinct"]
-                for row in kinds.to_pylist()
-            },
+            "patterns": self.membership.counts(),
         }
 
     def kpis(self, scale: float) -> dict:
@@ -289,7 +284,7 @@ class PaymentsWorld:
         return start.hour
 
     def tables(self) -> dict:
-        """End-of-run tables, made on demand: name -> callable returning a table."""
+        """End-of-run tables, made on demand: name -> callable returning the table's batches."""
         return {"accounts": self.accounts_table, "patterns": self.patterns_table}
 
     def statistic_names(self) -> list[str]:
@@ -301,8 +296,8 @@ class PaymentsWorld:
     def report(self, path: Path, kpis: dict) -> dict[str, str]:
         return write_report(path, self.scenario, self, kpis)
 
-    def patterns_table(self) -> pa.Table:
-        return self.membership.table(self.accounts.account_id, self.start_us, self.step_us)
+    def patterns_table(self) -> pa.RecordBatchReader:
+        return self.membership.table(self.accounts.account_id, self.start_us, self.step_us, END_BATCH_ROWS)
 
 
 def host_world(plan: HostPlan):
