@@ -6,7 +6,7 @@ or the cluster whose scheduler address is given). What runs where never changes 
 into pieces that depend only on the scenario and seed, and results are put together in a fixed order.
 
 A `PartWriter` writes a table as Parquet part files (`Parts` says where), each row to the part of the
-shard a `shard_of_row(batch)` function names (tasks that run at once talk through `sim.mailbox`).
+shard a `shard_of_row(batch)` function names (tasks that run at once talk through `sim.exchange`).
 What a shard is belongs to the world that declares itself `Shardable` (`sim.engine.world`); this module
 knows no domain.
 """

@@ -1,5 +1,5 @@
-"""Messages between tasks that run at once (the hosts of a sharded run), through a folder every one of
-them reaches: files written whole and renamed, read once and deleted (see `Mailbox`)."""
+"""Where tasks that run at once (the hosts of a sharded run) meet: a folder every one of them reaches,
+holding small values written whole and renamed (see `Mailbox`)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,20 @@ import contextlib
 import os
 import pickle
 import shutil
-import time
 from pathlib import Path
 
-from sim.errors import SimError
 from sim.storage import is_uri
 
 
 class Mailbox:
-    """Messages between tasks that run at once (the hosts of a sharded run), through a folder every one of
-    them reaches: a local folder for a local pool or a LocalCluster on this machine, the run's object store
-    (a URI) for a cluster. The driver never reads it, so nothing the tasks exchange passes through the
-    driver. `send(topic, to, value)` posts a picklable value; `receive(topic, sender)` waits for it, reads
-    it once and deletes it. `abort(why)` makes every task waiting on the folder raise instead of waiting.
+    """Where tasks that run at once (the hosts of a sharded run) meet: a local folder for a local pool or a
+    LocalCluster on this machine, the run's object store (a URI) for a cluster. A task `post`s a small
+    value anyone may `peek` at (its progress, the address of its `sim.exchange.Exchange`), `claim`s a
+    name once, and `abort(why)` tells every task that looks (`aborted()`) to stop. The hosts' messages
+    to one another go host to host (`sim.exchange`), never through here or through the driver.
     """
 
     ABORT = "abort"
-    PATIENCE_S = 900.0  # a peer silent this long is taken for dead
 
     def __init__(self, root: str, me: int = -1):
         self.root, self.me = root.rstrip("/"), me
@@ -36,52 +33,13 @@ class Mailbox:
             self._path = self.root
             os.makedirs(self.root, exist_ok=True)
 
-    def _name(self, topic: str, sender: int, to: int) -> str:
-        return f"{self._path}/{topic}.{sender}-{to}"
-
-    def send(self, topic: str, to: int, value) -> None:
-        data = pickle.dumps(value, protocol=5)
-        path = self._name(topic, self.me, to)
-        if self._fs is None:  # written beside, then renamed: a reader never sees half a message
-            tmp = f"{self._path}/.{topic}.{self.me}-{to}.tmp"
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
-            return
-        with self._fs.open_output_stream(path) as f:  # an object appears whole when its upload ends
-            f.write(data)
-
-    def receive(self, topic: str, sender: int):
-        path = self._name(topic, sender, self.me)
-        waited, deadline = 0, time.monotonic() + self.PATIENCE_S
-        pause, longest = (2e-5, 0.001) if self._fs is None else (0.002, 0.05)  # a store's requests cost more
-        while True:
-            data = self._read(path)
-            if data is not None:
-                return pickle.loads(data)
-            waited += 1
-            if waited % 16 == 0:
-                why = self._read(f"{self._path}/{self.ABORT}", delete=False)
-                if why is not None:
-                    raise SimError(f"a sharded run stopped: {why.decode()}")
-                if time.monotonic() > deadline:
-                    raise SimError(f"host {sender} sent nothing for {self.PATIENCE_S:.0f} s ({topic})")
-            time.sleep(pause)
-            pause = min(pause * 2, longest)
-
-    def _read(self, path: str, delete: bool = True) -> bytes | None:
+    def _read(self, path: str) -> bytes | None:
         try:
             if self._fs is None:
                 with open(path, "rb") as f:
-                    data = f.read()
-                if delete:
-                    os.unlink(path)
-                return data
+                    return f.read()
             with self._fs.open_input_stream(path) as f:
-                data = f.read()
-            if delete:
-                self._fs.delete_file(path)
-            return data
+                return f.read()
         except FileNotFoundError:
             return None
         except OSError:
@@ -90,7 +48,7 @@ class Mailbox:
             raise
 
     def post(self, name: str, value) -> None:
-        """A small value anyone may `peek` at (a host's progress), replaced by each post."""
+        """A small value anyone may `peek` at (a host's progress or address), replaced by each post."""
         data = pickle.dumps(value)
         path = f"{self._path}/{name}"
         if self._fs is None:
@@ -108,7 +66,7 @@ class Mailbox:
         return self._fs is not None
 
     def peek(self, name: str):
-        data = self._read(f"{self._path}/{name}", delete=False)
+        data = self._read(f"{self._path}/{name}")
         return None if data is None else pickle.loads(data)
 
     def claim(self, name: str) -> bool:
@@ -125,6 +83,11 @@ class Mailbox:
         with self._fs.open_output_stream(path) as f:
             f.write(b"")
         return True
+
+    def aborted(self) -> str | None:
+        """Why the run was aborted, if it was."""
+        why = self._read(f"{self._path}/{self.ABORT}")
+        return None if why is None else why.decode()
 
     def abort(self, why: str) -> None:
         """Stop every task waiting on this folder (they raise, naming `why`)."""

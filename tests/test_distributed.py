@@ -13,6 +13,7 @@ import pandas as pd
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from dask.distributed import LocalCluster
 
 from sim.distributed import Backend
 from sim.domains.payments.sharding import shard_cells
@@ -53,6 +54,14 @@ def runs(tmp_path_factory):
     with Backend("dask", 2) as dask:
         out["2 shards, Dask LocalCluster"] = run_scenario(scenario, root / "d2", shards=2, backend=dask)
         out["4 shards, Dask LocalCluster"] = run_scenario(scenario, root / "d2x4", shards=4, backend=dask)
+    # a cluster started elsewhere, reached by its scheduler's address: its hosts listen on every interface
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Backend("dask", scheduler=cluster.scheduler_address) as running,
+    ):
+        out["2 shards, a running Dask cluster"] = run_scenario(
+            scenario, root / "r2", shards=2, backend=running
+        )
     out["1 shard, default backend"] = run_scenario(scenario, root / "s1", shards=1)
     return out
 
@@ -72,9 +81,10 @@ def test_sharded_rows_are_the_unsharded_rows_for_any_shards_workers_and_backend(
 
 
 def test_part_files_are_byte_identical_for_any_worker_count_and_backend(runs):
-    labels = ("2 shards, 1 local worker", "2 shards, 2 local workers", "2 shards, Dask LocalCluster")
+    labels = ("2 shards, 1 local worker", "2 shards, 2 local workers", "2 shards, Dask LocalCluster",
+              "2 shards, a running Dask cluster")  # fmt: skip
     parts = [manifest(runs[label])["files"]["transactions"]["parts"] for label in labels]
-    assert parts[0] == parts[1] == parts[2]
+    assert parts[0] == parts[1] == parts[2] == parts[3]
     assert [p["path"] for p in parts[0]] == ["transactions/part-000-00000.parquet",
                                              "transactions/part-001-00000.parquet"]  # fmt: skip
 

@@ -27,6 +27,7 @@ from sim.domains.payments.scenario import PaymentsScenario
 from sim.domains.payments.sharding import HostPlan, host_shards, run_host, shard_cells
 from sim.domains.payments.tally import ReportTally
 from sim.errors import SimError
+from sim.exchange import LOOPBACK
 from sim.mailbox import Mailbox
 
 
@@ -129,7 +130,8 @@ class ShardedRun:
         self.writes_rows = parts.directory.name in tables  # the table of record's folder
         if self.writes_rows:
             parts.directory.mkdir()
-        plans = [HostPlan(i, hosts, tuple(groups), shards_i, root)
+        interface = "" if backend.scheduler else LOOPBACK  # a cluster's hosts reach one another's machines
+        plans = [HostPlan(i, hosts, tuple(groups), shards_i, root, interface)
                  for i, shards_i in enumerate(host_shards(shards, hosts))]  # fmt: skip
         self.futures = backend.submit_together(
             run_host, [(world.scenario, world.scale, plan, parts, tables) for plan in plans]

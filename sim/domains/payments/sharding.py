@@ -8,7 +8,7 @@ Each step it draws its own cells' transactions, takes the fraud and laundering r
 held when the step began (`settlement.decide`, each cell with its own stream) and books them:
 
 - a row whose payee another host owns sends that side (a leg: its row's time, time key, account and
-  signed amount) to that host, through a `Mailbox` the driver never reads;
+  signed amount) to that host, straight to it (`Exchange`: the driver never sees it);
 - each host books its own rows and the legs it received in the step's time order, in one pass
   (`legs.book_host`), and sends the legs' balances before and after back to the rows' host;
 - a fraud incident that picks its victim by balance asks every host for the candidates' balances.
@@ -36,6 +36,7 @@ from sim.domains.payments.activity import CELL_CUSTOMERS
 from sim.domains.payments.kernels import draw_keys, interleave, take_interleave
 from sim.domains.payments.settlement import decide, rows_by_cell
 from sim.errors import InputError, SimError
+from sim.exchange import LOOPBACK, Exchange
 from sim.mailbox import Mailbox
 
 SPECIAL = np.int64(1) << 62  # a scheduled row's time key sorts after customers' rows at the same instant
@@ -83,13 +84,15 @@ def host_shards(shards: int, hosts: int) -> list[range]:
 
 @dataclass(frozen=True)
 class HostPlan:
-    """One host's share of a sharded run: shards `shards` of `groups` (the cells of every shard)."""
+    """One host's share of a sharded run: shards `shards` of `groups` (the cells of every shard); where
+    the hosts meet (`mailbox`) and the interface their exchange listens on (`Exchange`)."""
 
     index: int
     hosts: int
     groups: tuple[range, ...]
     shards: range
     mailbox: str
+    interface: str = LOOPBACK
 
     @property
     def cells(self) -> range:
@@ -114,10 +117,10 @@ class HostLedger:
     """A host's part of the ledger (see the module's docstring): its accounts, its rows' time keys, the
     exchange of legs and balances with the other hosts."""
 
-    def __init__(self, plan: HostPlan, cell_of: np.ndarray):
+    def __init__(self, plan: HostPlan, cell_of: np.ndarray, exchange: Exchange):
         self.plan = plan
         self.me = plan.index
-        self.mail = Mailbox(plan.mailbox, plan.index)
+        self.exchange = exchange
         self.cell_of = cell_of  # by public index
         host_of_cell = np.empty(plan.groups[-1].stop, dtype=np.int64)
         for host, shards in enumerate(host_shards(len(plan.groups), plan.hosts)):
@@ -155,8 +158,8 @@ class HostLedger:
         topic = f"{k}.rows"
         for other in self.peers:
             to = away[payer[away] == other]
-            self.mail.send(topic, other, ({n: v[to] for n, v in legit.items()}, keys[to]))
-        parts = [self.mail.receive(topic, other) for other in self.peers]
+            self.exchange.send(topic, other, ({n: v[to] for n, v in legit.items()}, keys[to]))
+        parts = [self.exchange.receive(topic, other) for other in self.peers]
         mine = np.flatnonzero(payer == self.me)
         if not any(len(p[1]) for p in parts):
             return (legit, keys) if len(away) == 0 else ({n: v[mine] for n, v in legit.items()}, keys[mine])
@@ -187,9 +190,9 @@ class HostLedger:
         owner = self.host_of[accounts]
         values = np.where(owner == self.me, balance[accounts], 0.0)
         for other in self.peers:
-            self.mail.send(topic, other, values)
+            self.exchange.send(topic, other, values)
         for other in self.peers:
-            values = np.where(owner == other, self.mail.receive(topic, other), values)
+            values = np.where(owner == other, self.exchange.receive(topic, other), values)
         return values
 
     def settle(self, k: int, cols, keys, balance, spent, overdraft, means, rngs, out) -> None:
@@ -207,8 +210,8 @@ class HostLedger:
         local, away = legs_away(kind, dest, out, self.host_of, self.me, self.plan.hosts)
         topic = f"{k}.legs"
         for other, rows in away.items():
-            self.mail.send(topic, other, leg_values(kind, dest, out, cols["offset"], keys, rows))
-        received = [self.mail.receive(topic, other) for other in self.peers]
+            self.exchange.send(topic, other, leg_values(kind, dest, out, cols["offset"], keys, rows))
+        received = [self.exchange.receive(topic, other) for other in self.peers]
         in_offset, in_keys, in_account, in_delta, in_moves = (
             np.concatenate([r[c] for r in received]) if received else np.empty(0, t)
             for c, t in enumerate((np.float64, np.int64, np.int64, np.float64, bool))
@@ -219,10 +222,10 @@ class HostLedger:
         topic, at = f"{k}.balances", 0
         for other, legs in zip(self.peers, received, strict=True):
             count = len(legs[0])
-            self.mail.send(topic, other, (before[at : at + count], after[at : at + count]))
+            self.exchange.send(topic, other, (before[at : at + count], after[at : at + count]))
             at += count
         for other, rows in away.items():
-            out[3, rows], out[4, rows] = self.mail.receive(topic, other)
+            out[3, rows], out[4, rows] = self.exchange.receive(topic, other)
 
 
 def run_host(scenario, scale: float, plan: HostPlan, parts: Parts, tables: frozenset[str]) -> dict:
@@ -236,8 +239,10 @@ def run_host(scenario, scale: float, plan: HostPlan, parts: Parts, tables: froze
     if not mail.claim(f"host-{plan.index}"):  # a host restarted by the cluster cannot rejoin the exchange
         mail.abort(f"host {plan.index} was restarted (its worker died)")
         raise SimError(f"host {plan.index} of the sharded run was restarted after its worker died")
+    exchange = None
     try:
-        sim = Simulation(scenario, host_world(plan), scale=scale)
+        exchange = Exchange(mail, plan.hosts, plan.interface)
+        sim = Simulation(scenario, host_world(plan, exchange), scale=scale)
         world: PaymentsWorld = sim.world
         shard_of_cell = world.ledger.shard_of_cell
         writer = None
@@ -261,3 +266,6 @@ def run_host(scenario, scale: float, plan: HostPlan, parts: Parts, tables: froze
     except BaseException as exc:
         mail.abort(f"host {plan.index} failed: {exc}")
         raise
+    finally:
+        if exchange is not None:
+            exchange.close()

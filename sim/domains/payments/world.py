@@ -37,6 +37,7 @@ from sim.domains.payments.settlement import NOT_MADE, Means, settle, settle_by_c
 from sim.domains.payments.sharding import HostLedger, HostPlan, cell_of_accounts
 from sim.domains.payments.tally import ReportTally
 from sim.errors import InputError
+from sim.exchange import Exchange
 from sim.records import END_BATCH_ROWS, TIMESTAMP, record_batch
 from sim.rng import Streams
 
@@ -75,7 +76,7 @@ class PaymentsWorld:
     figure_names = STEP_FIGURES
 
     def __init__(self, scenario: PaymentsScenario, streams: Streams, scale: float = 1.0,
-                 host: HostPlan | None = None):  # fmt: skip
+                 host: HostPlan | None = None, exchange: Exchange | None = None):  # fmt: skip
         self.scenario = scenario
         self.streams = streams
         self.scale = scale
@@ -102,7 +103,7 @@ class PaymentsWorld:
             self.cell_of = cell_of_accounts(self.accounts, self.activity.bounds)
             self.spent = np.zeros(self.accounts.n)  # scratch: a payer's debits within the step
         # a host of a sharded run settles its own accounts (`sharding`)
-        self.ledger = HostLedger(host, self.cell_of) if host is not None else None
+        self.ledger = HostLedger(host, self.cell_of, exchange) if host is not None else None
         self.cells = host.cells if host is not None else None
         self.category_dictionary = pa.array(self.accounts.category_names, pa.string())
         self.start_us, self.step_us = h.start_us, h.step_us
@@ -228,10 +229,10 @@ class PaymentsWorld:
         ledger = self.ledger
         out = {"tally": self.tally, "report_tally": self.report_tally, "parts": parts}
         if ledger.me != 0:
-            ledger.mail.send("closing", 0, (ledger.owned, self.balance[ledger.owned]))
+            ledger.exchange.send("closing", 0, (ledger.owned, self.balance[ledger.owned]))
             return out
         for other in ledger.peers:
-            owned, closing = ledger.mail.receive("closing", other)
+            owned, closing = ledger.exchange.receive("closing", other)
             self.balance[owned] = closing
         out["files"] = {name: write_table_file(where, f"{name}.parquet", make())
                         for name, make in self.tables().items() if name in tables}  # fmt: skip
@@ -300,11 +301,12 @@ class PaymentsWorld:
         return self.membership.table(self.accounts.account_id, self.start_us, self.step_us, END_BATCH_ROWS)
 
 
-def host_world(plan: HostPlan):
-    """A world factory for a host of a sharded run: its cells' share of the world (see `sharding`)."""
+def host_world(plan: HostPlan, exchange: Exchange):
+    """A world factory for a host of a sharded run: its cells' share of the world (see `sharding`), which
+    trades with the other hosts through `exchange`."""
 
     def make(scenario: PaymentsScenario, streams: Streams, scale: float) -> PaymentsWorld:
-        return PaymentsWorld(scenario, streams, scale, host=plan)
+        return PaymentsWorld(scenario, streams, scale, host=plan, exchange=exchange)
 
     return make
 
