@@ -48,13 +48,13 @@ def test_two_hosts_sending_each_other_more_than_a_socket_holds_do_not_block(tmp_
     try:
         done = []
 
-        def trade(me, other, peer):
+        def trade(me, peer):
             me.send("big", peer, big * (peer + 1))
             done.append(float(me.receive("big", peer)[-1]))
 
         threads = [
-            threading.Thread(target=trade, args=(a, b, 1)),
-            threading.Thread(target=trade, args=(b, a, 0)),
+            threading.Thread(target=trade, args=(a, 1)),
+            threading.Thread(target=trade, args=(b, 0)),
         ]
         for t in threads:
             t.start()
