@@ -15,6 +15,7 @@ from tests.conftest import ROOT
 BEER = (ROOT / "scenarios" / "beer_game.yaml").read_text()
 AML = (ROOT / "scenarios" / "aml_typologies.yaml").read_text()
 PORT = (ROOT / "scenarios" / "port_congestion.yaml").read_text()
+RING = (ROOT / "scenarios" / "fraud_ring_attack.yaml").read_text()
 
 
 def problems_of(path) -> list[str]:
@@ -75,7 +76,29 @@ def test_aml_patterns_too_big_for_memory_are_refused_before_anything_is_built(wr
     assert "more than the 20,000,000 memory holds" in problem
     # --scale, which validation does not see, multiplies the patterns: checked before the world allocates
     scenario = load_scenario(write(mutate(AML, ("size: [4, 10]", "size: [1000, 1000]")), "ok.yaml"))
-    with pytest.raises(SimError, match="launderers' patterns could write up to"):
+    with pytest.raises(SimError, match="laundering patterns could hold up to"):
+        run_scenario(scenario, tmp_path / "run", scale=100)
+    assert not (tmp_path / "run").exists()
+
+
+def test_fraud_too_big_for_memory_is_refused_before_anything_is_built(write, tmp_path):
+    """Two overlapping waves at the largest intensity (1e6 each) asked for 10^11 takeovers an hour, and
+    rate mutants for tens of millions: the fuzz's run grew past the machine's memory (CI killed it)."""
+    text = mutate(RING, ("wave_intensity: 20", "wave_intensity: 1000000"))
+    path = write(text)
+    found = problems_of(path)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if "attacks_per_day: 0.2" in t)
+    assert any(
+        p.startswith(
+            f"{path}:{line}: populations.ring.attacks_per_day: up to 7,000,000,000,000 rows "
+            "held; fraud incidents and laundering patterns could hold"
+        )
+        for p in found
+    ), found
+    assert any("horizon.step: the busiest step would draw about" in p for p in found), found
+    # at scale 1 it fits; --scale multiplies the fraudsters: checked before the world allocates
+    scenario = load_scenario(write(mutate(RING, ("attacks_per_day: 0.2", "attacks_per_day: 200")), "ok.yaml"))
+    with pytest.raises(SimError, match=r"at scale 100: .* fewer attacks"):
         run_scenario(scenario, tmp_path / "run", scale=100)
     assert not (tmp_path / "run").exists()
 
